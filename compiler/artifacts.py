@@ -1,0 +1,360 @@
+"""The artifact chain of seed 003 §5: Script → ShotList → AssetManifest → RenderPlan.
+
+Each artifact is a pydantic model with a semver ``schema_version``, its
+``content_hash`` (xxh3-128 over its canonical JSON without that field) and
+its ``parents`` (the content hashes of the artifacts it was derived from):
+the lineage of seed 003 §14. Files are deterministic JSON: sorted keys,
+relative paths, no times.
+
+Readers tolerate unknown fields (a newer MINOR version may add some) and
+reject missing required fields with the field's path (seed 003 §30.2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from reel.lang.diagnostics import Diagnostics, InputError
+
+from .hashing import hash_value
+from .jsonio import dumps, write_atomic
+
+SCHEMA_VERSION = "1.0.0"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Artifact(Model):
+    """Fields every artifact carries."""
+
+    kind: ClassVar[str]
+    schema_version: str = Field(description="Semantic version of this artifact's schema")
+    episode: str = Field(description="The episode id")
+    parents: dict[str, str] = Field(
+        description="Content hashes of the artifacts this one was derived from, by kind"
+    )
+    content_hash: str = Field(
+        description="xxh3-128 of the artifact's canonical JSON without this field"
+    )
+
+    def body(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data.pop("content_hash", None)
+        return data
+
+    @classmethod
+    def build(cls, **fields: Any):  # noqa: ANN206 - returns the subclass
+        draft = cls.model_validate({**fields, "content_hash": ""})
+        return draft.model_copy(update={"content_hash": hash_value(draft.body())})
+
+    def to_json(self) -> str:
+        return dumps(self.model_dump(mode="json"))
+
+    def write(self, folder: Path) -> Path:
+        path = folder / f"{self.kind}.json"
+        write_atomic(path, self.to_json().encode("utf-8"))
+        return path
+
+
+# ---- Script ------------------------------------------------------------------
+class CharacterEntry(Model):
+    id: str
+    name: str
+    age: int | None = None
+    alive: bool
+    role: str | None = None
+
+
+class LocationEntry(Model):
+    id: str
+    name: str
+    description: str | None = None
+    interior: bool | None = None
+
+
+class ScriptLine(Model):
+    id: str
+    speaker_id: str
+    text: str
+    mood: str | None = None
+    recorded_file: str | None = None
+
+
+class ScriptScene(Model):
+    id: str
+    location_id: str | None = None
+    time_of_day: str | None = None
+    day: int
+    phase: str | None = None
+    characters: list[str]
+    lines: list[ScriptLine]
+    on_screen_text: list[str] = Field(description="Titles and kinetic text, in order")
+
+
+class Script(Artifact):
+    """Scene-based screenplay: who says what, where and when. No camera instructions."""
+
+    kind: ClassVar[str] = "Script"
+    title: str
+    genre: str | None = None
+    arc: str | None = None
+    characters: list[CharacterEntry]
+    locations: list[LocationEntry]
+    scenes: list[ScriptScene]
+
+
+# ---- ShotList -----------------------------------------------------------------
+class PlateSpec(Model):
+    kind: str
+    asset_id: str | None = None
+    colours: list[str] = []
+    description: str | None = None
+    in_frame: int | None = None
+    out_frame: int | None = None
+    fit: str | None = None
+    options: dict[str, float | int | str] = {}
+
+
+class MotionSpec(Model):
+    kind: str
+    amount: float | None = None
+    toward: str | None = None
+    ease: bool = True
+
+
+class OverlaySpec(Model):
+    kind: Literal["title", "kinetic"]
+    text: str
+    style: str
+    start_frame: int
+    duration_frames: int | None = None
+    position: str | None = None
+
+
+class LineCue(Model):
+    line_id: str
+    speaker_id: str
+    start_frame: int
+    end_frame: int
+
+
+class SfxCue(Model):
+    asset_id: str
+    start_frame: int
+    gain_db: float
+
+
+class TransitionSpec(Model):
+    kind: str
+    frames: int
+
+
+class ShotEntry(Model):
+    id: str
+    scene_id: str
+    index: int
+    framing: str
+    plate: PlateSpec
+    motion: MotionSpec
+    overlays: list[OverlaySpec]
+    lines: list[LineCue]
+    sfx: list[SfxCue]
+    transition: TransitionSpec
+    characters: list[str]
+    start_frame: int
+    duration_frames: int
+    duration_seconds: float
+    duration_source: Literal["explicit", "auto"]
+    focus: str
+    tags: list[str]
+    phase: str | None = None
+    template: str | None = None
+    timing_lock_hash: str = Field(description="Hash of this shot's own timing only")
+
+
+class TimingModel(Model):
+    """How `auto` durations were estimated (replaced by voice durations later)."""
+
+    method: str
+    default_wpm: int
+    pre_roll_seconds: float
+    line_gap_seconds: float
+    post_roll_seconds: float
+
+
+class ShotList(Artifact):
+    kind: ClassVar[str] = "ShotList"
+    width: int
+    height: int
+    fps_num: int
+    fps_den: int
+    total_frames: int
+    total_seconds: float
+    timing: TimingModel
+    shots: list[ShotEntry]
+    timing_lock_hash: str = Field(description="Changes when, and only when, timing changes")
+
+
+# ---- AssetManifest ------------------------------------------------------------
+class AssetEntry(Model):
+    """A file the episode needs, with the rights metadata of seed 003 §25.2."""
+
+    id: str
+    path: str
+    media: Literal["image", "video", "audio", "unknown"]
+    roles: list[str]
+    digest: str | None = None
+    size_bytes: int | None = None
+    placeholder: bool
+    license_type: str
+    attribution: str
+    purchase_record: str
+    provider_or_model: str
+    retrieval_date: str | None = None
+    redistributable: bool
+    rights_override: bool = False
+    approver: str | None = None
+    used_by: list[str]
+
+
+class VoiceSpec(Model):
+    engine: str
+    language: str
+    rate_wpm: int
+    pitch: int
+    variant: str | None = None
+
+
+class VoLine(Model):
+    line_id: str
+    speaker_id: str
+    text: str
+    emotion: str | None = None
+    source: Literal["tts", "recorded"]
+    asset_id: str | None = None
+    voice: VoiceSpec | None = None
+
+
+class GeneratedPlate(Model):
+    kind: str
+    colours: list[str]
+    description: str | None = None
+    used_by: list[str]
+
+
+class AssetManifest(Artifact):
+    kind: ClassVar[str] = "AssetManifest"
+    characters: list[str]
+    assets: list[AssetEntry]
+    generated: list[GeneratedPlate]
+    vo_lines: list[VoLine]
+    placeholders: int
+
+
+# ---- RenderPlan ---------------------------------------------------------------
+class EncoderSettings(Model):
+    video_codec: str
+    preset: str
+    crf: int
+    threads: int = Field(description="Fixed: x264 output depends on the thread count")
+    gop_frames: int
+    pix_fmt: str
+    audio_codec: str
+    audio_rate: int
+    audio_channels: int
+
+
+class ResolvedAsset(Model):
+    asset_id: str
+    uri: str
+    fallback: str
+
+
+class ShotRender(Model):
+    shot_id: str
+    plate_uri: str
+    duration_frames: int
+    timing_lock_hash: str
+
+
+class DeliverableSpec(Model):
+    name: str
+    preset: str
+    kind: str
+    settings: dict[str, Any]
+
+
+class RenderPlan(Artifact):
+    kind: ClassVar[str] = "RenderPlan"
+    profile: Literal["preview_local", "standard_local"]
+    width: int
+    height: int
+    aspect: str
+    fps_num: int
+    fps_den: int
+    timing_lock_hash: str
+    encoder: EncoderSettings
+    assets: list[ResolvedAsset]
+    shots: list[ShotRender]
+    deliverables: list[DeliverableSpec]
+
+
+ARTIFACTS: tuple[type[Artifact], ...] = (Script, ShotList, AssetManifest, RenderPlan)
+A = TypeVar("A", bound=Artifact)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of each artifact, keyed by file name."""
+    out = {}
+    for model in ARTIFACTS:
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://reel.dev/schemas/{model.kind}/{SCHEMA_VERSION}"
+        schema["title"] = model.kind
+        out[f"{model.kind}.schema.json"] = schema
+    return out
+
+
+def read_artifact(path: Path, model: type[A]) -> A:
+    """Read an artifact, ignoring unknown fields and naming missing ones."""
+    diags = Diagnostics()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        diags.error(
+            f"cannot read {model.kind} from {path}: {exc}", None, "rebuild it with `reel build`"
+        )
+        raise InputError(diags.errors) from None
+    version = str(data.get("schema_version", "")) if isinstance(data, dict) else ""
+    if version and version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        diags.error(
+            f"{path} has {model.kind} schema {version}; this Reel reads "
+            f"{SCHEMA_VERSION.split('.')[0]}.x",
+            None,
+            "rebuild the artifact with this version of Reel (old artifacts are kept)",
+        )
+        raise InputError(diags.errors)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "missing":
+                diags.error(
+                    f"{path}: {model.kind} is missing the required field '{where}'",
+                    None,
+                    "the file is incomplete or from an incompatible tool; "
+                    "rebuild it with `reel build`",
+                )
+            else:
+                diags.error(
+                    f"{path}: {model.kind} field '{where}': {err['msg']}",
+                    None,
+                    "rebuild it with `reel build`",
+                )
+        raise InputError(diags.errors) from None

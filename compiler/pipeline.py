@@ -1,0 +1,84 @@
+"""The front half of a build: analyse, time, gate, and emit the artifact chain.
+
+Stage order follows seed 003: the Script is produced first; the canon gate
+judges it and, on a contradiction, the build stops there (exit 1, nothing
+past the Script written). Then the timeline locks, the runtime gate runs, and
+the ShotList, AssetManifest and RenderPlan follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reel.lang import ir
+from reel.lang.diagnostics import Diagnostics
+from reel.lang.loader import find_entry
+from reel.lang.resolve import analyse
+
+from . import artifacts as a
+from .canon import canon_gate
+from .gates import runtime_gate
+from .plan import PROFILES, build_manifest, build_render_plan, build_script, build_shotlist
+from .timing import Timeline, plan_timing
+
+DEFAULT_PROFILE = "preview_local"
+
+
+@dataclass
+class PlanResult:
+    episode: ir.Episode
+    timeline: Timeline
+    script: a.Script
+    shotlist: a.ShotList
+    manifest: a.AssetManifest
+    render_plan: a.RenderPlan
+    diagnostics: Diagnostics
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def artifacts(self) -> list[a.Artifact]:
+        return [self.script, self.shotlist, self.manifest, self.render_plan]
+
+
+def episode_root(path: Path) -> Path:
+    """The folder an episode's relative paths are relative to."""
+    return find_entry(path).resolve().parent
+
+
+def output_dir(out: Path, episode: ir.Episode) -> Path:
+    return out / episode.id
+
+
+def plan(
+    path: Path,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    out: Path | None = None,
+    diags: Diagnostics | None = None,
+) -> PlanResult:
+    """Run the front half. With ``out``, write the artifacts under ``out/<episode>/``.
+
+    Raises InputError (exit 2) or GateError (exit 1); warnings stay in ``diags``.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile}")
+    diags = diags if diags is not None else Diagnostics()
+    root = episode_root(path)
+    episode = analyse(path, diags)
+    timeline = plan_timing(episode, diags)
+    script = build_script(episode)
+    written: list[Path] = []
+    folder = output_dir(out, episode) if out is not None else None
+    if folder is not None:
+        written.append(script.write(folder))
+    canon_gate(episode)
+    runtime_gate(episode, timeline)
+    shotlist = build_shotlist(episode, timeline, script)
+    manifest = build_manifest(episode, root, shotlist, diags)
+    render_plan = build_render_plan(episode, shotlist, manifest, profile)
+    result = PlanResult(episode, timeline, script, shotlist, manifest, render_plan, diags, written)
+    if folder is not None:
+        for artifact in (shotlist, manifest, render_plan):
+            written.append(artifact.write(folder))
+    return result

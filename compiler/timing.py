@@ -1,0 +1,160 @@
+"""Timing: give every shot an exact frame count, and lock it.
+
+Until real voices exist (the audio issue), an ``auto`` shot lasts as long as
+its lines take to read at the speaker's voice rate (words per minute; 165 when
+no voice is declared), plus a pre-roll before the first line, a gap between
+lines and a post-roll after the last. All arithmetic is in exact fractions and
+each duration is rounded half up to whole frames once, so a frame count never
+depends on float rounding.
+
+Each shot's ``timing_lock_hash`` covers only its own timing (frame count,
+transition, line placement), never its position, so editing one scene leaves
+the other scenes' shot hashes alone. The episode's ``timing_lock_hash`` covers
+the ordered list of shots.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from reel.lang import ir
+from reel.lang.diagnostics import Diagnostics, InputError
+from reel.lang.values import Time
+
+from .hashing import hash_value
+
+DEFAULT_WPM = 165
+PRE_ROLL = Fraction(1, 4)  # seconds of picture before the first line
+LINE_GAP = Fraction(1, 4)  # seconds between two lines in one shot
+POST_ROLL = Fraction(1, 2)  # seconds after the last line
+MIN_LINE = Fraction(3, 4)  # no line is shorter than this, however few its words
+AUTO_WITHOUT_LINES = Fraction(2)  # an `auto` shot with nothing to say
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def reading_time(text: str, wpm: int) -> Fraction:
+    """Seconds a line takes to say at ``wpm`` words per minute."""
+    return max(MIN_LINE, Fraction(word_count(text) * 60, wpm))
+
+
+@dataclass(frozen=True)
+class LineTiming:
+    line_id: str
+    speaker: str
+    start_frame: int  # relative to the shot's first frame
+    end_frame: int
+
+
+@dataclass(frozen=True)
+class ShotTiming:
+    shot: ir.Shot
+    start_frame: int
+    frames: int
+    source: str  # "explicit" | "auto"
+    transition_frames: int
+    lines: tuple[LineTiming, ...]
+    lock_hash: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    fps: Fraction
+    shots: tuple[ShotTiming, ...]
+    total_frames: int
+    lock_hash: str
+
+    def seconds(self, frames: int) -> float:
+        return round(float(Fraction(frames) / self.fps), 6)
+
+
+def _frames(seconds: Fraction, fps: Fraction) -> int:
+    return Time(seconds, "s").frames(fps)
+
+
+def line_id(shot: ir.Shot, index: int) -> str:
+    return f"{shot.id}.l{index}"
+
+
+def plan_timing(episode: ir.Episode, diags: Diagnostics) -> Timeline:
+    """Compute the locked timeline. Raises InputError when timing is impossible."""
+    fps = episode.fps
+    rates = {v.character: v.rate for v in episode.voices}
+    shots: list[ShotTiming] = []
+    cursor = 0
+    errors = Diagnostics()
+    for shot in episode.shots:
+        lines: list[LineTiming] = []
+        t = PRE_ROLL
+        for i, line in enumerate(shot.lines, start=1):
+            length = reading_time(line.text, rates.get(line.speaker, DEFAULT_WPM))
+            start, end = _frames(t, fps), _frames(t + length, fps)
+            lines.append(LineTiming(line_id(shot, i), line.speaker, start, max(end, start + 1)))
+            t += length + LINE_GAP
+        needed = _frames(t - LINE_GAP + POST_ROLL, fps) if shot.lines else 0
+        if shot.duration is None:
+            frames = needed if shot.lines else _frames(AUTO_WITHOUT_LINES, fps)
+            source = "auto"
+        else:
+            frames = shot.duration.frames(fps)
+            source = "explicit"
+            if frames < 1:
+                errors.error(
+                    f"shot {shot.id} lasts less than one frame",
+                    shot.span,
+                    f"at {fps} fps a frame is {float(1 / fps):.4f}s",
+                )
+                continue
+            if needed > frames:
+                diags.warning(
+                    f"shot {shot.id} lasts {float(frames / fps):.2f}s but its lines "
+                    f"need about {float(needed / fps):.2f}s",
+                    shot.span,
+                    "make the shot `auto`, lengthen it, or shorten the lines",
+                )
+        transition = shot.transition.duration.frames(fps) if shot.transition.duration else 0
+        if transition > frames:
+            errors.error(
+                f"the {shot.transition.kind} into shot {shot.id} lasts {transition} "
+                f"frames, longer than the shot ({frames} frames)",
+                shot.transition.span,
+                "shorten the transition or lengthen the shot",
+            )
+            continue
+        if shots == [] and transition and shot.transition.kind == "crossfade":
+            diags.warning(
+                f"the first shot {shot.id} crossfades from nothing",
+                shot.transition.span,
+                "use `transition dip_to_black` or `cut` for the first shot",
+            )
+        for overlay in shot.overlays:
+            if overlay.at.frames(fps) >= frames:
+                diags.warning(
+                    f"this {overlay.kind} starts after shot {shot.id} ends",
+                    overlay.span,
+                    f"the shot lasts {float(frames / fps):.2f}s",
+                )
+        lock = hash_value(
+            {
+                "fps": [fps.numerator, fps.denominator],
+                "frames": frames,
+                "transition": [shot.transition.kind, transition],
+                "lines": [[x.start_frame, x.end_frame] for x in lines],
+            }
+        )
+        shots.append(ShotTiming(shot, cursor, frames, source, transition, tuple(lines), lock))
+        cursor += frames
+    if errors.has_errors():
+        raise InputError(errors.errors)
+    episode_lock = hash_value(
+        {
+            "fps": [fps.numerator, fps.denominator],
+            "shots": [[s.shot.id, s.lock_hash] for s in shots],
+        }
+    )
+    return Timeline(fps, tuple(shots), cursor, episode_lock)

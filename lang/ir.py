@@ -1,0 +1,211 @@
+"""The typed intermediate representation: a resolved, fully expanded episode.
+
+Everything here is checked: names resolve, units are right, templates are
+expanded, paths are relative to the episode folder. Spans are kept (outside
+equality) so later passes can point at the `.episode` line they came from;
+they never reach an artifact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .source import Span
+from .values import Time
+
+
+@dataclass(frozen=True)
+class Character:
+    id: str
+    name: str
+    age: int | None
+    alive: bool
+    role: str | None = None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Location:
+    id: str
+    name: str
+    description: str | None = None
+    interior: bool | None = None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Voice:
+    character: str
+    language: str
+    rate: int
+    pitch: int
+    variant: str | None = None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Music:
+    path: str
+    bpm: Fraction | None
+    license: str | None
+    gain_db: Fraction
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Plate:
+    kind: str
+    path: str | None = None
+    colours: tuple[str, ...] = ()
+    description: str | None = None
+    in_point: Time | None = None
+    out_point: Time | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Motion:
+    kind: str
+    amount: Fraction | None = None
+    toward: str | None = None
+    ease: bool = True
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    kind: str  # "title" | "kinetic"
+    text: str
+    style: str
+    at: Time
+    duration: Time | None
+    position: str | None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Line:
+    speaker: str
+    text: str
+    mood: str | None
+    file: str | None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Sfx:
+    path: str
+    at: Time
+    gain_db: Fraction
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Transition:
+    kind: str
+    duration: Time | None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Shot:
+    id: str
+    scene: str
+    index: int
+    framing: str
+    duration: Time | None  # None: auto
+    plate: Plate
+    motion: Motion
+    overlays: tuple[Overlay, ...]
+    lines: tuple[Line, ...]
+    sfx: tuple[Sfx, ...]
+    transition: Transition
+    focus: str
+    tags: tuple[str, ...]
+    phase: str | None
+    template: str | None  # the template it was expanded from, if any
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Fact:
+    character: str
+    attribute: str  # age | name | alive
+    value: Any
+    after_shot: int  # how many shots of its scene come before it
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Scene:
+    id: str
+    location: str | None
+    time_of_day: str | None
+    day: int
+    phase: str | None
+    shots: tuple[Shot, ...]
+    facts: tuple[Fact, ...]
+    present: tuple[str, ...]
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PropertyBlock:
+    """A text style, caption style, preset or asset-rights block, typed."""
+
+    kind: str
+    name: str
+    props: tuple[tuple[str, Any], ...]
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.props).get(key, default)
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    name: str
+    preset: str
+    props: tuple[tuple[str, Any], ...]  # the preset's, with the blueprint's overrides
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CastClaim:
+    """One declaration of a character, kept so the canon gate can compare them."""
+
+    character: Character
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: str
+    title: str
+    width: int
+    height: int
+    fps: Fraction
+    runtime_min: Time | None
+    runtime_max: Time | None
+    genre: str | None
+    arc: str | None
+    music: Music | None
+    voices: tuple[Voice, ...]
+    caption_style: str
+    cast: tuple[Character, ...]
+    cast_claims: tuple[Character, ...]
+    locations: tuple[Location, ...]
+    scenes: tuple[Scene, ...]
+    text_styles: tuple[PropertyBlock, ...]
+    caption_styles: tuple[PropertyBlock, ...]
+    presets: tuple[PropertyBlock, ...]
+    assets: tuple[PropertyBlock, ...]
+    deliverables: tuple[Deliverable, ...]
+    sources: tuple[str, ...]  # every loaded file, relative to the episode folder
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def shots(self) -> tuple[Shot, ...]:
+        return tuple(shot for scene in self.scenes for shot in scene.shots)

@@ -1,0 +1,228 @@
+"""Find and load `.episode` modules: the entry file, relative loads, the stdlib.
+
+``load "std/NAME"`` names a module of the bundled standard library;
+``load "./path"`` or ``"../path"`` names a file relative to the loading file
+(the ``.episode`` suffix may be left out). Every module is parsed once; a load
+cycle is an error that shows the whole chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ast
+from .diagnostics import Diagnostics, InputError
+from .parser import parse_source
+from .source import SourceFile, Span, display_path
+from .suggest import hint
+
+STDLIB_DIR = Path(__file__).resolve().parent.parent / "stdlib"
+SUFFIX = ".episode"
+
+
+def stdlib_modules() -> list[str]:
+    return sorted(f"std/{p.stem}" for p in STDLIB_DIR.glob(f"*{SUFFIX}"))
+
+
+@dataclass
+class LoadedProgram:
+    """Every module of one episode, in load order (depth first, entry last-inclusive)."""
+
+    root: Path
+    entry: ast.Module
+    modules: dict[Path, ast.Module] = field(default_factory=dict)
+    # The module items in program order, with each load replaced by the loaded
+    # module's items the first time it is loaded.
+    ordered_items: list[ast.Item] = field(default_factory=list)
+
+
+def find_entry(path: Path) -> Path:
+    """The entry file for PATH: the file itself, or the one file in a folder
+    that declares an ``episode``."""
+    if not path.exists():
+        raise InputError(
+            [
+                _plain_error(
+                    f"no such file or folder: {display_path(path)}",
+                    "give an .episode file or a folder that holds one",
+                )
+            ]
+        )
+    if path.is_file():
+        if path.suffix != SUFFIX:
+            raise InputError(
+                [
+                    _plain_error(
+                        f"{display_path(path)} is not an {SUFFIX} file",
+                        f"blueprints are text files ending in {SUFFIX}",
+                    )
+                ]
+            )
+        return path
+    candidates = sorted(path.glob(f"*{SUFFIX}"))
+    entries = [p for p in candidates if _declares_episode(p)]
+    if len(entries) == 1:
+        return entries[0]
+    if not entries:
+        raise InputError(
+            [
+                _plain_error(
+                    f"no episode in {display_path(path)}",
+                    f"one {SUFFIX} file in the folder must declare `episode NAME {{ ... }}`",
+                )
+            ]
+        )
+    names = ", ".join(display_path(p) for p in entries)
+    raise InputError(
+        [
+            _plain_error(
+                f"more than one episode in {display_path(path)}: {names}",
+                "build one of the files directly, or move the others",
+            )
+        ]
+    )
+
+
+def _declares_episode(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.lstrip().startswith("episode ") for line in text.splitlines())
+
+
+def _plain_error(message: str, help_: str) -> object:
+    diags = Diagnostics()
+    diags.error(message, None, help_)
+    return diags.items[0]
+
+
+def read_source(path: Path, root: Path, diags: Diagnostics, span: Span | None) -> SourceFile | None:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        diags.error(
+            f"cannot read {display_path(path)}: {exc.strerror or exc}",
+            span,
+            "check that the file exists and is readable",
+        )
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        diags.error(
+            f"{display_path(path)} is not UTF-8 text (byte {exc.start})",
+            span,
+            f"save the file as UTF-8; {SUFFIX} files are text",
+        )
+        return None
+    text = text.replace("\r\n", "\n")
+    try:
+        key = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        key = f"std/{path.name}" if path.parent == STDLIB_DIR else path.name
+    return SourceFile(path.resolve(), text, display_path(path), key)
+
+
+def resolve_load_target(target: str, from_file: Path) -> Path | None:
+    if target.startswith("std/"):
+        candidate = STDLIB_DIR / (target[4:] + SUFFIX)
+        return candidate if candidate.is_file() else None
+    if target.startswith(("./", "../")):
+        base = (from_file.parent / target).resolve()
+        for candidate in (base, base.with_name(base.name + SUFFIX)):
+            if candidate.is_file():
+                return candidate
+        return None
+    return None
+
+
+def load_program(
+    entry_path: Path, diags: Diagnostics, prelude: tuple[str, ...] = ()
+) -> LoadedProgram | None:
+    """Parse the entry and everything it loads, after the ``prelude`` stdlib
+    modules (loaded implicitly, as if the entry began with them). Errors go to
+    ``diags``."""
+    entry_path = entry_path.resolve()
+    root = entry_path.parent
+    source = read_source(entry_path, root, diags, None)
+    if source is None:
+        return None
+    entry = parse_source(source, diags)
+    if entry is None:
+        return None
+    program = LoadedProgram(root=root, entry=entry)
+    program.modules[entry_path] = entry
+    implicit = tuple(
+        ast.Load(ast.Value("string", name, Span(source, 1, 1, 1, 1)), Span(source, 1, 1, 1, 1))
+        for name in prelude
+    )
+    _walk(program, ast.Module(entry.source, implicit + entry.items), [entry_path], diags)
+    return program
+
+
+def _walk(
+    program: LoadedProgram, module: ast.Module, stack: list[Path], diags: Diagnostics
+) -> None:
+    for item in module.items:
+        if not isinstance(item, ast.Load):
+            program.ordered_items.append(item)
+            continue
+        target = item.target
+        if target.kind != "string":
+            diags.error("load takes a string", target.span, 'write load "std/templates"')
+            continue
+        path = resolve_load_target(target.text, module.source.path)
+        if path is None:
+            _report_missing_load(target, module.source.path, diags)
+            continue
+        if path in stack:
+            chain = " -> ".join(display_path(p) for p in [*stack[stack.index(path) :], path])
+            diags.error(
+                f"load cycle: {chain}",
+                target.span,
+                "modules may not load each other in a circle; move the shared "
+                "declarations into a third module that both load",
+            )
+            continue
+        if path in program.modules:
+            continue  # loaded already: declarations are shared, scenes come once
+        source = read_source(path, program.root, diags, target.span)
+        if source is None:
+            continue
+        loaded = parse_source(source, diags)
+        if loaded is None:
+            continue
+        program.modules[path] = loaded
+        _walk(program, loaded, [*stack, path], diags)
+
+
+def _report_missing_load(target: ast.Value, from_file: Path, diags: Diagnostics) -> None:
+    text = target.text
+    if text.startswith("std/"):
+        diags.error(
+            f"no stdlib module '{text}'",
+            target.span,
+            hint(text, stdlib_modules(), "stdlib modules"),
+        )
+    elif text.startswith(("./", "../")):
+        wanted = from_file.parent / text
+        nearby = (
+            [f"./{p.stem}" for p in wanted.parent.glob(f"*{SUFFIX}")]
+            if wanted.parent.is_dir()
+            else []
+        )
+        diags.error(
+            f"cannot find module '{text}'",
+            target.span,
+            hint(text, nearby, "modules beside it")
+            if nearby
+            else f"no file {display_path(wanted)}{'' if text.endswith(SUFFIX) else SUFFIX}",
+        )
+    else:
+        diags.error(
+            f"'{text}' is neither a stdlib nor a relative module",
+            target.span,
+            'write "std/NAME" for the standard library or "./NAME" for a file beside this one',
+        )

@@ -1,0 +1,334 @@
+"""Resolve a loaded program into the typed IR of one episode.
+
+Declarations (cast, locations, templates, styles, presets, asset rights) are
+global and order-independent: they are collected first, and emitted sorted by
+name, so reordering them never changes an artifact. Scenes keep their order:
+it is the episode's order.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from . import ast, ir
+from . import vocabulary as vocab
+from .diagnostics import Diagnostics, InputError
+from .expand import Expander
+from .loader import LoadedProgram, find_entry, load_program
+from .suggest import hint
+from .typing_context import Context
+from .values import Time
+
+PRELUDE = "std/styles"  # loaded implicitly: the text and caption styles
+DEFAULT_CAPTION_STYLE = "standard"
+DEFAULT_VOICE_RATE = 165
+DEFAULT_VOICE_PITCH = 50
+
+
+def analyse(path: Path, diags: Diagnostics | None = None) -> ir.Episode:
+    """Parse, load and resolve the episode at PATH. Raises InputError on errors.
+
+    Warnings are left in ``diags`` for the caller to show.
+    """
+    diags = diags if diags is not None else Diagnostics()
+    entry = find_entry(path)
+    program = load_program(entry, diags, prelude=(PRELUDE,))
+    if program is None or diags.has_errors():
+        raise InputError(diags.errors)
+    episode = Resolver(program, diags).run()
+    if episode is None or diags.has_errors():
+        raise InputError(diags.errors)
+    return episode
+
+
+class Resolver:
+    def __init__(self, program: LoadedProgram, diags: Diagnostics) -> None:
+        self.program = program
+        self.diags = diags
+        self.ctx = Context(program.root, diags)
+        self.expander = Expander(self.ctx)
+
+    # -- declarations ---------------------------------------------------------
+    def _declare(self, table: dict[str, Any], name: str, decl: Any, what: str, span: Any) -> None:
+        if name in table:
+            self.diags.error(
+                f"{what} '{name}' is declared twice",
+                span,
+                f"rename one; the first is at {table[name].span}",
+            )
+            return
+        table[name] = decl
+
+    def collect(
+        self,
+    ) -> tuple[
+        list[ast.EpisodeDecl], list[ast.SceneDecl], list[ast.DeliverDecl], list[ast.CharacterDecl]
+    ]:
+        episodes, scenes, delivers, claims = [], [], [], []
+        for item in self.program.ordered_items:
+            match item:
+                case ast.EpisodeDecl():
+                    episodes.append(item)
+                case ast.SceneDecl():
+                    scenes.append(item)
+                case ast.DeliverDecl():
+                    delivers.append(item)
+                case ast.TemplateDecl():
+                    self._declare(self.ctx.templates, item.name, item, "template", item.name_span)
+                    self._check_params(item)
+                case ast.CastDecl():
+                    for char in item.characters:
+                        claims.append(char)
+                        self.ctx.characters.setdefault(char.id, char)
+                case ast.LocationsDecl():
+                    for loc in item.locations:
+                        self._declare(self.ctx.locations, loc.id, loc, "location", loc.span)
+                case ast.BlockDecl():
+                    table = self.ctx.blocks[item.kind]
+                    key = item.name
+                    if item.kind == "asset":
+                        path = self.ctx.convert(
+                            "path", ast.Value("string", item.name, item.name_span)
+                        )
+                        if path is None:
+                            continue
+                        key = path
+                    self._declare(table, key, item, item.kind.replace("_", " "), item.name_span)
+        return episodes, scenes, delivers, claims
+
+    def _check_params(self, decl: ast.TemplateDecl) -> None:
+        seen: set[str] = set()
+        for param in decl.params:
+            if param.name in seen:
+                self.diags.error(
+                    f"parameter '{param.name}' is declared twice", param.span, "rename one"
+                )
+            seen.add(param.name)
+            if param.type is not None and param.type not in vocab.TEMPLATE_PARAM_TYPES:
+                self.diags.error(
+                    f"unknown parameter type '{param.type}'",
+                    param.span,
+                    hint(param.type, vocab.TEMPLATE_PARAM_TYPES, "parameter types"),
+                )
+
+    # -- the episode --------------------------------------------------------------
+    def run(self) -> ir.Episode | None:
+        episodes, scene_decls, delivers, claims = self.collect()
+        if not episodes:
+            self.diags.error(
+                "no `episode` is declared",
+                None,
+                'add `episode NAME { title "..." format 1920x1080 @ 24fps }`',
+            )
+            return None
+        for extra in episodes[1:]:
+            self.diags.error(
+                f"a second episode '{extra.name}'",
+                extra.name_span,
+                f"one build is one episode; the first is '{episodes[0].name}' at "
+                f"{episodes[0].span}",
+            )
+        decl = episodes[0]
+        settings = self.settings(decl)
+        cast = self.cast(claims)
+        locations = tuple(self.location(loc) for _, loc in sorted(self.ctx.locations.items()))
+        blocks = {kind: self.blocks(kind) for kind in vocab.BLOCK_PROPS}
+        scenes = []
+        seen_scenes: dict[str, ast.SceneDecl] = {}
+        for scene_decl in scene_decls:
+            if scene_decl.name in seen_scenes:
+                self.diags.error(
+                    f"scene '{scene_decl.name}' is declared twice",
+                    scene_decl.name_span,
+                    f"rename one; the first is at {seen_scenes[scene_decl.name].span}",
+                )
+                continue
+            seen_scenes[scene_decl.name] = scene_decl
+            scenes.append(self.expander.scene(scene_decl))
+        if not scene_decls:
+            self.diags.error(
+                f"episode '{decl.name}' has no scenes",
+                decl.name_span,
+                "add `scene NAME { shot wide 2s { ... } }`",
+            )
+        deliverables = self.deliverables(delivers)
+        if self.diags.has_errors():
+            return None
+        sources = sorted(m.source.key for m in self.program.modules.values())
+        return ir.Episode(
+            id=decl.name,
+            title=settings["title"],
+            width=settings["format"][0],
+            height=settings["format"][1],
+            fps=settings["format"][2],
+            runtime_min=settings.get("runtime", (None, None))[0],
+            runtime_max=settings.get("runtime", (None, None))[1],
+            genre=settings.get("genre"),
+            arc=settings.get("arc"),
+            music=settings.get("music"),
+            voices=tuple(sorted(settings.get("voices", {}).values(), key=lambda v: v.character)),
+            caption_style=settings.get("captions", DEFAULT_CAPTION_STYLE),
+            cast=cast,
+            cast_claims=tuple(self.character(c) for c in claims),
+            locations=locations,
+            scenes=tuple(scenes),
+            text_styles=blocks["text_style"],
+            caption_styles=blocks["caption_style"],
+            presets=blocks["preset"],
+            assets=blocks["asset"],
+            deliverables=deliverables,
+            sources=tuple(sources),
+            span=decl.span,
+        )
+
+    def settings(self, decl: ast.EpisodeDecl) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        seen: dict[str, ast.Setting] = {}
+        x = self.ctx.expect
+        for setting in decl.settings:
+            name = setting.name
+            if name != "voice" and name in seen:
+                self.diags.error(
+                    f"'{name}' is set twice",
+                    setting.span,
+                    f"remove one; the first is at {seen[name].span}",
+                )
+                continue
+            seen[name] = setting
+            args = setting.args
+            if name in ("title", "genre", "arc"):
+                value = x.string(args[0])
+                if value is not None:
+                    out[name] = value
+            elif name == "format":
+                size = x.resolution(args[0])
+                rate = x.fps(args[1])
+                if size and rate:
+                    out["format"] = (size[0], size[1], rate)
+            elif name == "runtime":
+                low, high = x.time(args[0], positive=True), x.time(args[1], positive=True)
+                if low and high:
+                    if low.unit == high.unit and high.amount < low.amount:
+                        self.diags.error(
+                            "the runtime window is upside down",
+                            setting.span,
+                            "write the shortest runtime first: runtime 45s .. 90s",
+                        )
+                    else:
+                        out["runtime"] = (low, high)
+            elif name == "music":
+                path = self.ctx.convert("path", args[0])
+                opts = self.ctx.options(setting.options, vocab.MUSIC_OPTIONS, "music")
+                if path is not None:
+                    out["music"] = ir.Music(
+                        path,
+                        opts.get("bpm"),
+                        opts.get("license"),
+                        opts.get("gain", Fraction(0)),
+                        setting.span,
+                    )
+            elif name == "voice":
+                self.voice(setting, out.setdefault("voices", {}))
+            elif name == "captions":
+                style = self.ctx.convert("caption_style", args[0])
+                if style is not None:
+                    out["captions"] = style
+        for required, example in (
+            ("title", 'title "The Pilot"'),
+            ("format", "format 1920x1080 @ 24fps"),
+        ):
+            if required not in out and required not in seen:
+                self.diags.error(
+                    f"episode '{decl.name}' has no {required}",
+                    decl.name_span,
+                    f"add `{example}` to the episode block",
+                )
+        return out
+
+    def voice(self, setting: ast.Setting, voices: dict[str, ir.Voice]) -> None:
+        # args: the character NAME token (as a name value), then the language string
+        who, language = setting.args[0], setting.args[1]
+        character = self.ctx.convert("character", who)
+        lang = self.ctx.expect.string(language)
+        opts = self.ctx.options(setting.options, vocab.VOICE_OPTIONS, "voice")
+        if character is None or lang is None:
+            return
+        if character in voices:
+            self.diags.error(
+                f"'{character}' has two voices",
+                setting.span,
+                f"remove one; the first is at {voices[character].span}",
+            )
+            return
+        voices[character] = ir.Voice(
+            character,
+            lang,
+            opts.get("rate", DEFAULT_VOICE_RATE),
+            opts.get("pitch", DEFAULT_VOICE_PITCH),
+            opts.get("variant"),
+            setting.span,
+        )
+
+    def character(self, decl: ast.CharacterDecl) -> ir.Character:
+        opts = self.ctx.options(decl.options, vocab.CHARACTER_OPTIONS, f"character '{decl.id}'")
+        name = self.ctx.expect.string(decl.display_name) or decl.id
+        if "dead" in decl.flags and "alive" in decl.flags:
+            self.diags.error(f"'{decl.id}' is both dead and alive", decl.span, "keep one")
+        return ir.Character(
+            decl.id, name, opts.get("age"), "dead" not in decl.flags, opts.get("role"), decl.span
+        )
+
+    def cast(self, claims: list[ast.CharacterDecl]) -> tuple[ir.Character, ...]:
+        first = {}
+        for claim in claims:
+            first.setdefault(claim.id, claim)
+        return tuple(self.character(first[cid]) for cid in sorted(first))
+
+    def location(self, decl: ast.LocationDecl) -> ir.Location:
+        opts = self.ctx.options(decl.options, vocab.LOCATION_OPTIONS, f"location '{decl.id}'")
+        name = self.ctx.expect.string(decl.display_name) or decl.id
+        return ir.Location(decl.id, name, opts.get("description"), opts.get("interior"), decl.span)
+
+    def blocks(self, kind: str) -> tuple[ir.PropertyBlock, ...]:
+        out = []
+        for name, decl in sorted(self.ctx.blocks[kind].items()):
+            props = self.ctx.options(decl.props, vocab.BLOCK_PROPS[kind], f"{kind} '{decl.name}'")
+            out.append(ir.PropertyBlock(kind, name, tuple(sorted(props.items())), decl.span))
+        return tuple(out)
+
+    def deliverables(self, delivers: list[ast.DeliverDecl]) -> tuple[ir.Deliverable, ...]:
+        out: dict[str, ir.Deliverable] = {}
+        for decl in delivers:
+            if decl.name in out:
+                self.diags.error(
+                    f"deliverable '{decl.name}' is declared twice",
+                    decl.span,
+                    f"rename one; the first is at {out[decl.name].span}",
+                )
+                continue
+            preset_decl = self.ctx.blocks["preset"].get(decl.preset)
+            if preset_decl is None:
+                self.diags.error(
+                    f"unknown preset '{decl.preset}'",
+                    decl.preset_span,
+                    hint(decl.preset, self.ctx.blocks["preset"], "presets")
+                    + ' (presets come from `load "std/deliverables"` or a '
+                    "`preset NAME { }` block)",
+                )
+                continue
+            base = self.ctx.options(
+                preset_decl.props, vocab.BLOCK_PROPS["preset"], f"preset '{decl.preset}'"
+            )
+            overrides = self.ctx.options(
+                decl.overrides, vocab.BLOCK_PROPS["preset"], f"deliverable '{decl.name}'"
+            )
+            merged = {**base, **overrides}
+            out[decl.name] = ir.Deliverable(
+                decl.name, decl.preset, tuple(sorted(merged.items())), decl.span
+            )
+        return tuple(out[name] for name in sorted(out))
+
+
+__all__ = ["Resolver", "Time", "analyse"]

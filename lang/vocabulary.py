@@ -1,0 +1,140 @@
+"""The language's closed vocabularies and the options each statement accepts.
+
+Keeping these tables in one place lets the resolver check every option and
+name with a "did you mean", and lets the docs list them.
+"""
+
+from __future__ import annotations
+
+FRAMINGS = (
+    "extreme_wide",
+    "wide",
+    "full",
+    "medium",
+    "medium_close",
+    "close",
+    "extreme_close",
+    "over_shoulder",
+    "insert",
+    "pov",
+    "establishing",
+    "two_shot",
+)
+TIMES_OF_DAY = ("dawn", "morning", "noon", "afternoon", "dusk", "evening", "night")
+PHASES = ("establish", "develop", "escalate", "peak", "resolve")  # seed 002 pacing phases
+POSITIONS = ("center", "top", "bottom", "lower_third", "upper_third", "left", "right")
+FOCUS = (
+    "center",
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "top_left",
+    "top_right",
+    "bottom_left",
+    "bottom_right",
+)
+FITS = ("cover", "contain")
+
+# plate kind -> (positional argument types, options)
+PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "image": (("path",), {"fit": "fit"}),
+    "video": (("path",), {"in": "time", "out": "time", "fit": "fit"}),
+    "solid": (("colour",), {}),
+    "gradient": (("colour", "colour"), {"angle": "number"}),
+    "checker": (("colour", "colour"), {"cell": "int"}),
+    "stripes": (("colour", "colour"), {"width": "int", "angle": "number"}),
+    "bars": ((), {}),
+    "placeholder": (("string",), {}),
+}
+GENERATED_PLATES = ("solid", "gradient", "checker", "stripes", "bars")
+
+# motion kind -> default amount (None: takes no amount)
+MOTIONS: dict[str, str | None] = {
+    "static": None,
+    "push_in": "zoom",
+    "push_out": "zoom",
+    "ken_burns": "zoom",
+    "pan_left": "percent",
+    "pan_right": "percent",
+    "pan_up": "percent",
+    "pan_down": "percent",
+}
+MOTION_OPTIONS = {"toward": "focus", "ease": "bool"}
+DEFAULT_ZOOM = "1.1"
+DEFAULT_PAN = "10"
+
+TRANSITIONS = {"cut": False, "crossfade": True, "dip_to_black": True}  # -> takes a duration
+DEFAULT_TRANSITION = "12f"
+
+OVERLAY_OPTIONS = {"style": "text_style", "at": "time", "for": "time", "position": "position"}
+SAY_OPTIONS = {"mood": "name", "file": "path"}
+SFX_OPTIONS = {"at": "time", "gain": "decibels"}
+SHOT_OPTIONS = {"focus": "focus", "tag": "name", "phase": "phase"}
+SCENE_OPTIONS = {"at": "location", "time": "time_of_day", "day": "int", "phase": "phase"}
+MUSIC_OPTIONS = {"bpm": "bpm", "license": "string", "gain": "decibels"}
+VOICE_OPTIONS = {"rate": "wpm", "pitch": "pitch", "variant": "name"}
+CHARACTER_OPTIONS = {"age": "age", "role": "string"}
+LOCATION_OPTIONS = {"description": "string", "interior": "bool"}
+
+# Property blocks: kind -> property -> type
+BLOCK_PROPS: dict[str, dict[str, str]] = {
+    "text_style": {
+        "font": "string",
+        "size": "int",
+        "color": "colour",
+        "outline": "colour",
+        "outline_width": "int",
+        "shadow": "colour",
+        "box": "colour",
+        "bold": "bool",
+        "uppercase": "bool",
+        "position": "position",
+        "margin": "percent",
+        "animation": "name",
+    },
+    "caption_style": {
+        "base": "text_style",
+        "accent": "text_style",
+        "accent_ratio": "percent",
+        "max_chars_per_line": "int",
+        "max_lines": "int",
+        "min_duration": "time",
+        "max_duration": "time",
+        "min_gap": "time",
+        "max_words_per_phrase": "int",
+        "keywords": "string",
+        "position": "position",
+    },
+    "preset": {
+        "kind": "deliverable_kind",
+        "resolution": "resolution",
+        "fps": "fps",
+        "container": "name",
+        "video_codec": "name",
+        "audio_codec": "name",
+        "crf": "int",
+        "audio_bitrate": "int",
+        "loudness": "loudness",
+        "true_peak": "true_peak",
+        "captions": "caption_mode",
+        "caption_style": "caption_style",
+        "reframe": "name",
+        "timecode": "bool",
+        "labels": "bool",
+        "chapters": "bool",
+    },
+    "asset": {
+        "license_type": "string",
+        "attribution": "string",
+        "purchase_record": "string",
+        "provider_or_model": "string",
+        "retrieval_date": "date",
+        "redistributable": "bool",
+        "rights_override": "bool",
+        "approver": "string",
+    },
+}
+DELIVERABLE_KINDS = ("video", "audio", "captions", "timeline")
+CAPTION_MODES = ("none", "sidecar", "burn_in", "both")
+TEMPLATE_PARAM_TYPES = ("text", "string", "time", "colour", "color", "number", "name", "path")
