@@ -98,8 +98,10 @@ def check(path: Path, profile: str) -> None:
 
     started = time.perf_counter()
     diags = Diagnostics()
-    result = plan(path, profile=profile, diags=diags)
-    _print_diagnostics(diags.warnings)
+    try:
+        result = plan(path, profile=profile, diags=diags)
+    finally:
+        _print_diagnostics(diags.warnings)
     click.echo(_summary(result, time.perf_counter() - started, "ok"))
 
 

@@ -22,7 +22,7 @@ class Value:
 
     kind: str
     text: str
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,13 @@ class Option:
 
     key: str
     value: Value
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class Load:
     target: Value
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,15 @@ class Setting:
     name: str
     args: tuple[Value, ...]
     options: tuple[Option, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class EpisodeDecl:
     name: str
     settings: tuple[Setting, ...]
-    span: Span = field(compare=False, repr=False)
-    name_span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,13 @@ class CharacterDecl:
     display_name: Value
     options: tuple[Option, ...]
     flags: tuple[str, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class CastDecl:
     characters: tuple[CharacterDecl, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,13 @@ class LocationDecl:
     id: str
     display_name: Value
     options: tuple[Option, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class LocationsDecl:
     locations: tuple[LocationDecl, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class ShotItem:
     head: Value | None  # the kind (plate/move/transition) or speaker (say)
     args: tuple[Value, ...]
     options: tuple[Option, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -104,22 +104,22 @@ class ShotStmt:
     duration: Value | None  # None: auto
     options: tuple[Option, ...]
     items: tuple[ShotItem, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class UseArg:
     name: str | None  # None for a positional argument
     value: Value
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class UseStmt:
     template: str
     args: tuple[UseArg, ...]
-    span: Span = field(compare=False, repr=False)
-    name_span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,13 @@ class FactStmt:
     character: str
     attribute: str  # "age", "name", "dead", "alive"
     value: Value | None
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class PresentStmt:
     characters: tuple[Value, ...]
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 SceneStmt = ShotStmt | UseStmt | FactStmt | PresentStmt
@@ -144,8 +144,8 @@ class SceneDecl:
     name: str
     options: tuple[Option, ...]
     body: tuple[SceneStmt, ...]
-    span: Span = field(compare=False, repr=False)
-    name_span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class Param:
     name: str
     type: str | None
     default: Value | None
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -161,15 +161,15 @@ class TemplateDecl:
     name: str
     params: tuple[Param, ...]
     body: tuple[SceneStmt, ...]
-    span: Span = field(compare=False, repr=False)
-    name_span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class Prop:
     key: str
     value: Value
-    span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,8 @@ class BlockDecl:
     kind: str
     name: str
     props: tuple[Prop, ...]
-    span: Span = field(compare=False, repr=False)
-    name_span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,8 @@ class DeliverDecl:
     name: str
     preset: str
     overrides: tuple[Prop, ...]
-    span: Span = field(compare=False, repr=False)
-    preset_span: Span = field(compare=False, repr=False)
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    preset_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 Item = (

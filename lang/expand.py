@@ -81,7 +81,7 @@ class Expander:
         opts = self.ctx.options(decl.options, vocab.SCENE_OPTIONS, f"scene '{decl.name}'")
         builder = SceneBuilder(decl.name)
         self.body(decl.body, None, builder, template=None, stack=())
-        if not builder.shots:
+        if not any(isinstance(s, ast.ShotStmt | ast.UseStmt) for s in decl.body):
             self.diags.error(
                 f"scene '{decl.name}' has no shots",
                 decl.name_span,

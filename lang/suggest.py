@@ -10,12 +10,16 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate to ``word``, or None when nothing is close."""
     pool = sorted(set(candidates))
     matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {c.lower(): c for c in pool}
-        if word.lower() in lowered:
-            return lowered[word.lower()]
-        return None
-    return matches[0]
+    if matches:
+        return matches[0]
+    lowered = {c.lower(): c for c in pool}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    # Abbreviations and spelt-out forms: "sec" for "s", "frames" for "f".
+    prefixed = [c for c in pool if word.startswith(c) or c.startswith(word)]
+    if prefixed:
+        return max(prefixed, key=len)
+    return None
 
 
 def hint(word: str, candidates: Iterable[str], what: str) -> str:

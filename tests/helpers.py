@@ -1,0 +1,64 @@
+"""Test helpers: write episodes into temporary folders and run Reel on them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from reel.compiler.pipeline import plan
+from reel.lang.diagnostics import Diagnostic, Diagnostics, ReelError
+
+REPO = Path(__file__).resolve().parent.parent
+PILOT = REPO / "examples" / "pilot"
+
+HEADER = """
+episode t {
+  title "T"
+  format 640x360 @ 24fps
+}
+cast { character maya "Maya Chen" age 34  character leo "Leo" age 40 }
+locations { location cafe "Cafe"  location street "Street" }
+"""
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@dataclass
+class Outcome:
+    result: object | None
+    errors: list[Diagnostic]
+    warnings: list[Diagnostic]
+    exit_code: int
+
+
+def run_plan(root: Path, entry: str = "main.episode", out: Path | None = None) -> Outcome:
+    diags = Diagnostics()
+    try:
+        result = plan(root / entry, diags=diags, out=out)
+    except ReelError as exc:
+        return Outcome(None, exc.diagnostics, diags.warnings, int(exc.exit_code))
+    return Outcome(result, [], diags.warnings, 0)
+
+
+def reel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real `reel` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "reel.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def only(errors: list[Diagnostic]) -> Diagnostic:
+    assert len(errors) == 1, "\n\n".join(e.render() for e in errors)
+    return errors[0]
