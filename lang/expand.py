@@ -382,12 +382,22 @@ class Expander:
             return False
         return True
 
-    def plate(self, item: ast.ShotItem, env: Env | None) -> ir.Plate | None:
+    def _headed(
+        self, item: ast.ShotItem, env: Env | None, kinds: tuple[str, ...], what: str
+    ) -> tuple[str, list[ast.Value]] | None:
+        """The checked kind (plate/move/transition) and substituted arguments."""
         head = self.sub(item.head, env)
-        kind = self.ctx.choice(head, tuple(vocab.PLATES), "plate kind") if head else None
+        kind = self.ctx.choice(head, kinds, what) if head else None
         args = self._args(item, env)
         if kind is None or args is None:
             return None
+        return kind, args
+
+    def plate(self, item: ast.ShotItem, env: Env | None) -> ir.Plate | None:
+        headed = self._headed(item, env, tuple(vocab.PLATES), "plate kind")
+        if headed is None:
+            return None
+        kind, args = headed
         wanted, spec = vocab.PLATES[kind]
         if not self._arity(item, f"plate {kind}", args, wanted):
             return None
@@ -428,11 +438,10 @@ class Expander:
         return plate
 
     def motion(self, item: ast.ShotItem, env: Env | None) -> ir.Motion | None:
-        head = self.sub(item.head, env)
-        kind = self.ctx.choice(head, tuple(vocab.MOTIONS), "motion") if head else None
-        args = self._args(item, env)
-        if kind is None or args is None:
+        headed = self._headed(item, env, tuple(vocab.MOTIONS), "motion")
+        if headed is None:
             return None
+        kind, args = headed
         amount_type = vocab.MOTIONS[kind]
         if amount_type is None:
             if not self._arity(item, f"move {kind}", args, ()):
@@ -455,11 +464,10 @@ class Expander:
         return ir.Motion(kind, amount, opts.get("toward"), opts.get("ease", True), item.span)
 
     def transition(self, item: ast.ShotItem, env: Env | None) -> ir.Transition | None:
-        head = self.sub(item.head, env)
-        kind = self.ctx.choice(head, tuple(vocab.TRANSITIONS), "transition") if head else None
-        args = self._args(item, env)
-        if kind is None or args is None:
+        headed = self._headed(item, env, tuple(vocab.TRANSITIONS), "transition")
+        if headed is None:
             return None
+        kind, args = headed
         if not vocab.TRANSITIONS[kind]:
             return (
                 ir.Transition(kind, None, item.span)

@@ -52,11 +52,20 @@ class Resolver:
 
     # -- declarations ---------------------------------------------------------
     def _declare(self, table: dict[str, Any], name: str, decl: Any, what: str, span: Any) -> None:
+        """Add a declaration. The blueprint's own declarations shadow the stdlib's
+        (a user may define their own `accent` or `hook`); two of the user's are an
+        error."""
         if name in table:
+            first = table[name]
+            if _from_stdlib(first) and not _from_stdlib(decl):
+                table[name] = decl
+                return
+            if _from_stdlib(decl) and not _from_stdlib(first):
+                return
             self.diags.error(
                 f"{what} '{name}' is declared twice",
                 span,
-                f"rename one; the first is at {table[name].span}",
+                f"rename one; the first is at {first.span}",
             )
             return
         table[name] = decl
@@ -329,6 +338,11 @@ class Resolver:
                 decl.name, decl.preset, tuple(sorted(merged.items())), decl.span
             )
         return tuple(out[name] for name in sorted(out))
+
+
+def _from_stdlib(decl: Any) -> bool:
+    span = getattr(decl, "span", None)
+    return span is not None and span.file.key.startswith("std/")
 
 
 __all__ = ["Resolver", "Time", "analyse"]

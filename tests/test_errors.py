@@ -304,3 +304,19 @@ def test_cli_reports_all_errors_with_carets_and_exit_2(tmp_path: Path) -> None:
     out = tmp_path / "reel-out"
     proc = reel("build", "main.episode", cwd=tmp_path)
     assert proc.returncode == 2 and not out.exists()
+
+
+def test_user_declarations_shadow_the_stdlib_but_not_each_other(episode) -> None:
+    body = (
+        'load "std/templates"\ntext_style accent { color "#00ff00" }\n'
+        "template hook(text: text) { shot wide 1s { title $text style accent } }\n"
+        'scene a { use hook("mine") }\n'
+    )
+    out = episode(body)
+    assert out.exit_code == 0, [e.render() for e in out.errors]
+    (shot,) = out.result.shotlist.shots
+    assert shot.duration_frames == 24 and shot.overlays[0].kind == "title"
+    twice = episode(
+        "text_style accent { size 1 }\ntext_style accent { size 2 }\nscene a { shot wide 1s { } }\n"
+    )
+    assert only(twice.errors).message == "text style 'accent' is declared twice"
