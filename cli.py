@@ -105,16 +105,7 @@ def check(path: Path, profile: str) -> None:
     click.echo(_summary(result, time.perf_counter() - started, "ok"))
 
 
-@main.command()
-@_path_arg
-@click.option(
-    "--stage",
-    type=click.Choice(["plan"]),
-    default="plan",
-    show_default=True,
-    help="How far to build. 'plan' writes Script, ShotList, AssetManifest and RenderPlan.",
-)
-@click.option(
+_out_opt = click.option(
     "--out",
     type=click.Path(path_type=Path),
     envvar=OUT_ENV,
@@ -122,22 +113,175 @@ def check(path: Path, profile: str) -> None:
     show_default=True,
     help=f"Output tree (or ${OUT_ENV}).",
 )
+_cache_opt = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cache directory (or $REEL_CACHE_DIR; default .reel).",
+)
+
+
+@main.command()
+@click.argument("label", default=".")
+@click.option(
+    "--stage",
+    type=click.Choice(["plan", "all"]),
+    default="all",
+    show_default=True,
+    help="'plan' stops after the artifacts; 'all' renders.",
+)
+@_out_opt
+@_cache_opt
 @_profile_opt
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Actions run in parallel (default: the number of cores).",
+)
+@click.option(
+    "-k", "--keep-going", is_flag=True, help="Go on with independent actions after one fails."
+)
+@click.option("--explain", is_flag=True, help="Say why each action that ran had to run.")
 @_handled
-def build(path: Path, stage: str, out: Path, profile: str) -> None:
-    """Build an episode's targets into the output tree."""
+def build(
+    label: str,
+    stage: str,
+    out: Path,
+    cache_dir: Path | None,
+    profile: str,
+    jobs: int | None,
+    keep_going: bool,
+    explain: bool,
+) -> None:
+    """Build an episode, or one target of it: PATH or PATH:TARGET.
+
+    Targets: master (default, with captions), captions, video, audio, and any
+    action label such as segment/cold_open.s01 (see `reel query targets PATH`).
+    """
+    from .compiler.build import build as run_build
+    from .compiler.build import split_label
     from .compiler.pipeline import plan
+    from .compiler.store import resolve_cache_dir
     from .lang.diagnostics import Diagnostics
 
     started = time.perf_counter()
+    path, target = split_label(label)
     diags = Diagnostics()
     try:
-        result = plan(path, profile=profile, out=out, diags=diags)
+        if stage == "plan":
+            result = plan(path, profile=profile, out=out, diags=diags)
+            for written in result.written:
+                click.echo(f"wrote {os.path.relpath(written)}")
+            click.echo(_summary(result, time.perf_counter() - started, "planned"))
+            return
+        built = run_build(
+            path,
+            target=target,
+            out=out,
+            cache_dir=resolve_cache_dir(cache_dir),
+            jobs=jobs,
+            keep_going=keep_going,
+            profile=profile,
+            diags=diags,
+        )
     finally:
         _print_diagnostics(diags.warnings)
-    for written in result.written:
-        click.echo(f"wrote {os.path.relpath(written)}")
-    click.echo(_summary(result, time.perf_counter() - started, "built"))
+    report = built.report
+    if explain:
+        for result in sorted(report.ran, key=lambda r: r.action):
+            click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
+    for delivered in built.delivered:
+        click.echo(f"delivered {os.path.relpath(delivered)}")
+    ran, cached = len(report.ran), len(report.cached)
+    click.echo(
+        _summary(built.plan, time.perf_counter() - started, "built")
+        + f"; {ran} action(s) ran, {cached} cached"
+    )
+
+
+def _lowered(path: Path, profile: str) -> tuple[Any, Any, Any]:
+    from .compiler.actions import build_graph
+    from .compiler.lower import lower
+    from .compiler.pipeline import episode_root, plan
+
+    planned = plan(path, profile=profile)
+    lowered = lower(planned, episode_root(path))
+    return planned, lowered, build_graph(lowered.actions)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["deps", "rdeps", "targets"]))
+@click.argument("label")
+@_profile_opt
+@_handled
+def query(kind: str, label: str, profile: str) -> None:
+    """What a target depends on (deps), what depends on it (rdeps), or every target."""
+    import networkx as nx
+
+    from .compiler.build import resolve_targets, split_label
+
+    path, target = split_label(label)
+    _planned, lowered, graph = _lowered(path, profile)
+    if kind == "targets":
+        for name in sorted(lowered.targets):
+            click.echo(f"{path}:{name}")
+        return
+    _, ids = resolve_targets(lowered, target)
+    found: set[str] = set()
+    for action_id in ids:
+        if kind == "deps":
+            found |= nx.ancestors(graph, action_id)
+        else:
+            found |= nx.descendants(graph, action_id)
+    for action_id in sorted(found):
+        click.echo(action_id)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), default=".")
+@click.option("--dot", is_flag=True, default=True, help="Graphviz DOT (the only format).")
+@_profile_opt
+@_handled
+def graph(path: Path, dot: bool, profile: str) -> None:
+    """Print the action graph of an episode as Graphviz DOT."""
+    planned, _lowered_graph, g = _lowered(path, profile)
+    click.echo(f'digraph "{planned.episode.id}" {{')
+    click.echo("  rankdir=LR; node [shape=box, fontname=Helvetica];")
+    for node in sorted(g.nodes):
+        kind = g.nodes[node]["action"].kind
+        click.echo(f'  "{node}" [label="{node}\\n({kind})"];')
+    for src, dst in sorted(g.edges):
+        click.echo(f'  "{src}" -> "{dst}";')
+    click.echo("}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@_out_opt
+@_cache_opt
+@click.option("--cache", "with_cache", is_flag=True, help="Also empty the cache directory.")
+@_handled
+def clean(path: Path | None, out: Path, cache_dir: Path | None, with_cache: bool) -> None:
+    """Remove built outputs (one episode's, or the whole output tree)."""
+    import shutil
+
+    from .compiler.store import resolve_cache_dir
+
+    target = out
+    if path is not None:
+        from .compiler.pipeline import plan
+
+        target = out / plan(path).episode.id
+    if target.exists():
+        shutil.rmtree(target)
+        click.echo(f"removed {os.path.relpath(target)}")
+    if with_cache:
+        cache = resolve_cache_dir(cache_dir)
+        if cache.exists():
+            shutil.rmtree(cache)
+            click.echo(f"removed {os.path.relpath(cache)}")
 
 
 @main.command()

@@ -304,7 +304,46 @@ class RenderPlan(Artifact):
     deliverables: list[DeliverableSpec]
 
 
-ARTIFACTS: tuple[type[Artifact], ...] = (Script, ShotList, AssetManifest, RenderPlan)
+# ---- RenderOutput ---------------------------------------------------------------
+class OutputFile(Model):
+    name: str
+    path: str = Field(description="Relative to the episode's output folder")
+    digest: str
+    size_bytes: int
+    action: str
+    action_key: str
+
+
+class MediaSummary(Model):
+    duration_seconds: float | None = None
+    video_duration_seconds: float | None = None
+    frames: int | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: list[int] | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    sample_rate: int | None = None
+
+
+class Toolchain(Model):
+    ffmpeg_digest: str
+    backend: str
+
+
+class RenderOutput(Artifact):
+    """What a build delivered: files, their hashes, the master as probed, lineage."""
+
+    kind: ClassVar[str] = "RenderOutput"
+    profile: str
+    targets: list[str]
+    outputs: list[OutputFile]
+    master: MediaSummary | None = None
+    toolchain: Toolchain
+    timing_lock_hash: str
+
+
+ARTIFACTS: tuple[type[Artifact], ...] = (Script, ShotList, AssetManifest, RenderPlan, RenderOutput)
 A = TypeVar("A", bound=Artifact)
 
 

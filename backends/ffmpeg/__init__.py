@@ -1,0 +1,1 @@
+"""The ffmpeg backend: hermetic CPU renders with the pinned ffmpeg binary."""

@@ -1,0 +1,337 @@
+"""One shot → one H.264 segment, position-independent.
+
+The segment is built from its parameters alone (plate, motion, overlays,
+transition, size, frame rate, frame count, encoder settings) and files in
+its sandbox with fixed relative names, so the same shot renders to the same
+bytes wherever it sits in the episode. Every segment uses identical codec
+settings (fixed thread count, closed GOP opening on an IDR frame, no
+B-frames) so segments join by stream copy.
+
+The filter graph is built with ffmpeg-python, which escapes expressions.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from .toolchain import BITEXACT_OUT, run_ffmpeg
+
+FOCUS_POINTS = {
+    "center": (0.5, 0.5),
+    "left": (0.0, 0.5),
+    "right": (1.0, 0.5),
+    "top": (0.5, 0.0),
+    "bottom": (0.5, 1.0),
+    "top_left": (0.0, 0.0),
+    "top_right": (1.0, 0.0),
+    "bottom_left": (0.0, 1.0),
+    "bottom_right": (1.0, 1.0),
+}
+PLATE_IMAGE = "plate-image"
+PLATE_VIDEO = "plate-video"
+PREV_FRAME = "prev.png"
+OUTPUT = "segment.mp4"
+REFERENCE_HEIGHT = 1080  # text style sizes are written for 1080p
+
+
+def _rate(params: dict[str, Any]) -> str:
+    num, den = params["fps"]
+    return f"{num}/{den}"
+
+
+def _hex(colour: str) -> str:
+    """'#rrggbb' or '#rrggbbaa' → ffmpeg's 0xRRGGBB[@alpha]."""
+    body = colour.lstrip("#")
+    if len(body) == 8:
+        alpha = int(body[6:], 16) / 255
+        return f"0x{body[:6]}@{alpha:.3f}"
+    return f"0x{body}"
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    body = colour.lstrip("#")
+    return int(body[0:2], 16), int(body[2:4], 16), int(body[4:6], 16)
+
+
+def _still(stream: Any, frames: int) -> Any:
+    """Compute a generated plate once and repeat it (geq is costly per frame)."""
+    return stream.filter("trim", end_frame=1).filter("loop", loop=frames, size=1, start=0)
+
+
+def _lavfi(source: str) -> Any:
+    return ffmpeg.input(source, f="lavfi")
+
+
+def _plate(params: dict[str, Any]) -> Any:
+    plate = params["plate"]
+    w, h, rate, n = params["width"], params["height"], _rate(params), params["frames"]
+    kind = plate["kind"]
+    if kind == "image":
+        stream = ffmpeg.input(PLATE_IMAGE, loop=1, framerate=rate)
+        return _fit(stream, plate, w, h)
+    if kind == "video":
+        options: dict[str, Any] = {}
+        if plate.get("in_s"):
+            options["ss"] = plate["in_s"]
+        if plate.get("out_s") is not None:
+            options["t"] = round(plate["out_s"] - (plate.get("in_s") or 0), 6)
+        stream = ffmpeg.input(PLATE_VIDEO, **options).filter("fps", rate)
+        stream = _fit(stream, plate, w, h)
+        # Seed 004's "fit to slot": hold the last frame if the clip is shorter.
+        return stream.filter("tpad", stop_mode="clone", stop=n)
+    if kind == "solid":
+        return _lavfi(f"color=c={_hex(plate['colours'][0])}:s={w}x{h}:r={rate}")
+    if kind == "gradient":
+        # A linear gradient along `angle` (degrees clockwise from "to the right";
+        # 90 runs top to bottom), computed exactly with geq. ffmpeg's own
+        # `gradients` source does not span the line it is given.
+        angle = math.radians(plate.get("angle", 90))
+        dx, dy = math.cos(angle), math.sin(angle)
+        extent = abs(dx) * (w - 1) + abs(dy) * (h - 1)
+        x0 = 0 if dx >= 0 else w - 1
+        y0 = 0 if dy >= 0 else h - 1
+        ramp = f"clip(((X-{x0})*{dx:.6f}+(Y-{y0})*{dy:.6f})/{extent:.6f},0,1)"
+        (r0, g0, b0), (r1, g1, b1) = (_rgb(c) for c in plate["colours"])
+        base = _lavfi(f"color=c=black:s={w}x{h}:r={rate}").filter("format", "rgb24")
+        base = base.filter(
+            "geq",
+            r=f"{r0}+({r1 - r0})*{ramp}",
+            g=f"{g0}+({g1 - g0})*{ramp}",
+            b=f"{b0}+({b1 - b0})*{ramp}",
+        )
+        return _still(base, n)
+    if kind in ("checker", "stripes"):
+        (r0, g0, b0), (r1, g1, b1) = (_rgb(c) for c in plate["colours"])
+        if kind == "checker":
+            cell = plate.get("cell", 80)
+            cond = f"mod(floor(X/{cell})+floor(Y/{cell}),2)"
+        else:
+            width = plate.get("width", 40)
+            a = math.radians(plate.get("angle", 45))
+            along = f"X*{math.cos(a):.6f}+Y*{math.sin(a):.6f}+{4 * (w + h)}"
+            cond = f"lt(mod({along},{2 * width}),{width})"
+        base = _lavfi(f"color=c=black:s={w}x{h}:r={rate}").filter("format", "rgb24")
+        base = base.filter(
+            "geq", r=f"if({cond},{r0},{r1})", g=f"if({cond},{g0},{g1})", b=f"if({cond},{b0},{b1})"
+        )
+        return _still(base, n)
+    if kind == "bars":
+        return _lavfi(f"smptehdbars=s={w}x{h}:r={rate}")
+    if kind == "placeholder":
+        return _slate(params)
+    raise ValueError(f"unknown plate kind {kind}")  # pragma: no cover - checked upstream
+
+
+def _fit(stream: Any, plate: dict[str, Any], w: int, h: int) -> Any:
+    if plate.get("fit") == "contain":
+        stream = stream.filter("scale", w, h, force_original_aspect_ratio="decrease")
+        return stream.filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
+    stream = stream.filter("scale", w, h, force_original_aspect_ratio="increase")
+    return stream.filter("crop", w, h)
+
+
+def _slate(params: dict[str, Any]) -> Any:
+    """A slate card for a missing file or a shot not made yet: it names what is missing."""
+    w, h, rate = params["width"], params["height"], _rate(params)
+    stream = _lavfi(f"color=c=0x1e1e24:s={w}x{h}:r={rate}")
+    border = max(2, h // 120)
+    stream = stream.filter(
+        "drawbox",
+        x=border * 4,
+        y=border * 4,
+        w=w - border * 8,
+        h=h - border * 8,
+        color="0xffcc00",
+        t=border,
+    )
+    size = max(10, round(h * 0.07))
+    stream = stream.drawtext(
+        text="PLACEHOLDER",
+        fontfile="font-bold.ttf",
+        fontsize=size,
+        fontcolor="0xffcc00",
+        x="(w-text_w)/2",
+        y=f"h*0.32-{size}/2",
+        expansion="none",
+    )
+    stream = stream.drawtext(
+        textfile="slate.txt",
+        fontfile="font-regular.ttf",
+        fontsize=max(8, round(h * 0.04)),
+        fontcolor="0xffffff",
+        x="(w-text_w)/2",
+        y="h*0.55",
+        text_align="C",
+        expansion="none",
+    )
+    return _still(stream, params["frames"])
+
+
+def _motion(stream: Any, params: dict[str, Any]) -> Any:
+    motion = params["motion"]
+    kind = motion["kind"]
+    if kind == "static":
+        return stream
+    w, h, n = params["width"], params["height"], params["frames"]
+    last = max(1, n - 1)
+    p = f"min(on/{last},1)"
+    e = f"({p}*{p}*(3-2*{p}))" if motion.get("ease", True) else p
+    amount = float(motion.get("amount") or 1.1)
+    fx, fy = 0.5, 0.5
+    if kind in ("push_in", "ken_burns"):
+        zoom = f"1+{amount - 1:.6f}*{e}"
+    elif kind == "push_out":
+        zoom = f"{amount:.6f}-{amount - 1:.6f}*{e}"
+    else:  # pans: a fixed zoom gives room to travel
+        zoom = f"{1 + amount / 100:.6f}"
+    if kind == "ken_burns":
+        tx, ty = FOCUS_POINTS[motion.get("toward") or "center"]
+        fx_expr, fy_expr = f"(0.5+{tx - 0.5:.3f}*{e})", f"(0.5+{ty - 0.5:.3f}*{e})"
+    elif kind in ("push_in", "push_out"):
+        tx, ty = FOCUS_POINTS[motion.get("toward") or "center"]
+        fx_expr, fy_expr = f"{tx:.3f}", f"{ty:.3f}"
+    else:
+        fx_expr, fy_expr = f"{fx}", f"{fy}"
+        if kind == "pan_left":
+            fx_expr = f"(1-{e})"
+        elif kind == "pan_right":
+            fx_expr = e
+        elif kind == "pan_up":
+            fy_expr = f"(1-{e})"
+        elif kind == "pan_down":
+            fy_expr = e
+    return stream.filter(
+        "zoompan",
+        z=zoom,
+        x=f"(iw-iw/zoom)*{fx_expr}",
+        y=f"(ih-ih/zoom)*{fy_expr}",
+        d=1,
+        s=f"{w}x{h}",
+        fps=_rate(params),
+    )
+
+
+_Y_POSITIONS = {
+    "center": "(h-text_h)/2",
+    "upper_third": "h*0.28-text_h/2",
+    "lower_third": "h*0.74-text_h/2",
+    "top": "h*{m}",
+    "bottom": "h-text_h-h*{m}",
+    "left": "(h-text_h)/2",
+    "right": "(h-text_h)/2",
+}
+
+
+def _overlay(stream: Any, spec: dict[str, Any], params: dict[str, Any]) -> Any:
+    h = params["height"]
+    scale = h / REFERENCE_HEIGHT
+    margin = spec.get("margin", 6) / 100
+    position = spec.get("position") or "center"
+    x = "(w-text_w)/2"
+    if position == "left":
+        x = f"w*{margin:.3f}"
+    elif position == "right":
+        x = f"w-text_w-w*{margin:.3f}"
+    y = _Y_POSITIONS[position].format(m=f"{margin:.3f}")
+    start, end = spec["start_s"], spec.get("end_s")
+    options: dict[str, Any] = {
+        "textfile": spec["text_file"],
+        "fontfile": spec["font_file"],
+        "fontsize": max(8, round(spec.get("size", 64) * scale)),
+        "fontcolor": _hex(spec.get("color", "#ffffff")),
+        "text_align": "C",
+        "expansion": "none",
+        "x": x,
+        "y": y,
+        "enable": f"gte(t,{start:.6f})" if end is None else f"between(t,{start:.6f},{end:.6f})",
+    }
+    if spec.get("outline"):
+        options["bordercolor"] = _hex(spec["outline"])
+        options["borderw"] = max(1, round(spec.get("outline_width", 2) * scale))
+    if spec.get("shadow"):
+        options["shadowcolor"] = _hex(spec["shadow"])
+        options["shadowx"] = options["shadowy"] = max(1, round(3 * scale))
+    if spec.get("box"):
+        options["box"] = 1
+        options["boxcolor"] = _hex(spec["box"])
+        options["boxborderw"] = max(2, round(16 * scale))
+    if spec.get("animation") == "pop":
+        # Fade in over 0.2 s while rising into place.
+        ramp = f"min(1,max(0,(t-{start:.6f})/0.2))"
+        options["alpha"] = ramp
+        options["y"] = f"{y}+(1-{ramp})*h*0.03"
+    return stream.drawtext(**options)
+
+
+def _transition(stream: Any, params: dict[str, Any]) -> Any:
+    transition = params["transition"]
+    frames = transition["frames"]
+    if transition["kind"] == "dip_to_black" and frames:
+        return stream.filter("fade", t="in", s=0, n=frames)
+    if transition["kind"] == "crossfade" and frames:
+        # Position-independent crossfade: blend from the previous shot's last
+        # frame (an input of this action) into this shot.
+        num, den = params["fps"]
+        prev = ffmpeg.input(PREV_FRAME, loop=1, framerate=_rate(params))
+        prev = prev.filter("trim", end_frame=frames).filter("format", "yuv420p")
+        prev = prev.filter("settb", "AVTB")
+        current = stream.filter("format", "yuv420p").filter("settb", "AVTB")
+        return ffmpeg.filter(
+            [prev, current],
+            "xfade",
+            transition="fade",
+            duration=round(frames * den / num, 6),
+            offset=0,
+        )
+    return stream
+
+
+def segment_args(params: dict[str, Any]) -> list[str]:
+    """The ffmpeg arguments (no executable) that render one segment."""
+    stream = _plate(params)
+    stream = stream.filter("setsar", 1)
+    stream = _motion(stream, params)
+    for spec in params["overlays"]:
+        stream = _overlay(stream, spec, params)
+    stream = _transition(stream, params)
+    stream = stream.filter("format", "yuv420p")
+    enc = params["encoder"]
+    num, _den = params["fps"]
+    out = ffmpeg.output(
+        stream,
+        OUTPUT,
+        **{
+            "frames:v": params["frames"],
+            "c:v": "libx264",
+            "preset": enc["preset"],
+            "crf": enc["crf"],
+            "threads": enc["threads"],
+            "g": enc["gop"],
+            "keyint_min": enc["gop"],
+            "sc_threshold": 0,
+            "bf": 0,
+            "pix_fmt": "yuv420p",
+            "r": _rate(params),
+            "fps_mode": "cfr",
+            "video_track_timescale": num,
+            "an": None,
+        },
+    )
+    args = out.get_args()
+    return [
+        "-filter_threads",
+        "1",
+        "-filter_complex_threads",
+        "1",
+        *args[:-1],
+        *BITEXACT_OUT,
+        args[-1],
+    ]
+
+
+def render_segment(sandbox: Path, params: dict[str, Any]) -> None:
+    run_ffmpeg(segment_args(params), sandbox)

@@ -1,0 +1,73 @@
+"""The pinned toolchain: the ffmpeg binary from the imageio-ffmpeg wheel.
+
+Its file digest is part of every render action's key, so a different ffmpeg
+can never serve a cached result made by another. Commands run with a
+scrubbed environment (TZ=UTC, LC_ALL=C, no inherited variables).
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+BACKEND_NAME = "ffmpeg-backend/1"
+HERMETIC_ENV = {"PATH": "/usr/bin:/bin", "TZ": "UTC", "LC_ALL": "C", "LANG": "C"}
+# Every encode: no metadata, no creation time, bit-exact code paths.
+BITEXACT_OUT = [
+    "-map_metadata",
+    "-1",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-flags:a",
+    "+bitexact",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> Path:
+    import imageio_ffmpeg
+
+    return Path(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@functools.lru_cache(maxsize=1)
+def backend_version() -> str:
+    """The backend's name plus a digest of its own source code.
+
+    Part of every action key: changing how a segment is rendered (a filter,
+    an encoder flag) must invalidate cached segments without anyone having to
+    remember to bump a version number.
+    """
+    import xxhash
+
+    backends = Path(__file__).resolve().parent.parent
+    digest = xxhash.xxh3_128()
+    for path in sorted(backends.rglob("*.py")):
+        digest.update(path.relative_to(backends).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return f"{BACKEND_NAME}+{digest.hexdigest()[:16]}"
+
+
+class ToolError(Exception):
+    """A tool ran and failed; carries the tail of its stderr."""
+
+    def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"ffmpeg exited with {returncode}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+
+    def tail(self, lines: int = 12) -> str:
+        kept = [line for line in self.stderr.strip().splitlines() if line.strip()]
+        return "\n".join(kept[-lines:])
+
+
+def run_ffmpeg(args: list[str], cwd: Path) -> None:
+    """Run the pinned ffmpeg in ``cwd`` with relative paths and a clean environment."""
+    argv = [str(ffmpeg_exe()), "-hide_banner", "-nostdin", "-y", "-v", "error", *args]
+    proc = subprocess.run(argv, cwd=cwd, env=HERMETIC_ENV, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolError(["ffmpeg", *argv[1:]], proc.returncode, proc.stderr)

@@ -1,0 +1,249 @@
+"""`reel build`: plan, check media, lower, execute, deliver.
+
+Outputs land in ``<out>/<episode>/`` only after the actions that make them
+succeeded, each file replaced atomically (a hard link or copy from the CAS),
+so an interrupted or failed build leaves the previous outputs intact and the
+next build finishes the job from the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe
+from reel.lang.diagnostics import Diagnostics, GateError, InputError
+from reel.lang.suggest import hint
+
+from . import artifacts as a
+from .actions import build_graph
+from .executor import ExecutionReport, Executor, progress_printer
+from .jsonio import write_json
+from .lower import DELIVERS, Lowered, lower
+from .media import cached_probe, check_media
+from .pipeline import PlanResult, episode_root, output_dir, plan
+from .store import Store
+
+ARTIFACT_TARGETS = ("script", "shotlist", "assetmanifest", "renderplan")
+DEFAULT_TARGETS = ("master", "captions")
+
+
+@dataclass
+class BuildResult:
+    plan: PlanResult
+    lowered: Lowered
+    report: ExecutionReport
+    folder: Path
+    delivered: list[Path] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class BuildFailed(GateError):
+    """One or more actions failed (exit 1)."""
+
+
+def toolchain_digest(store: Store) -> str:
+    return store.file_digest(ffmpeg_exe())
+
+
+def split_label(label: str) -> tuple[Path, str | None]:
+    """`examples/pilot:master` → (examples/pilot, 'master')."""
+    if ":" in label:
+        path, _, target = label.partition(":")
+        return Path(path or "."), target or None
+    return Path(label), None
+
+
+def resolve_targets(lowered: Lowered, target: str | None) -> tuple[list[str], set[str]]:
+    """Requested labels and the action ids they stand for."""
+    if target is None:
+        labels = list(DEFAULT_TARGETS)
+    else:
+        labels = [target]
+    ids: set[str] = set()
+    for label in labels:
+        if label in ARTIFACT_TARGETS:
+            continue
+        if label not in lowered.targets:
+            diags = Diagnostics()
+            choices = [*ARTIFACT_TARGETS, *lowered.targets]
+            diags.error(
+                f"no target '{label}'",
+                None,
+                hint(label, choices, "targets") + " (see `reel query targets PATH`)",
+            )
+            raise InputError(diags.errors)
+        ids.add(lowered.targets[label])
+    return labels, ids
+
+
+def _failure_diagnostics(report: ExecutionReport) -> Diagnostics:
+    diags = Diagnostics()
+    for failure in report.failures:
+        notes = []
+        if failure.action.origin:
+            notes.append(f"from the statement at {failure.action.origin}")
+        if failure.detail:
+            notes.append(
+                "ffmpeg said:\n"
+                + "\n".join("       " + line for line in failure.detail.splitlines())
+            )
+        diags.error(
+            f"{failure.action.id} failed: {failure.message}",
+            None,
+            "fix the input named above, then run `reel build` again; finished actions are cached",
+            notes=tuple(notes),
+        )
+    return diags
+
+
+def build(
+    path: Path,
+    *,
+    target: str | None = None,
+    out: Path,
+    cache_dir: Path,
+    jobs: int | None = None,
+    keep_going: bool = False,
+    profile: str = "preview_local",
+    diags: Diagnostics | None = None,
+    progress: bool = True,
+) -> BuildResult:
+    diags = diags if diags is not None else Diagnostics()
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    planned = plan(path, profile=profile, out=out, diags=diags)
+    stages["analysis"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    store = Store(cache_dir)
+    root = episode_root(path)
+    check_media(planned.episode, planned.manifest, root, store)
+    stages["media_check"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    lowered = lower(planned, root)
+    graph = build_graph(lowered.actions)
+    labels, wanted = resolve_targets(lowered, target)
+    stages["lowering"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    executor = Executor(
+        store,
+        graph,
+        jobs=jobs or os.cpu_count() or 1,
+        keep_going=keep_going,
+        toolchain_digest=toolchain_digest(store),
+        backend_version=backend_version(),
+    )
+    needed = executor.needed(wanted) if wanted else []
+    if progress:
+        executor.on_event = progress_printer(len(needed))
+    report = executor.run(wanted) if wanted else ExecutionReport()
+    stages["execute"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    folder = output_dir(out, planned.episode)
+    result = BuildResult(planned, lowered, report, folder)
+    for action_id, files in DELIVERS.items():
+        if action_id not in wanted or action_id not in report.results:
+            continue
+        for output_name, file_name in files.items():
+            digest = report.results[action_id].outputs[output_name]
+            dest = folder / file_name
+            if not (dest.is_file() and store.file_digest(dest) == digest):
+                store.materialise(digest, dest)
+            result.delivered.append(dest)
+    if wanted and not report.failures:
+        write_render_output(result, store, labels)
+    stages["deliver"] = time.perf_counter() - mark
+    stages["total"] = time.perf_counter() - started
+    store.save_memo()
+    result.summary = run_summary(result, labels, stages, diags)
+    write_json(folder / "run_summary.json", result.summary)
+    if report.failures:
+        raise BuildFailed(_failure_diagnostics(report).errors)
+    return result
+
+
+def write_render_output(result: BuildResult, store: Store, labels: list[str]) -> a.RenderOutput:
+    planned = result.plan
+    outputs = []
+    for dest in result.delivered:
+        action_id = next(aid for aid, files in DELIVERS.items() if dest.name in files.values())
+        res = result.report.results[action_id]
+        digest = res.outputs[next(k for k, v in DELIVERS[action_id].items() if v == dest.name)]
+        outputs.append(
+            a.OutputFile(
+                name=dest.name,
+                path=dest.name,
+                digest=digest,
+                size_bytes=dest.stat().st_size,
+                action=action_id,
+                action_key=res.key,
+            )
+        )
+    master = None
+    master_file = result.folder / "master.mp4"
+    if any(o.name == "master.mp4" for o in outputs):
+        info = cached_probe(store, master_file)
+        master = a.MediaSummary(
+            duration_seconds=info.get("duration"),
+            video_duration_seconds=info.get("video_duration"),
+            frames=info.get("frames"),
+            width=info.get("width"),
+            height=info.get("height"),
+            fps=info.get("fps"),
+            video_codec=info.get("codec"),
+            audio_codec=info.get("audio_codec"),
+            sample_rate=info.get("sample_rate"),
+        )
+    render_output = a.RenderOutput.build(
+        schema_version=a.SCHEMA_VERSION,
+        episode=planned.episode.id,
+        parents={
+            "RenderPlan": planned.render_plan.content_hash,
+            "ShotList": planned.shotlist.content_hash,
+        },
+        profile=planned.render_plan.profile,
+        targets=sorted(labels),
+        outputs=sorted(outputs, key=lambda o: o.name),
+        master=master,
+        toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=backend_version()),
+        timing_lock_hash=planned.shotlist.timing_lock_hash,
+    )
+    render_output.write(result.folder)
+    return render_output
+
+
+def run_summary(
+    result: BuildResult, labels: list[str], stages: dict[str, float], diags: Diagnostics
+) -> dict[str, Any]:
+    """The run's record (seed 003 §16). It holds timings, so unlike every other
+    file in the output tree it differs from run to run by design."""
+    report = result.report
+    total = len(report.results)
+    return {
+        "schema_version": a.SCHEMA_VERSION,
+        "episode": result.plan.episode.id,
+        "targets": sorted(labels),
+        "stages_ms": {k: round(v * 1000, 1) for k, v in stages.items()},
+        "actions": {
+            "total": total + len(report.failures) + len(report.skipped),
+            "ran": len(report.ran),
+            "cached": len(report.cached),
+            "failed": len(report.failures),
+            "skipped": len(report.skipped),
+        },
+        "cache_hit_rate": round(len(report.cached) / total, 4) if total else None,
+        "ran": [
+            {"action": r.action, "seconds": round(r.seconds, 3), "why": r.reasons}
+            for r in sorted(report.ran, key=lambda r: r.action)
+        ],
+        "failed": [f.action.id for f in report.failures],
+        "warnings": [d.message for d in diags.warnings],
+        "placeholders": result.plan.manifest.placeholders,
+    }

@@ -1,0 +1,291 @@
+"""Run the actions a build needs, in parallel, from the cache when possible.
+
+For each action, in dependency order: compute its key from its inputs'
+digests; if the action cache has the key (and the CAS its blobs), it is a
+hit and nothing runs. Because keys use the *digests* of upstream outputs, an
+action whose output did not change does not invalidate its dependents (early
+cutoff). Misses run in a sandbox under the cache directory; their outputs
+move into the CAS and only then is the action-cache entry written.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .actions import Action, ActionInput, BlobInput, SourceInput
+from .store import Store
+
+
+@dataclass
+class ActionResult:
+    action: str
+    key: str
+    outputs: dict[str, str]  # name -> digest
+    cached: bool
+    seconds: float
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ActionFailure:
+    action: Action
+    message: str
+    detail: str = ""
+
+
+@dataclass
+class ExecutionReport:
+    results: dict[str, ActionResult] = field(default_factory=dict)
+    failures: list[ActionFailure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # not run: an input failed
+
+    @property
+    def ran(self) -> list[ActionResult]:
+        return [r for r in self.results.values() if not r.cached]
+
+    @property
+    def cached(self) -> list[ActionResult]:
+        return [r for r in self.results.values() if r.cached]
+
+
+class ActionError(Exception):
+    """Raised by an action's run function: a message and the tool's stderr tail."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def _explain(
+    action: Action,
+    digests: dict[str, str],
+    toolchain: str | None,
+    backend: str,
+    last: dict[str, Any] | None,
+) -> list[str]:
+    """Why an action had to run, by comparing with what its last run was keyed on."""
+    if last is None:
+        return ["never built before"]
+    reasons = []
+    old_params, new_params = last.get("params", {}), action.params
+    for name in sorted(set(old_params) | set(new_params)):
+        if old_params.get(name) != new_params.get(name):
+            reasons.append(f"parameter '{name}' changed")
+    old_inputs = last.get("inputs", {})
+    for name in sorted(set(old_inputs) | set(digests)):
+        if name not in old_inputs:
+            reasons.append(f"new input '{name}'")
+        elif name not in digests:
+            reasons.append(f"input '{name}' removed")
+        elif old_inputs[name] != digests[name]:
+            reasons.append(f"input '{name}' changed")
+    if action.toolchain and last.get("toolchain") != toolchain:
+        reasons.append("the toolchain changed")
+    if last.get("backend") != backend:
+        reasons.append("the backend's code changed")
+    return reasons or ["its outputs were missing from the cache"]
+
+
+class Executor:
+    def __init__(
+        self,
+        store: Store,
+        graph: nx.DiGraph,
+        *,
+        jobs: int,
+        keep_going: bool,
+        toolchain_digest: str | None,
+        backend_version: str,
+        on_event: Callable[[str, Action, ActionResult | None], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.graph = graph
+        self.jobs = max(1, jobs)
+        self.keep_going = keep_going
+        self.toolchain = toolchain_digest
+        self.backend_version = backend_version
+        self.on_event = on_event or (lambda *_: None)
+
+    def action(self, action_id: str) -> Action:
+        return self.graph.nodes[action_id]["action"]
+
+    def needed(self, targets: set[str]) -> list[str]:
+        wanted = set(targets)
+        for target in targets:
+            wanted |= nx.ancestors(self.graph, target)
+        return [n for n in nx.lexicographical_topological_sort(self.graph) if n in wanted]
+
+    def _digests(self, action: Action, report: ExecutionReport) -> dict[str, str]:
+        digests = {}
+        for name, source in action.inputs.items():
+            if isinstance(source, SourceInput):
+                digests[name] = self.store.file_digest(source.path)
+            elif isinstance(source, BlobInput):
+                digests[name] = source.digest
+            elif isinstance(source, ActionInput):
+                digests[name] = report.results[source.action].outputs[source.output]
+        return digests
+
+    def _execute(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, str]:
+        sandbox = self.store.sandbox()
+        try:
+            for name, source in action.inputs.items():
+                dest = sandbox / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(source, BlobInput):
+                    dest.write_bytes(source.data)
+                elif isinstance(source, SourceInput):
+                    try:
+                        dest.hardlink_to(source.path)
+                    except OSError:
+                        shutil.copyfile(source.path, dest)
+                else:
+                    self.store.materialise(digests[name], dest)
+            action.run(sandbox, action.params)
+            outputs = {}
+            for name in action.outputs:
+                produced = sandbox / name
+                if not produced.is_file():
+                    raise ActionError(f"{action.id} did not produce {name}")
+                outputs[name] = self.store.put_file(produced)
+            self.store.put_action(key, outputs)
+            return outputs
+        finally:
+            shutil.rmtree(sandbox, ignore_errors=True)
+
+    def _record(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, Any]:
+        """What this run of the action was keyed on, for the next --explain."""
+        return {
+            "key": key,
+            "params": action.params,
+            "inputs": digests,
+            "toolchain": self.toolchain if action.toolchain else None,
+            "backend": self.backend_version,
+        }
+
+    def _record(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, Any]:
+        """What this run of the action was keyed on, for the next --explain."""
+        return {
+            "key": key,
+            "params": action.params,
+            "inputs": digests,
+            "toolchain": self.toolchain if action.toolchain else None,
+            "backend": self.backend_version,
+        }
+
+    def _start(
+        self,
+        action: Action,
+        report: ExecutionReport,
+        pool: ThreadPoolExecutor,
+        running: dict[Future, _Running],
+    ) -> None:
+        """A cache hit is recorded at once; a miss is submitted to the pool."""
+        digests = self._digests(action, report)
+        key = action.key(digests, self.toolchain, self.backend_version)
+        last = self.store.last_run(action.id)
+        hit = self.store.get_action(key)
+        if hit is not None:
+            report.results[action.id] = ActionResult(action.id, key, hit, True, 0.0)
+            if last is None or last.get("key") != key:
+                self.store.record_run(action.id, self._record(action, key, digests))
+            self.on_event("cached", action, report.results[action.id])
+            return
+        reasons = _explain(action, digests, self.toolchain, self.backend_version, last)
+        self.on_event("start", action, None)
+        future = pool.submit(self._execute, action, key, digests)
+        running[future] = _Running(action, key, digests, reasons, time.perf_counter())
+
+    def _finish(self, job: _Running, future: Future, report: ExecutionReport) -> bool:
+        """Record a finished action; False if it failed."""
+        action = job.action
+        try:
+            outputs = future.result()
+        except ActionError as exc:
+            report.failures.append(ActionFailure(action, str(exc), exc.detail))
+        except Exception as exc:  # noqa: BLE001 - report it, never crash mid-build
+            # A tool's error (the backend's ToolError) carries its stderr tail.
+            tail = getattr(exc, "tail", None)
+            detail = tail() if callable(tail) else ""
+            message = str(exc) if detail else f"{type(exc).__name__}: {exc}"
+            report.failures.append(ActionFailure(action, message, detail))
+        else:
+            result = ActionResult(
+                action.id, job.key, outputs, False, time.perf_counter() - job.started, job.reasons
+            )
+            report.results[action.id] = result
+            self.store.record_run(action.id, self._record(action, job.key, job.digests))
+            self.on_event("done", action, result)
+            return True
+        self.on_event("failed", action, None)
+        return False
+
+    def run(self, targets: set[str]) -> ExecutionReport:
+        report = ExecutionReport()
+        pending = self.needed(targets)
+        failed: set[str] = set()
+        running: dict[Future, _Running] = {}
+        stop = False
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            while (pending and not stop) or running:
+                for action_id in list(pending):
+                    if stop or len(running) >= self.jobs:
+                        break
+                    preds = list(self.graph.predecessors(action_id))
+                    if any(p in failed for p in preds):
+                        pending.remove(action_id)
+                        failed.add(action_id)
+                        report.skipped.append(action_id)
+                    elif all(p in report.results for p in preds):
+                        pending.remove(action_id)
+                        self._start(self.action(action_id), report, pool, running)
+                if not running:
+                    continue  # everything startable was a cache hit: look again
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    if not self._finish(job, future, report):
+                        failed.add(job.action.id)
+                        stop = stop or not self.keep_going
+            report.skipped.extend(pending)
+        self.store.save_memo()
+        return report
+
+
+@dataclass
+class _Running:
+    action: Action
+    key: str
+    digests: dict[str, str]
+    reasons: list[str]
+    started: float
+
+
+def progress_printer(
+    total: int, stream: Any = None
+) -> Callable[[str, Action, ActionResult | None], None]:
+    """A plain progress line per action that runs (works in logs and CI)."""
+    stream = stream or sys.stderr
+    state = {"n": 0}
+
+    def on_event(kind: str, action: Action, result: ActionResult | None) -> None:
+        if kind in ("done", "cached", "failed"):
+            state["n"] += 1
+        if kind == "done" and result is not None:
+            print(
+                f"[{state['n']}/{total}] {action.id} ({result.seconds:.1f}s)",
+                file=stream,
+                flush=True,
+            )
+        elif kind == "failed":
+            print(f"[{state['n']}/{total}] {action.id} FAILED", file=stream, flush=True)
+
+    return on_event

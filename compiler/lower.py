@@ -1,0 +1,329 @@
+"""Lower the planned episode to the target graph of actions.
+
+One ``segment`` action per shot, position-independent (its parameters hold
+no absolute time, id or position); a ``tail`` action where a crossfade needs
+the previous shot's last frame; then assembly: ``concat`` (stream copy),
+``audio`` (one continuous track), ``mux`` (the master) and ``captions``
+(SRT + WebVTT). Target labels name the actions a user can build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from reel.backends import captions as captions_backend
+from reel.backends.ffmpeg import assemble, segment
+from reel.backends.fonts import font_file
+from reel.lang import ir
+from reel.lang.values import Time
+
+from . import artifacts as a
+from .actions import Action, ActionInput, BlobInput, SourceInput
+from .pipeline import PlanResult
+
+WRAP_WIDTH = 0.86  # share of the frame width a title may take before it wraps
+GLYPH_WIDTH = 0.56  # average glyph width as a share of the font size (DejaVu Sans)
+
+# Targets a user can type after the colon: examples/pilot:master
+TARGETS = {
+    "master": "mux",
+    "video": "concat",
+    "audio": "audio",
+    "captions": "captions",
+}
+# Files each target's action delivers into the output tree.
+DELIVERS = {
+    "mux": {"master.mp4": "master.mp4"},
+    "captions": {"captions.srt": "captions.srt", "captions.vtt": "captions.vtt"},
+}
+
+
+@dataclass
+class Lowered:
+    actions: list[Action]
+    targets: dict[str, str]  # label -> action id
+
+    def by_id(self) -> dict[str, Action]:
+        return {x.id: x for x in self.actions}
+
+
+def _seconds(frames: int, fps: Fraction) -> float:
+    return round(float(Fraction(frames) / fps), 6)
+
+
+def _time_seconds(value: Any, fps: Fraction, default: float) -> float:
+    if isinstance(value, Time):
+        return float(value.seconds(fps))
+    return default
+
+
+def _wrap(text: str, size_px: int, width: int) -> str:
+    limit = max(8, int(width * WRAP_WIDTH / (size_px * GLYPH_WIDTH)))
+    out = []
+    for paragraph in text.split("\n"):
+        out.append("\n".join(captions_backend.wrap(paragraph.split(), limit)) or paragraph)
+    return "\n".join(out)
+
+
+class Lowering:
+    def __init__(self, plan: PlanResult, root: Path) -> None:
+        self.plan = plan
+        self.root = root
+        self.episode = plan.episode
+        self.fps = Fraction(plan.shotlist.fps_num, plan.shotlist.fps_den)
+        self.styles = {b.name: dict(b.props) for b in self.episode.text_styles}
+        self.assets = {x.id: x for x in plan.manifest.assets}
+        self.ir_shots = {s.id: s for s in self.episode.shots}
+        self.actions: list[Action] = []
+        self.tails: set[str] = set()
+
+    def origin(self, shot_id: str) -> str | None:
+        span = self.ir_shots[shot_id].span
+        return str(span) if span is not None else None
+
+    # -- segments ------------------------------------------------------------
+    def plate(self, shot: a.ShotEntry, inputs: dict[str, Any]) -> dict[str, Any]:
+        spec = shot.plate
+        plate: dict[str, Any] = {"kind": spec.kind}
+        if spec.asset_id is not None:
+            asset = self.assets[spec.asset_id]
+            if asset.placeholder:
+                plate["kind"] = "placeholder"
+                inputs["slate.txt"] = BlobInput(f"missing file\n{asset.path}".encode())
+            else:
+                name = segment.PLATE_IMAGE if spec.kind == "image" else segment.PLATE_VIDEO
+                inputs[name] = SourceInput(self.root / asset.path)
+                plate["fit"] = spec.fit or "cover"
+                if spec.kind == "video":
+                    plate["in_s"] = _seconds(spec.in_frame, self.fps) if spec.in_frame else None
+                    plate["out_s"] = (
+                        _seconds(spec.out_frame, self.fps) if spec.out_frame is not None else None
+                    )
+        elif spec.kind == "placeholder":
+            inputs["slate.txt"] = BlobInput((spec.description or "").encode())
+        else:
+            plate["colours"] = list(spec.colours)
+            plate.update({k: v for k, v in spec.options.items() if k in ("angle", "cell", "width")})
+        if plate["kind"] == "placeholder":
+            inputs["font-bold.ttf"] = SourceInput(font_file(None, True))
+            inputs["font-regular.ttf"] = SourceInput(font_file(None, False))
+        return plate
+
+    def overlays(self, shot: a.ShotEntry, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        height, width = self.plan.shotlist.height, self.plan.shotlist.width
+        for i, overlay in enumerate(shot.overlays):
+            style = self.styles.get(overlay.style, {})
+            bold = bool(style.get("bold", False))
+            font = font_file(style.get("font"), bold)
+            font_name = f"font-{font.stem.lower()}.ttf"
+            inputs[font_name] = SourceInput(font)
+            size = int(style.get("size", 64))
+            size_px = max(8, round(size * height / segment.REFERENCE_HEIGHT))
+            text = overlay.text.upper() if style.get("uppercase") else overlay.text
+            inputs[f"text-{i}.txt"] = BlobInput(_wrap(text, size_px, width).encode())
+            start = _seconds(overlay.start_frame, self.fps)
+            end = (
+                None
+                if overlay.duration_frames is None
+                else _seconds(overlay.start_frame + overlay.duration_frames, self.fps)
+            )
+            margin = style.get("margin")
+            out.append(
+                {
+                    "text_file": f"text-{i}.txt",
+                    "font_file": font_name,
+                    "size": size,
+                    "color": style.get("color", "#ffffff"),
+                    "outline": style.get("outline"),
+                    "outline_width": style.get("outline_width", 2),
+                    "shadow": style.get("shadow"),
+                    "box": style.get("box"),
+                    "animation": style.get("animation"),
+                    "position": overlay.position or style.get("position", "center"),
+                    "margin": float(margin) if margin is not None else 6.0,
+                    "start_s": start,
+                    "end_s": end,
+                }
+            )
+        return out
+
+    def segment(self, index: int, shot: a.ShotEntry) -> Action:
+        inputs: dict[str, Any] = {}
+        enc = self.plan.render_plan.encoder
+        transition = {"kind": shot.transition.kind, "frames": shot.transition.frames}
+        if transition["kind"] == "crossfade":
+            if index == 0:
+                transition["kind"] = "dip_to_black"  # nothing to fade from
+            else:
+                prev = self.plan.shotlist.shots[index - 1]
+                self.tails.add(prev.id)
+                inputs[segment.PREV_FRAME] = ActionInput(f"tail/{prev.id}", "tail.png")
+        params = {
+            "width": self.plan.shotlist.width,
+            "height": self.plan.shotlist.height,
+            "fps": [self.plan.shotlist.fps_num, self.plan.shotlist.fps_den],
+            "frames": shot.duration_frames,
+            "plate": self.plate(shot, inputs),
+            "motion": shot.motion.model_dump(mode="json"),
+            "overlays": self.overlays(shot, inputs),
+            "transition": transition,
+            "encoder": {
+                "preset": enc.preset,
+                "crf": enc.crf,
+                "threads": enc.threads,
+                "gop": enc.gop_frames,
+            },
+        }
+        return Action(
+            id=f"segment/{shot.id}",
+            kind="segment",
+            params=params,
+            inputs=inputs,
+            outputs=(segment.OUTPUT,),
+            run=segment.render_segment,
+            origin=self.origin(shot.id),
+            scene=shot.scene_id,
+            description=f"render shot {shot.id}",
+        )
+
+    # -- assembly --------------------------------------------------------------------
+    def caption_rules(self) -> dict[str, Any]:
+        style = next(
+            (
+                dict(b.props)
+                for b in self.episode.caption_styles
+                if b.name == self.episode.caption_style
+            ),
+            {},
+        )
+        rules: dict[str, Any] = {}
+        for key in ("max_chars_per_line", "max_lines"):
+            if key in style:
+                rules[key] = int(style[key])
+        for key in ("min_duration", "max_duration", "min_gap"):
+            if key in style:
+                rules[key] = round(_time_seconds(style[key], self.fps, 0.0), 6)
+        return rules
+
+    def lower(self) -> Lowered:
+        shots = self.plan.shotlist.shots
+        segments = [self.segment(i, shot) for i, shot in enumerate(shots)]
+        self.actions.extend(segments)
+        for shot in shots:
+            if shot.id in self.tails:
+                self.actions.append(
+                    Action(
+                        id=f"tail/{shot.id}",
+                        kind="tail_frame",
+                        params={"frames": shot.duration_frames},
+                        inputs={"segment.mp4": ActionInput(f"segment/{shot.id}", "segment.mp4")},
+                        outputs=("tail.png",),
+                        run=assemble.tail_frame,
+                        origin=self.origin(shot.id),
+                        scene=shot.scene_id,
+                        description=f"last frame of {shot.id}",
+                    )
+                )
+        names = [f"seg-{i:04d}.mp4" for i in range(1, len(shots) + 1)]
+        concat_inputs: dict[str, Any] = {"list.txt": BlobInput(assemble.concat_list(names))}
+        for name, shot in zip(names, shots, strict=True):
+            concat_inputs[name] = ActionInput(f"segment/{shot.id}", "segment.mp4")
+        self.actions.append(
+            Action(
+                id="concat",
+                kind="concat",
+                params={},
+                inputs=concat_inputs,
+                outputs=("video.mp4",),
+                run=assemble.concat,
+                description="join the segments",
+            )
+        )
+        total = self.plan.shotlist.total_frames
+        audio_params: dict[str, Any] = {
+            "seconds": _seconds(total, self.fps),
+            "bitrate_kbps": self.audio_bitrate(),
+            "music": False,
+        }
+        audio_inputs: dict[str, Any] = {}
+        music = self.episode.music
+        if music is not None and not self.assets[music.path].placeholder:
+            audio_params.update(music=True, music_gain_db=float(music.gain_db))
+            audio_inputs["music"] = SourceInput(self.root / music.path)
+        self.actions.append(
+            Action(
+                id="audio",
+                kind="audio",
+                params=audio_params,
+                inputs=audio_inputs,
+                outputs=("audio.m4a",),
+                run=assemble.audio_track,
+                description="the episode's audio track",
+            )
+        )
+        self.actions.append(
+            Action(
+                id="mux",
+                kind="mux",
+                params={},
+                inputs={
+                    "video.mp4": ActionInput("concat", "video.mp4"),
+                    "audio.m4a": ActionInput("audio", "audio.m4a"),
+                },
+                outputs=("master.mp4",),
+                run=assemble.mux,
+                description="the MP4 master",
+            )
+        )
+        self.actions.append(self.captions())
+        targets = dict(TARGETS)
+        for action in self.actions:
+            targets[action.id] = action.id
+        return Lowered(self.actions, targets)
+
+    def audio_bitrate(self) -> int:
+        for deliverable in self.episode.deliverables:
+            props = dict(deliverable.props)
+            if props.get("kind") == "video" and "audio_bitrate" in props:
+                return int(props["audio_bitrate"])
+        return 192
+
+    def captions(self) -> Action:
+        text = {line.id: line.text for scene in self.plan.script.scenes for line in scene.lines}
+        lines = []
+        for shot in self.plan.shotlist.shots:
+            for cue in shot.lines:
+                lines.append(
+                    {
+                        "start": _seconds(shot.start_frame + cue.start_frame, self.fps),
+                        "end": _seconds(shot.start_frame + cue.end_frame, self.fps),
+                        "text": text[cue.line_id],
+                    }
+                )
+        import pysubs2
+
+        return Action(
+            id="captions",
+            kind="captions",
+            params={
+                "lines": lines,
+                "rules": self.caption_rules(),
+                "writer": f"pysubs2 {pysubs2.__version__}",
+            },
+            inputs={},
+            outputs=("captions.srt", "captions.vtt"),
+            run=captions_backend.write_sidecars,
+            toolchain=False,
+            description="SRT and WebVTT captions",
+        )
+
+
+def lower(plan: PlanResult, root: Path) -> Lowered:
+    return Lowering(plan, root).lower()
+
+
+__all__ = ["DELIVERS", "TARGETS", "Lowered", "ir", "lower"]
