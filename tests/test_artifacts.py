@@ -18,7 +18,7 @@ NAMES = ["Script", "ShotList", "AssetManifest", "RenderPlan"]
 @pytest.fixture(scope="module")
 def pilot_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("out")
-    proc = reel("build", str(PILOT), "--out", str(out), cwd=PILOT.parent.parent)
+    proc = reel("build", str(PILOT), "--stage", "plan", "--out", str(out), cwd=PILOT.parent.parent)
     assert proc.returncode == 0, proc.stderr
     return out / "pilot"
 
@@ -127,7 +127,7 @@ def test_two_builds_in_different_directories_are_byte_identical(tmp_path: Path) 
         copy = tmp_path / f"checkout{n}" / ("deep/" * n) / "pilot"
         shutil.copytree(PILOT, copy)
         out = tmp_path / f"out{n}"
-        proc = reel("build", str(copy), "--out", str(out), cwd=tmp_path)
+        proc = reel("build", str(copy), "--stage", "plan", "--out", str(out), cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         outputs.append({name: (out / "pilot" / f"{name}.json").read_bytes() for name in NAMES})
     assert outputs[0] == outputs[1]

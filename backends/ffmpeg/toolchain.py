@@ -8,6 +8,8 @@ scrubbed environment (TZ=UTC, LC_ALL=C, no inherited variables).
 from __future__ import annotations
 
 import functools
+import importlib.util
+import os
 import subprocess
 from pathlib import Path
 
@@ -26,11 +28,27 @@ BITEXACT_OUT = [
 ]
 
 
+class ToolchainError(Exception):
+    pass
+
+
 @functools.lru_cache(maxsize=1)
 def ffmpeg_exe() -> Path:
-    import imageio_ffmpeg
+    """The binary inside the imageio-ffmpeg wheel.
 
-    return Path(imageio_ffmpeg.get_ffmpeg_exe())
+    Found by looking in the wheel's folder, not with
+    ``imageio_ffmpeg.get_ffmpeg_exe()``: that runs ``ffmpeg -version`` on every
+    call, and a no-op build must start no process. Nor does it honour
+    IMAGEIO_FFMPEG_EXE: the pinned binary is the toolchain.
+    """
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolchainError("the imageio-ffmpeg package is not installed")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "binaries"
+    found = sorted(p for p in folder.glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK))
+    if len(found) != 1:
+        raise ToolchainError(f"expected one ffmpeg binary in {folder}, found {len(found)}")
+    return found[0]
 
 
 @functools.lru_cache(maxsize=1)

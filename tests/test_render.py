@@ -1,0 +1,213 @@
+"""Real renders: the master, captions, records, caching and incremental builds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pysubs2
+import pytest
+from helpers import PILOT, reel
+
+from reel.backends.ffmpeg import toolchain
+from reel.backends.probe import probe
+from reel.compiler import artifacts as a
+from reel.compiler.build import build
+from reel.lang.diagnostics import Diagnostics
+
+
+@pytest.fixture(scope="module")
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One real build of the pilot, then a no-op rebuild, shared by the tests."""
+    work = tmp_path_factory.mktemp("pilot")
+    copy = work / "pilot"
+    shutil.copytree(PILOT, copy)
+    first = reel(
+        "build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"), cwd=work
+    )
+    assert first.returncode == 0, first.stderr
+    return {"work": work, "copy": copy, "folder": work / "out" / "pilot", "first": first}
+
+
+def load(folder: Path, name: str) -> dict:
+    return json.loads((folder / name).read_text())
+
+
+def test_master_is_h264_aac_and_lasts_exactly_the_shotlist(pilot: dict) -> None:
+    folder = pilot["folder"]
+    shotlist = load(folder, "ShotList.json")
+    info = probe(folder / "master.mp4")
+    assert info["codec"] == "h264" and info["audio_codec"] == "aac"
+    assert (info["width"], info["height"]) == (shotlist["width"], shotlist["height"])
+    assert info["frames"] == shotlist["total_frames"]
+    frame = shotlist["fps_den"] / shotlist["fps_num"]
+    assert abs(info["video_duration"] - shotlist["total_seconds"]) < frame
+    assert abs(info["duration"] - shotlist["total_seconds"]) < frame
+
+
+def test_every_output_is_delivered(pilot: dict) -> None:
+    names = {p.name for p in pilot["folder"].iterdir()}
+    assert names == {
+        "Script.json",
+        "ShotList.json",
+        "AssetManifest.json",
+        "RenderPlan.json",
+        "RenderOutput.json",
+        "run_summary.json",
+        "master.mp4",
+        "captions.srt",
+        "captions.vtt",
+    }
+
+
+def test_render_output_records_hashes_probe_and_lineage(pilot: dict) -> None:
+    folder = pilot["folder"]
+    record = load(folder, "RenderOutput.json")
+    jsonschema.validate(record, a.RenderOutput.model_json_schema())
+    outputs = {o["name"]: o for o in record["outputs"]}
+    assert set(outputs) == {"master.mp4", "captions.srt", "captions.vtt"}
+    from reel.compiler.hashing import hash_file
+
+    for name, entry in outputs.items():
+        assert entry["digest"] == hash_file(folder / name)
+    assert record["parents"]["RenderPlan"] == load(folder, "RenderPlan.json")["content_hash"]
+    assert record["master"]["frames"] == load(folder, "ShotList.json")["total_frames"]
+
+
+def test_run_summary(pilot: dict) -> None:
+    summary = load(pilot["folder"], "run_summary.json")
+    shots = len(load(pilot["folder"], "ShotList.json")["shots"])
+    assert summary["actions"]["ran"] >= shots + 4
+    assert set(summary["stages_ms"]) >= {"analysis", "media_check", "execute", "total"}
+    assert summary["placeholders"] == 2
+    assert any("rooftop.png" in w for w in summary["warnings"])
+
+
+def test_captions_obey_the_line_rules(pilot: dict) -> None:
+    folder = pilot["folder"]
+    srt = pysubs2.load(str(folder / "captions.srt"))
+    vtt = pysubs2.load(str(folder / "captions.vtt"))
+    script = load(folder, "Script.json")
+    lines = [line["text"] for s in script["scenes"] for line in s["lines"]]
+    assert len(srt) == len(vtt) >= len(lines) == 10
+    frame_ms = 1000 / 24
+    for event in srt:
+        rows = event.plaintext.split("\n")
+        assert len(rows) <= 2 and all(len(row) <= 42 for row in rows), event.plaintext
+        assert event.end - event.start <= 7000
+    for before, after in zip(srt, srt[1:], strict=False):
+        assert after.start - before.end >= 2 * frame_ms - 1
+    spoken = " ".join(lines)
+    assert " ".join(e.plaintext.replace("\n", " ") for e in srt) == spoken
+
+
+def test_captions_follow_the_locked_timeline(pilot: dict) -> None:
+    folder = pilot["folder"]
+    shotlist = load(folder, "ShotList.json")
+    first_line_shot = next(s for s in shotlist["shots"] if s["lines"])
+    start_frame = first_line_shot["start_frame"] + first_line_shot["lines"][0]["start_frame"]
+    srt = pysubs2.load(str(folder / "captions.srt"))
+    assert abs(srt[0].start - start_frame * 1000 / 24) <= 1
+
+
+def test_second_build_runs_nothing_and_starts_no_ffmpeg(pilot: dict, monkeypatch) -> None:
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args[0]}")
+
+    monkeypatch.setattr(toolchain.subprocess, "run", no_process)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    result = build(
+        pilot["copy"],
+        out=pilot["work"] / "out",
+        cache_dir=pilot["work"] / "cache",
+        diags=Diagnostics(),
+        progress=False,
+    )
+    assert result.report.ran == [] and result.report.failures == []
+    assert len(result.report.cached) == len(result.lowered.actions)
+    summary = load(pilot["folder"], "run_summary.json")
+    assert summary["actions"]["ran"] == 0 and summary["cache_hit_rate"] == 1.0
+
+
+def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
+    copy, work = pilot["copy"], pilot["work"]
+    act2 = copy / "scenes" / "act2.episode"
+    original = act2.read_text()
+    act2.write_text(original.replace('title "Canal Street"', 'title "Canal Street, 4 PM"'))
+    try:
+        proc = reel(
+            "build",
+            str(copy),
+            "--out",
+            str(work / "out"),
+            "--cache-dir",
+            str(work / "cache"),
+            "--explain",
+            cwd=work,
+        )
+        assert proc.returncode == 0, proc.stderr
+        explained = dict(
+            line.removeprefix("explain: ").split(": ", 1)
+            for line in proc.stdout.splitlines()
+            if line.startswith("explain: ")
+        )
+        assert set(explained) == {"segment/the_street.s01", "concat", "mux"}
+        assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
+        assert explained["concat"] == "input 'seg-0010.mp4' changed"
+        summary = load(pilot["folder"], "run_summary.json")
+        assert [r["action"] for r in summary["ran"]] == ["concat", "mux", "segment/the_street.s01"]
+    finally:
+        act2.write_text(original)
+
+
+def test_targets_query_and_graph(pilot: dict) -> None:
+    copy, work = pilot["copy"], pilot["work"]
+    targets = reel("query", "targets", str(copy), cwd=work)
+    assert targets.returncode == 0
+    assert f"{copy}:master" in targets.stdout.splitlines()
+    deps = reel("query", "deps", f"{copy}:master", cwd=work).stdout.splitlines()
+    assert "concat" in deps and "audio" in deps and "segment/cold_open.s01" in deps
+    assert "captions" not in deps
+    rdeps = reel("query", "rdeps", f"{copy}:segment/the_routine.s01", cwd=work).stdout.split()
+    assert rdeps == ["concat", "mux", "segment/the_routine.s02", "tail/the_routine.s01"]
+    dot = reel("graph", str(copy), cwd=work).stdout
+    assert dot.startswith('digraph "pilot" {') and '"concat" -> "mux";' in dot
+    unknown = reel("build", f"{copy}:mastr", cwd=work)
+    assert unknown.returncode == 2 and "no target 'mastr'" in unknown.stderr
+    assert "did you mean 'master'?" in unknown.stderr
+
+
+def test_building_one_target(pilot: dict, tmp_path: Path) -> None:
+    proc = reel(
+        "build",
+        f"{pilot['copy']}:captions",
+        "--out",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(pilot["work"] / "cache"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    names = {p.name for p in (tmp_path / "out" / "pilot").iterdir()}
+    assert "captions.srt" in names and "master.mp4" not in names
+
+
+def test_clean(pilot: dict, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    (out / "pilot").mkdir(parents=True)
+    cache.mkdir()
+    proc = reel(
+        "clean",
+        str(pilot["copy"]),
+        "--out",
+        str(out),
+        "--cache",
+        "--cache-dir",
+        str(cache),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / "pilot").exists() and not cache.exists()
