@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from reel.lang.diagnostics import Diagnostics, InputError
 
 from .hashing import hash_value

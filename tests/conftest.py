@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from helpers import HEADER, Outcome, run_plan, write_tree
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import PILOT, reel, run_plan
+
 from reel.compiler import artifacts as a
 from reel.lang.diagnostics import InputError
+
+from helpers import PILOT, reel, run_plan
 
 NAMES = ["Script", "ShotList", "AssetManifest", "RenderPlan"]
 

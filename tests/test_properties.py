@@ -12,9 +12,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from helpers import run_plan, write_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from helpers import run_plan, write_tree
 
 INDEPENDENT = [
     'episode t {\n  title "Noise"\n  format 640x360 @ 24fps\n  runtime 5s .. 60s\n'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -10,13 +11,14 @@ from pathlib import Path
 import jsonschema
 import pysubs2
 import pytest
-from helpers import PILOT, reel
 
 from reel.backends.ffmpeg import toolchain
 from reel.backends.probe import probe
 from reel.compiler import artifacts as a
 from reel.compiler.build import build
 from reel.lang.diagnostics import Diagnostics
+
+from helpers import PILOT, reel
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +100,7 @@ def test_captions_obey_the_line_rules(pilot: dict) -> None:
         rows = event.plaintext.split("\n")
         assert len(rows) <= 2 and all(len(row) <= 42 for row in rows), event.plaintext
         assert event.end - event.start <= 7000
-    for before, after in zip(srt, srt[1:], strict=False):
+    for before, after in itertools.pairwise(srt):
         assert after.start - before.end >= 2 * frame_ms - 1
     spoken = " ".join(lines)
     assert " ".join(e.plaintext.replace("\n", " ") for e in srt) == spoken

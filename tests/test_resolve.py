@@ -5,10 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from helpers import write_tree
 from reel.lang.diagnostics import Diagnostics
 from reel.lang.resolve import analyse
 from reel.lang.values import Time
+
+from helpers import write_tree
 from test_parser import EVERYTHING
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from helpers import HEADER, only
+
 from reel.compiler.timing import reading_time, word_count
 from reel.lang.values import Time
+
+from helpers import HEADER, only
 
 
 @pytest.mark.parametrize(
