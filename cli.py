@@ -208,7 +208,7 @@ def _lowered(path: Path, profile: str) -> tuple[Any, Any, Any]:
 
     planned = plan(path, profile=profile)
     lowered = lower(planned, episode_root(path))
-    return planned, lowered, build_graph(lowered.actions)
+    return planned, lowered, build_graph(lowered.actions).to_networkx()
 
 
 @main.command()

@@ -18,9 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
-from .actions import Action, ActionInput, BlobInput, SourceInput
+from .actions import Action, ActionGraph, ActionInput, BlobInput, SourceInput
 from .store import Store
 
 
@@ -98,7 +96,7 @@ class Executor:
     def __init__(
         self,
         store: Store,
-        graph: nx.DiGraph,
+        graph: ActionGraph,
         *,
         jobs: int,
         keep_going: bool,
@@ -115,13 +113,13 @@ class Executor:
         self.on_event = on_event or (lambda *_: None)
 
     def action(self, action_id: str) -> Action:
-        return self.graph.nodes[action_id]["action"]
+        return self.graph.actions[action_id]
 
     def needed(self, targets: set[str]) -> list[str]:
         wanted = set(targets)
         for target in targets:
-            wanted |= nx.ancestors(self.graph, target)
-        return [n for n in nx.lexicographical_topological_sort(self.graph) if n in wanted]
+            wanted |= self.graph.ancestors(target)
+        return self.graph.order(wanted)
 
     def _digests(self, action: Action, report: ExecutionReport) -> dict[str, str]:
         digests = {}

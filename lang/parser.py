@@ -451,6 +451,13 @@ def _diagnose(exc: UnexpectedInput, text: str, source: SourceFile, diags: Diagno
     line, column = exc.line, exc.column
     if isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        if ch == '"':
+            diags.error(
+                "this string is never closed",
+                Span(source, line, column, line, column + 1),
+                'add the closing " on the same line (strings cannot span lines)',
+            )
+            return line
         help_ = None
         if ch == "'":
             help_ = 'strings use double quotes: "like this"'

@@ -45,6 +45,13 @@ def test_single_quotes_get_a_hint(episode) -> None:
     assert "double quotes" in err.help
 
 
+def test_unterminated_string(episode) -> None:
+    body = 'scene a {\n  shot wide 2s { title "Canal Street }\n}\n'
+    err = only(episode(body).errors)
+    assert err.message == "this string is never closed"
+    assert where(err) == ("main.episode", line_of(body, "Canal"), 24)
+
+
 def test_unclosed_brace_points_at_the_brace(episode) -> None:
     body = 'scene a {\n  shot wide 2s { title "x" }\n'
     err = only(episode(body).errors)
