@@ -169,16 +169,6 @@ class Executor:
             "backend": self.backend_version,
         }
 
-    def _record(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, Any]:
-        """What this run of the action was keyed on, for the next --explain."""
-        return {
-            "key": key,
-            "params": action.params,
-            "inputs": digests,
-            "toolchain": self.toolchain if action.toolchain else None,
-            "backend": self.backend_version,
-        }
-
     def _start(
         self,
         action: Action,
