@@ -1,0 +1,1 @@
+"""Audio backends: speech, the mix, loudness. Audio is the master clock."""
