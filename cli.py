@@ -205,9 +205,11 @@ def _lowered(path: Path, profile: str) -> tuple[Any, Any, Any]:
     from .compiler.actions import build_graph
     from .compiler.lower import lower
     from .compiler.pipeline import episode_root, plan
+    from .compiler.store import Store, resolve_cache_dir
 
-    planned = plan(path, profile=profile)
-    lowered = lower(planned, episode_root(path))
+    store = Store(resolve_cache_dir(None))
+    planned = plan(path, profile=profile, store=store)
+    lowered = lower(planned, episode_root(path), store)
     return planned, lowered, build_graph(lowered.actions).to_networkx()
 
 

@@ -9,6 +9,8 @@ by pysubs2.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,9 +115,122 @@ def _halve(chunk: str, rules: Rules) -> list[str]:
     ]
 
 
+def _words(sandbox: Path, line: dict[str, Any]) -> tuple[float, list[tuple[str, float]]]:
+    """A line's voice length and its words, as written, with absolute start times.
+
+    The speech engine's word events carry character positions; each
+    whitespace-separated token of the line (punctuation and contractions
+    kept) starts at the first event inside it.
+    """
+    record = json.loads((sandbox / line["words"]).read_text())
+    base = line["start"]
+    events = sorted((w["position"], w["start"]) for w in record["words"])
+    out: list[tuple[str, float]] = []
+    for match in re.finditer(r"\S+", line["text"]):
+        inside = [t for p, t in events if match.start() <= p < match.end()]
+        if inside:
+            start = min(inside)
+        else:  # no event for this token: it starts where the last one did
+            start = out[-1][1] - base if out else 0.0
+        out.append((match.group(), base + start))
+    return record["seconds"], out
+
+
+def timed_lines(sandbox: Path, params: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """Each line from its voice's first word to the end of its voice."""
+    out = []
+    for line in params["lines"]:
+        seconds, words = _words(sandbox, line)
+        start = words[0][1] if words else line["start"]
+        out.append((start, line["start"] + seconds, line["text"]))
+    return out
+
+
+def phrases(
+    words: list[tuple[str, float]], end: float, max_words: int
+) -> list[tuple[float, float, list[str]]]:
+    """Group words into phrases of 1 to ``max_words``, breaking after punctuation."""
+    groups: list[list[tuple[str, float]]] = [[]]
+    for word, start in words:
+        groups[-1].append((word, start))
+        if len(groups[-1]) >= max_words or word.rstrip()[-1:] in ",.;:!?":
+            groups.append([])
+    groups = [g for g in groups if g]
+    out = []
+    for i, group in enumerate(groups):
+        stop = groups[i + 1][0][1] if i + 1 < len(groups) else end
+        out.append((group[0][1], stop, [w for w, _ in group]))
+    return out
+
+
+def _ass_style(props: dict[str, Any], height: int, name: str) -> pysubs2.SSAStyle:
+    colour = props.get("color", "#ffffff").lstrip("#")
+    outline = str(props.get("outline", "#000000")).lstrip("#")
+    scale = height / 1080
+    style = pysubs2.SSAStyle(
+        fontname=props.get("font", "DejaVu Sans"),
+        fontsize=round(props.get("size", 48) * scale),
+        primarycolor=pysubs2.Color(
+            int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+        ),
+        outlinecolor=pysubs2.Color(
+            int(outline[0:2], 16), int(outline[2:4], 16), int(outline[4:6], 16)
+        ),
+        bold=bool(props.get("bold", False)),
+        outline=max(1, round(props.get("outline_width", 2) * scale)),
+        shadow=0,
+        alignment=pysubs2.Alignment.BOTTOM_CENTER
+        if props.get("position") != "center"
+        else pysubs2.Alignment.MIDDLE_CENTER,
+        marginv=round(height * 0.08),
+    )
+    style.name = name
+    return style
+
+
+def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
+    """Word-timed phrases in the 70/30 style of seed 004: the base style for
+    most phrases, the accent style for phrases holding a keyword (marked
+    *like this* in the line, or listed by the caption style), never more than
+    ``accent_ratio`` percent of the phrases."""
+    spec = params["phrases"]
+    subs = pysubs2.SSAFile()
+    subs.info["PlayResX"], subs.info["PlayResY"] = str(spec["width"]), str(spec["height"])
+    subs.styles = {
+        "Base": _ass_style(spec["styles"]["base"], spec["height"], "Base"),
+        "Accent": _ass_style(spec["styles"]["accent"], spec["height"], "Accent"),
+    }
+    listed = set(spec["keywords"])
+    candidates = []
+    for line in params["lines"]:
+        seconds, words = _words(sandbox, line)
+        marked = set(line["keywords"]) | listed
+        for start, end, group in phrases(words, line["start"] + seconds, spec["max_words"]):
+            clean = {w.strip(".,;:!?\"'").lower() for w in group}
+            candidates.append((start, end, " ".join(group), bool(clean & marked)))
+    budget = int(len(candidates) * spec["accent_ratio"] / 100)
+    for start, end, text, accent in candidates:
+        use_accent = accent and budget > 0
+        budget -= 1 if use_accent else 0
+        text = text.upper() if use_accent and spec["styles"]["accent"].get("uppercase") else text
+        subs.append(
+            pysubs2.SSAEvent(
+                start=round(start * 1000),
+                end=round(end * 1000),
+                text=text,
+                style="Accent" if use_accent else "Base",
+            )
+        )
+    subs.save(str(sandbox / "captions.ass"), format_="ass")
+
+
 def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     rules = Rules.from_params(params["rules"])
-    cues = layout([(c["start"], c["end"], c["text"]) for c in params["lines"]], rules)
+    if params["lines"] and "words" in params["lines"][0]:
+        timed = timed_lines(sandbox, params)
+    else:
+        timed = [(c["start"], c["end"], c["text"]) for c in params["lines"]]
+    cues = layout(timed, rules)
     subs = pysubs2.SSAFile()
     for cue in cues:
         subs.append(
@@ -127,3 +242,5 @@ def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
         )
     subs.save(str(sandbox / "captions.srt"), format_="srt")
     subs.save(str(sandbox / "captions.vtt"), format_="vtt")
+    if "phrases" in params:
+        write_ass(sandbox, params)

@@ -82,6 +82,7 @@ class ScriptLine(Model):
     id: str
     speaker_id: str
     text: str
+    keywords: list[str] = Field(default=[], description="Words marked for the accent style")
     mood: str | None = None
     recorded_file: str | None = None
 
@@ -327,6 +328,24 @@ class MediaSummary(Model):
     sample_rate: int | None = None
 
 
+class LoudnessFigures(Model):
+    integrated_lufs: float
+    range_lu: float
+    true_peak_dbtp: float
+
+
+class Loudness(Model):
+    """Two-pass EBU R128 normalisation in linear mode, and what it reached."""
+
+    target_lufs: float
+    true_peak_ceiling_dbtp: float
+    input: LoudnessFigures
+    gain_db: float
+    output: LoudnessFigures = Field(description="Measured on the encoded track (ebur128)")
+    reached: bool
+    limited_by_true_peak: bool
+
+
 class Toolchain(Model):
     ffmpeg_digest: str
     backend: str
@@ -340,6 +359,7 @@ class RenderOutput(Artifact):
     targets: list[str]
     outputs: list[OutputFile]
     master: MediaSummary | None = None
+    loudness: Loudness | None = None
     toolchain: Toolchain
     timing_lock_hash: str
 

@@ -8,6 +8,7 @@ next build finishes the job from the cache.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .actions import build_graph
 from .executor import ExecutionReport, Executor, progress_printer
 from .jsonio import write_json
 from .lower import DELIVERS, Lowered, lower
-from .media import cached_probe, check_media
+from .media import cached_probe
 from .pipeline import PlanResult, episode_root, output_dir, plan
 from .store import Store
 
@@ -39,6 +40,7 @@ class BuildResult:
     folder: Path
     delivered: list[Path] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    summary_loudness: dict[str, Any] | None = None
 
 
 class BuildFailed(GateError):
@@ -115,17 +117,13 @@ def build(
     diags = diags if diags is not None else Diagnostics()
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    planned = plan(path, profile=profile, out=out, diags=diags)
-    stages["analysis"] = time.perf_counter() - started
-
-    mark = time.perf_counter()
     store = Store(cache_dir)
-    root = episode_root(path)
-    check_media(planned.episode, planned.manifest, root, store)
-    stages["media_check"] = time.perf_counter() - mark
+    planned = plan(path, profile=profile, out=out, diags=diags, store=store, jobs=jobs)
+    stages["plan_and_voices"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    lowered = lower(planned, root)
+    root = episode_root(path)
+    lowered = lower(planned, root, store)
     graph = build_graph(lowered.actions)
     labels, wanted = resolve_targets(lowered, target)
     stages["lowering"] = time.perf_counter() - mark
@@ -158,7 +156,11 @@ def build(
                 store.materialise(digest, dest)
             result.delivered.append(dest)
     if wanted and not report.failures:
-        write_render_output(result, store, labels)
+        written = write_render_output(result, store, labels)
+        if written.loudness is not None:
+            result.summary_loudness = written.loudness.model_dump(mode="json")
+    if "loudness" in report.results:
+        warn_loudness(result, store, diags)
     stages["deliver"] = time.perf_counter() - mark
     stages["total"] = time.perf_counter() - started
     store.save_memo()
@@ -201,6 +203,7 @@ def write_render_output(result: BuildResult, store: Store, labels: list[str]) ->
             audio_codec=info.get("audio_codec"),
             sample_rate=info.get("sample_rate"),
         )
+    loudness = loudness_record(result, store)
     render_output = a.RenderOutput.build(
         schema_version=a.SCHEMA_VERSION,
         episode=planned.episode.id,
@@ -212,11 +215,53 @@ def write_render_output(result: BuildResult, store: Store, labels: list[str]) ->
         targets=sorted(labels),
         outputs=sorted(outputs, key=lambda o: o.name),
         master=master,
+        loudness=loudness,
         toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=backend_version()),
         timing_lock_hash=planned.shotlist.timing_lock_hash,
     )
     render_output.write(result.folder)
     return render_output
+
+
+def loudness_record(result: BuildResult, store: Store) -> a.Loudness | None:
+    res = result.report.results.get("loudness")
+    if res is None:
+        return None
+    data = json.loads(store.blob_path(res.outputs["loudness.json"]).read_text())
+
+    def figures(d: dict[str, float]) -> a.LoudnessFigures:
+        return a.LoudnessFigures(
+            integrated_lufs=d["integrated"], range_lu=d["range"], true_peak_dbtp=d["true_peak"]
+        )
+
+    return a.Loudness(
+        target_lufs=data["target"]["integrated"],
+        true_peak_ceiling_dbtp=data["target"]["true_peak"],
+        input=figures(data["input"]),
+        gain_db=data["gain_db"],
+        output=figures(data["output"]),
+        reached=data["reached"],
+        limited_by_true_peak=data["limited_by_true_peak"],
+    )
+
+
+def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None:
+    """Say so when linear gain could not reach the target: never compress silently."""
+    record = loudness_record(result, store)
+    if record is None or record.reached:
+        return
+    why = (
+        f"linear gain could only reach {record.output.integrated_lufs:.1f} LUFS under the "
+        f"{record.true_peak_ceiling_dbtp:.1f} dBTP ceiling"
+        if record.limited_by_true_peak
+        else f"the result measures {record.output.integrated_lufs:.1f} LUFS"
+    )
+    diags.warning(
+        f"loudness: target {record.target_lufs:.1f} LUFS not reached: {why}",
+        None,
+        "the mix's peaks are high for its loudness: lower the music or effects, or "
+        "give the voices more compression; Reel does not compress the mix itself",
+    )
 
 
 def run_summary(
@@ -246,4 +291,13 @@ def run_summary(
         "failed": [f.action.id for f in report.failures],
         "warnings": [d.message for d in diags.warnings],
         "placeholders": result.plan.manifest.placeholders,
+        "voices": {
+            "ran": sorted(r.action for r in result.plan.voice_report.ran),
+            "cached": len(result.plan.voice_report.cached),
+        }
+        if result.plan.voice_report is not None
+        else None,
+        "loudness": (
+            json.loads(json.dumps(result.summary_loudness)) if result.summary_loudness else None
+        ),
     }

@@ -22,7 +22,9 @@ from reel.lang.values import Time
 
 from . import artifacts as a
 from .actions import Action, ActionInput, BlobInput, SourceInput
+from .lower_audio import lower_audio, lower_captions
 from .pipeline import PlanResult
+from .store import Store
 
 WRAP_WIDTH = 0.86  # share of the frame width a title may take before it wraps
 GLYPH_WIDTH = 0.56  # average glyph width as a share of the font size (DejaVu Sans)
@@ -31,13 +33,23 @@ GLYPH_WIDTH = 0.56  # average glyph width as a share of the font size (DejaVu Sa
 TARGETS = {
     "master": "mux",
     "video": "concat",
-    "audio": "audio",
+    "audio": "loudness",
     "captions": "captions",
+    "stems": "mix",
 }
 # Files each target's action delivers into the output tree.
 DELIVERS = {
     "mux": {"master.mp4": "master.mp4"},
-    "captions": {"captions.srt": "captions.srt", "captions.vtt": "captions.vtt"},
+    "captions": {
+        "captions.srt": "captions.srt",
+        "captions.vtt": "captions.vtt",
+        "captions.ass": "captions.ass",
+    },
+    "mix": {
+        "voice-stem.wav": "stems/voice.wav",
+        "music-stem.wav": "stems/music.wav",
+        "effects-stem.wav": "stems/effects.wav",
+    },
 }
 
 
@@ -69,9 +81,10 @@ def _wrap(text: str, size_px: int, width: int) -> str:
 
 
 class Lowering:
-    def __init__(self, plan: PlanResult, root: Path) -> None:
+    def __init__(self, plan: PlanResult, root: Path, store: Store) -> None:
         self.plan = plan
         self.root = root
+        self.store = store
         self.episode = plan.episode
         self.fps = Fraction(plan.shotlist.fps_num, plan.shotlist.fps_den)
         self.styles = {b.name: dict(b.props) for b in self.episode.text_styles}
@@ -243,28 +256,7 @@ class Lowering:
                 description="join the segments",
             )
         )
-        total = self.plan.shotlist.total_frames
-        audio_params: dict[str, Any] = {
-            "seconds": _seconds(total, self.fps),
-            "bitrate_kbps": self.audio_bitrate(),
-            "music": False,
-        }
-        audio_inputs: dict[str, Any] = {}
-        music = self.episode.music
-        if music is not None and not self.assets[music.path].placeholder:
-            audio_params.update(music=True, music_gain_db=float(music.gain_db))
-            audio_inputs["music"] = SourceInput(self.root / music.path)
-        self.actions.append(
-            Action(
-                id="audio",
-                kind="audio",
-                params=audio_params,
-                inputs=audio_inputs,
-                outputs=("audio.m4a",),
-                run=assemble.audio_track,
-                description="the episode's audio track",
-            )
-        )
+        lower_audio(self)
         self.actions.append(
             Action(
                 id="mux",
@@ -272,58 +264,22 @@ class Lowering:
                 params={},
                 inputs={
                     "video.mp4": ActionInput("concat", "video.mp4"),
-                    "audio.m4a": ActionInput("audio", "audio.m4a"),
+                    "audio.m4a": ActionInput("loudness", "audio.m4a"),
                 },
                 outputs=("master.mp4",),
                 run=assemble.mux,
                 description="the MP4 master",
             )
         )
-        self.actions.append(self.captions())
+        self.actions.append(lower_captions(self))
         targets = dict(TARGETS)
         for action in self.actions:
             targets[action.id] = action.id
         return Lowered(self.actions, targets)
 
-    def audio_bitrate(self) -> int:
-        for deliverable in self.episode.deliverables:
-            props = dict(deliverable.props)
-            if props.get("kind") == "video" and "audio_bitrate" in props:
-                return int(props["audio_bitrate"])
-        return 192
 
-    def captions(self) -> Action:
-        text = {line.id: line.text for scene in self.plan.script.scenes for line in scene.lines}
-        lines = []
-        for shot in self.plan.shotlist.shots:
-            for cue in shot.lines:
-                lines.append(
-                    {
-                        "start": _seconds(shot.start_frame + cue.start_frame, self.fps),
-                        "end": _seconds(shot.start_frame + cue.end_frame, self.fps),
-                        "text": text[cue.line_id],
-                    }
-                )
-        import pysubs2
-
-        return Action(
-            id="captions",
-            kind="captions",
-            params={
-                "lines": lines,
-                "rules": self.caption_rules(),
-                "writer": f"pysubs2 {pysubs2.__version__}",
-            },
-            inputs={},
-            outputs=("captions.srt", "captions.vtt"),
-            run=captions_backend.write_sidecars,
-            toolchain=False,
-            description="SRT and WebVTT captions",
-        )
-
-
-def lower(plan: PlanResult, root: Path) -> Lowered:
-    return Lowering(plan, root).lower()
+def lower(plan: PlanResult, root: Path, store: Store) -> Lowered:
+    return Lowering(plan, root, store).lower()
 
 
 __all__ = ["DELIVERS", "TARGETS", "Lowered", "ir", "lower"]

@@ -18,7 +18,6 @@ from reel.backends.probe import ProbeError, probe
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, GateError
 
-from . import artifacts as a
 from .jsonio import write_json
 from .store import Store
 
@@ -42,6 +41,9 @@ def cached_probe(store: Store, path: Path) -> dict[str, Any]:
     return info
 
 
+AUDIO_ROLES = ("music", "voice_recording", "sfx")
+
+
 def _uses(episode: ir.Episode) -> list[tuple[str, str, Any, ir.Shot | None]]:
     """(path, role, span, shot) for every file use, in episode order."""
     uses: list[tuple[str, str, Any, ir.Shot | None]] = []
@@ -58,18 +60,28 @@ def _uses(episode: ir.Episode) -> list[tuple[str, str, Any, ir.Shot | None]]:
     return uses
 
 
-def check_media(
-    episode: ir.Episode, manifest: a.AssetManifest, root: Path, store: Store
-) -> dict[str, dict[str, Any]]:
-    """Probe every present asset; raise MediaError listing every bad use."""
-    present = {x.id for x in manifest.assets if not x.placeholder}
+def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict[str, Any]]:
+    """Probe every file the episode uses; raise MediaError listing every bad use.
+
+    A missing picture becomes a placeholder (seed 003 §17); a missing sound is
+    an error, because audio is the clock and a silent stand-in would time the
+    episode wrongly.
+    """
     diags = Diagnostics()
     infos: dict[str, dict[str, Any]] = {}
     for path, role, span, shot in _uses(episode):
-        if path not in present:
+        file = root / path
+        if not file.is_file():
+            if role in AUDIO_ROLES:
+                diags.error(
+                    f"{path} does not exist",
+                    span,
+                    "add the audio file or fix the path (relative to the .episode file "
+                    "that names it)",
+                )
             continue
         if path not in infos:
-            infos[path] = cached_probe(store, root / path)
+            infos[path] = cached_probe(store, file)
         info = infos[path]
         if role == "image":
             if "error" in info or not info.get("has_video"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
@@ -20,6 +21,7 @@ from . import artifacts as a
 from .canon import canon_gate
 from .gates import runtime_gate
 from .plan import PROFILES, build_manifest, build_render_plan, build_script, build_shotlist
+from .store import Store
 from .timing import Timeline, plan_timing
 
 DEFAULT_PROFILE = "preview_local"
@@ -35,6 +37,7 @@ class PlanResult:
     render_plan: a.RenderPlan
     diagnostics: Diagnostics
     written: list[Path] = field(default_factory=list)
+    voice_report: Any = None  # the voice phase's ExecutionReport, when voices were rendered
 
     @property
     def artifacts(self) -> list[a.Artifact]:
@@ -56,8 +59,14 @@ def plan(
     profile: str = DEFAULT_PROFILE,
     out: Path | None = None,
     diags: Diagnostics | None = None,
+    store: Store | None = None,
+    jobs: int | None = None,
 ) -> PlanResult:
     """Run the front half. With ``out``, write the artifacts under ``out/<episode>/``.
+
+    With a ``store``, the media is probed and every voice line rendered first,
+    so timing comes from the real voices (audio is the clock); without one,
+    lines are estimated at their reading rate.
 
     Raises InputError (exit 2) or GateError (exit 1); warnings stay in ``diags``.
     """
@@ -66,18 +75,37 @@ def plan(
     diags = diags if diags is not None else Diagnostics()
     root = episode_root(path)
     episode = analyse(path, diags)
-    timeline = plan_timing(episode, diags)
     script = build_script(episode)
     written: list[Path] = []
     folder = output_dir(out, episode) if out is not None else None
     if folder is not None:
         written.append(script.write(folder))
     canon_gate(episode)
+    voices = None
+    voice_report = None
+    if store is not None:
+        from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe
+
+        from .media import check_media
+        from .voices import check_voices, render_voices
+
+        check_voices(episode)
+        check_media(episode, root, store)
+        voices, voice_report = render_voices(
+            episode,
+            root,
+            store,
+            jobs=jobs,
+            toolchain=store.file_digest(ffmpeg_exe()),
+            backend=backend_version(),
+        )
+    timeline = plan_timing(episode, diags, voices)
     runtime_gate(episode, timeline)
-    shotlist = build_shotlist(episode, timeline, script)
+    shotlist = build_shotlist(episode, timeline, script, voiced=voices is not None)
     manifest = build_manifest(episode, root, shotlist, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile)
     result = PlanResult(episode, timeline, script, shotlist, manifest, render_plan, diags, written)
+    result.voice_report = voice_report
     if folder is not None:
         for artifact in (shotlist, manifest, render_plan):
             written.append(artifact.write(folder))

@@ -69,6 +69,7 @@ def build_script(episode: ir.Episode) -> a.Script:
                         id=line_id(shot, i),
                         speaker_id=line.speaker,
                         text=line.text,
+                        keywords=list(line.keywords),
                         mood=line.mood,
                         recorded_file=line.file,
                     )
@@ -124,7 +125,9 @@ def _plate_spec(plate: ir.Plate, fps: Fraction) -> a.PlateSpec:
     )
 
 
-def build_shotlist(episode: ir.Episode, timeline: Timeline, script: a.Script) -> a.ShotList:
+def build_shotlist(
+    episode: ir.Episode, timeline: Timeline, script: a.Script, *, voiced: bool = False
+) -> a.ShotList:
     fps = timeline.fps
     shots = []
     for st in timeline.shots:
@@ -192,7 +195,7 @@ def build_shotlist(episode: ir.Episode, timeline: Timeline, script: a.Script) ->
         total_frames=timeline.total_frames,
         total_seconds=timeline.seconds(timeline.total_frames),
         timing=a.TimingModel(
-            method="reading_rate",
+            method="voice" if voiced else "reading_rate",
             default_wpm=DEFAULT_WPM,
             pre_roll_seconds=float(PRE_ROLL),
             line_gap_seconds=float(LINE_GAP),
@@ -237,7 +240,7 @@ def build_manifest(
     for path, use in sorted(_uses(episode).items()):
         file = root / path
         present = file.is_file()
-        if not present:
+        if not present and not use["roles"] & {"music", "sfx", "voice_recording"}:
             reason = "is a folder, not a file" if file.is_dir() else "does not exist"
             diags.warning(
                 f"{path} {reason}: a placeholder stands in for it",

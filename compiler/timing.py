@@ -81,8 +81,15 @@ def line_id(shot: ir.Shot, index: int) -> str:
     return f"{shot.id}.l{index}"
 
 
-def plan_timing(episode: ir.Episode, diags: Diagnostics) -> Timeline:
-    """Compute the locked timeline. Raises InputError when timing is impossible."""
+def plan_timing(
+    episode: ir.Episode, diags: Diagnostics, voices: dict[str, float] | None = None
+) -> Timeline:
+    """Compute the locked timeline. Raises InputError when timing is impossible.
+
+    ``voices`` maps line ids to the rendered voice's length in seconds: audio is
+    the clock. Without it (no cache to render into), lines are estimated at
+    their reading rate.
+    """
     fps = episode.fps
     rates = {v.character: v.rate for v in episode.voices}
     shots: list[ShotTiming] = []
@@ -92,9 +99,13 @@ def plan_timing(episode: ir.Episode, diags: Diagnostics) -> Timeline:
         lines: list[LineTiming] = []
         t = PRE_ROLL
         for i, line in enumerate(shot.lines, start=1):
-            length = reading_time(line.text, rates.get(line.speaker, DEFAULT_WPM))
+            lid = line_id(shot, i)
+            if voices is not None and lid in voices:
+                length = Fraction(voices[lid]).limit_denominator(48000)
+            else:
+                length = reading_time(line.text, rates.get(line.speaker, DEFAULT_WPM))
             start, end = _frames(t, fps), _frames(t + length, fps)
-            lines.append(LineTiming(line_id(shot, i), line.speaker, start, max(end, start + 1)))
+            lines.append(LineTiming(lid, line.speaker, start, max(end, start + 1)))
             t += length + LINE_GAP
         needed = _frames(t - LINE_GAP + POST_ROLL, fps) if shot.lines else 0
         if shot.duration is None:

@@ -8,6 +8,7 @@ user knows which call produced them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -30,6 +31,8 @@ _PARAM_KIND = {
     "name": ("name",),
 }
 MAX_EXPANSION_DEPTH = 16
+# *word* in a line marks a keyword for the accent caption style; the stars are not spoken.
+_MARKED = re.compile(r"\*([^*\s][^*]*?)\*")
 
 
 @dataclass
@@ -531,7 +534,15 @@ class Expander:
         if not text.strip():
             self.diags.error("a line needs words", args[0].span, "write what is said")
             return None
-        return ir.Line(speaker, text, opts.get("mood"), opts.get("file"), item.span)
+        keywords = tuple(m.lower() for m in _MARKED.findall(text))
+        return ir.Line(
+            speaker,
+            _MARKED.sub(r"\1", text),
+            opts.get("mood"),
+            opts.get("file"),
+            keywords=keywords,
+            span=item.span,
+        )
 
     def sfx(self, item: ast.ShotItem, env: Env | None) -> ir.Sfx | None:
         args = self._args(item, env)

@@ -51,6 +51,8 @@ class Music:
     bpm: Fraction | None
     license: str | None
     gain_db: Fraction
+    duck: dict[str, float] = field(default_factory=dict)  # gain_db, attack, release
+    snap: Time | None = None  # snap cuts to the nearest beat within this tolerance
     span: Span | None = field(default=None, compare=False, repr=False)
 
 
@@ -92,6 +94,7 @@ class Line:
     text: str
     mood: str | None
     file: str | None
+    keywords: tuple[str, ...] = ()  # words marked *like this* for the accent style
     span: Span | None = field(default=None, compare=False, repr=False)
 
 

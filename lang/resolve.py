@@ -231,12 +231,20 @@ class Resolver:
                 path = self.ctx.convert("path", args[0])
                 opts = self.ctx.options(setting.options, vocab.MUSIC_OPTIONS, "music")
                 if path is not None:
+                    duck = {}
+                    if "duck" in opts:
+                        duck["gain_db"] = float(opts["duck"])
+                    for key in ("attack", "release"):
+                        if key in opts:
+                            duck[key] = opts[key]  # a Time: frames need the frame rate
                     out["music"] = ir.Music(
                         path,
                         opts.get("bpm"),
                         opts.get("license"),
                         opts.get("gain", Fraction(0)),
-                        setting.span,
+                        duck=duck,
+                        snap=opts.get("snap"),
+                        span=setting.span,
                     )
             elif name == "voice":
                 self.voice(setting, out.setdefault("voices", {}))

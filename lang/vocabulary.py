@@ -72,7 +72,15 @@ SAY_OPTIONS = {"mood": "name", "file": "path"}
 SFX_OPTIONS = {"at": "time", "gain": "decibels"}
 SHOT_OPTIONS = {"focus": "focus", "tag": "name", "phase": "phase"}
 SCENE_OPTIONS = {"at": "location", "time": "time_of_day", "day": "int", "phase": "phase"}
-MUSIC_OPTIONS = {"bpm": "bpm", "license": "string", "gain": "decibels"}
+MUSIC_OPTIONS = {
+    "bpm": "bpm",
+    "license": "string",
+    "gain": "decibels",
+    "duck": "decibels",
+    "attack": "time",
+    "release": "time",
+    "snap": "time",
+}
 VOICE_OPTIONS = {"rate": "wpm", "pitch": "pitch", "variant": "name"}
 CHARACTER_OPTIONS = {"age": "age", "role": "string"}
 LOCATION_OPTIONS = {"description": "string", "interior": "bool"}

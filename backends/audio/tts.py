@@ -37,19 +37,25 @@ _LOCK = threading.Lock()
 
 
 class _EventId(ctypes.Union):
-    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p),
-                ("string", ctypes.c_char * 8)]
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
 
 
 class _Event(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
-                ("text_position", ctypes.c_int), ("length", ctypes.c_int),
-                ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _EventId),
+    ]
 
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                             ctypes.POINTER(_Event))
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 class VoiceError(Exception):
@@ -60,6 +66,7 @@ class VoiceError(Exception):
 class Word:
     text: str
     start: float  # seconds from the start of the line's audio
+    position: int  # index of its first character in the line's text
 
 
 @dataclass(frozen=True)
@@ -89,14 +96,25 @@ class _Engine:
     def __init__(self) -> None:
         self.lib = ctypes.CDLL(str(library_path()))
         self.lib.espeak_Initialize.restype = ctypes.c_int
-        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
-                                               ctypes.c_int]
+        self.lib.espeak_Initialize.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         self.lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-        self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
-                                          ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-                                          ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p]
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.POINTER(ctypes.c_uint),
+            ctypes.c_void_p,
+        ]
         self.chunks: list[np.ndarray] = []
         self.events: list[tuple[int, int, int]] = []
         self._callback = _CALLBACK(self._on_audio)  # kept alive: C holds the pointer
@@ -139,16 +157,15 @@ class _Engine:
         self.lib.espeak_SetParameter(VOLUME, 100, 0)
         self.chunks, self.events = [], []
         data = text.encode("utf-8") + b"\0"
-        status = self.lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, CHARS_UTF8, None,
-                                       None)
+        status = self.lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, CHARS_UTF8, None, None)
         if status != 0:
             raise VoiceError(f"libespeak-ng could not synthesise the line (error {status})")
         samples = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
         words = []
         chars = text  # text_position counts characters, 1-based
         for position, length, audio_ms in self.events:
-            word = chars[position - 1:position - 1 + length]
-            words.append(Word(word, audio_ms / 1000))
+            word = chars[position - 1 : position - 1 + length]
+            words.append(Word(word, audio_ms / 1000, position - 1))
         return Speech(samples.astype(np.int16), self.rate, tuple(words))
 
 
@@ -197,12 +214,20 @@ def synthesise_in_worker(folder: Path, request: dict) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "reel.backends.audio.tts"], cwd=folder,
-                          input=json.dumps(request), capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "TZ": "UTC", "LC_ALL": "C"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "reel.backends.audio.tts"],
+        cwd=folder,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TZ": "UTC", "LC_ALL": "C"},
+    )
     if proc.returncode != 0:
-        raise VoiceError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip()
-                         else f"the speech worker exited with {proc.returncode}")
+        raise VoiceError(
+            proc.stderr.strip().splitlines()[-1]
+            if proc.stderr.strip()
+            else f"the speech worker exited with {proc.returncode}"
+        )
 
 
 def _worker_main() -> None:
@@ -211,14 +236,20 @@ def _worker_main() -> None:
 
     request = json.loads(sys.stdin.read())
     try:
-        speech = speak(request["text"], request["language"], request["rate"], request["pitch"],
-                       request.get("variant"))
+        speech = speak(
+            request["text"],
+            request["language"],
+            request["rate"],
+            request["pitch"],
+            request.get("variant"),
+        )
     except VoiceError as exc:
         sys.exit(f"VoiceError: {exc}")
     write_wav(Path("speech.wav"), speech.samples, speech.rate)
-    words = [{"text": w.text, "start": w.start} for w in speech.words]
-    Path("words.json").write_text(json.dumps({"rate": speech.rate, "seconds": speech.seconds,
-                                              "words": words}, sort_keys=True))
+    words = [{"text": w.text, "start": w.start, "position": w.position} for w in speech.words]
+    Path("words.json").write_text(
+        json.dumps({"rate": speech.rate, "seconds": speech.seconds, "words": words}, sort_keys=True)
+    )
 
 
 if __name__ == "__main__":

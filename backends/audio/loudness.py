@@ -1,0 +1,91 @@
+"""Loudness: two-pass EBU R128 normalisation in linear mode, measured after.
+
+Pass one measures the mix (ffmpeg's loudnorm analysis); the gain that brings
+it to the target is applied as a plain linear gain; the result is encoded to
+AAC and measured again with ffmpeg's ebur128 filter. When the gain that
+reaches the target would push the true peak over its ceiling, linear mode
+cannot reach the target: we apply the largest linear gain that respects the
+ceiling and report the shortfall, rather than compress the dynamics
+silently.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..ffmpeg.toolchain import BITEXACT_OUT, HERMETIC_ENV, ffmpeg_exe, run_ffmpeg
+
+CODEC_MARGIN_DB = 0.5  # AAC can overshoot the PCM true peak; keep this much under the ceiling
+
+
+def _stderr(args: list[str], cwd: Path) -> str:
+    argv = [str(ffmpeg_exe()), "-hide_banner", "-nostdin", "-v", "info", *args]
+    proc = subprocess.run(argv, cwd=cwd, env=HERMETIC_ENV, capture_output=True, text=True)
+    if proc.returncode != 0:
+        from ..ffmpeg.toolchain import ToolError
+
+        raise ToolError(["ffmpeg", *args], proc.returncode, proc.stderr)
+    return proc.stderr
+
+
+def analyse(path: str, cwd: Path) -> dict[str, float]:
+    """Integrated loudness, range and true peak of a file (loudnorm's analysis)."""
+    text = _stderr(["-i", path, "-af", "loudnorm=print_format=json", "-f", "null", "-"], cwd)
+    block = json.loads(text[text.rindex("{") : text.rindex("}") + 1])
+    return {
+        "integrated": float(block["input_i"]),
+        "true_peak": float(block["input_tp"]),
+        "range": float(block["input_lra"]),
+    }
+
+
+def measure_ebur128(path: str, cwd: Path) -> dict[str, float]:
+    """An independent measurement with the ebur128 filter (true peak on)."""
+    text = _stderr(["-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"], cwd)
+    summary = text[text.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
+    lra = float(re.search(r"LRA:\s+(-?[\d.]+) LU", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return {"integrated": integrated, "range": lra, "true_peak": peak}
+
+
+def normalise(sandbox: Path, params: dict[str, Any]) -> None:
+    target, ceiling = params["target_lufs"], params["true_peak_dbtp"]
+    measured = analyse("mix.wav", sandbox)
+    wanted = target - measured["integrated"]
+    allowed = ceiling - CODEC_MARGIN_DB - measured["true_peak"]
+    gain = min(wanted, allowed)
+    run_ffmpeg(
+        [
+            "-i",
+            "mix.wav",
+            "-af",
+            f"volume={gain:.4f}dB",
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{params['bitrate_kbps']}k",
+            "-ar",
+            "48000",
+            "-ac",
+            "2",
+            *BITEXACT_OUT,
+            "audio.m4a",
+        ],
+        sandbox,
+    )
+    result = measure_ebur128("audio.m4a", sandbox)
+    report = {
+        "target": {"integrated": target, "true_peak": ceiling},
+        "input": measured,
+        "gain_db": round(gain, 4),
+        "output": result,
+        "linear": True,
+        "reached": abs(result["integrated"] - target) <= 1.0,
+        "limited_by_true_peak": wanted > allowed,
+    }
+    (sandbox / "loudness.json").write_text(json.dumps(report, sort_keys=True, indent=2))

@@ -1,0 +1,149 @@
+"""Voice line actions: one per line, position-independent.
+
+* ``synthesise``: TTS in a fresh worker, then the vocal chain (high-pass,
+  gentle compression, resample to 48 kHz mono). Outputs ``voice.wav`` and
+  ``words.json`` (each word's start, seconds from the line's first sample).
+* ``recorded``: a recorded file, decoded to 48 kHz mono, its in and out points
+  moved to the quietest 10 ms within 500 ms of the file's start and end (seed
+  004 §3.7), with 10 ms fades. Word times are spread by length (estimated).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..ffmpeg.toolchain import run_ffmpeg
+from .tts import synthesise_in_worker
+
+RATE = 48000
+# Seed 004 §2.1, the global vocal chain: rumble filter, compression, and a peak
+# limiter, so speech peaks sit close to its loudness and the mix can reach its
+# loudness target with linear gain under the true-peak ceiling.
+VOCAL_CHAIN = (
+    "highpass=f=80,acompressor=threshold=-24dB:ratio=3:attack=5:release=100,"
+    # Drive into a limiter run at 4x the rate, so it holds true (inter-sample)
+    # peaks, not just sample peaks, at -6 dBFS.
+    "volume=12dB,aresample=192000,alimiter=limit=0.5:attack=5:release=50:level=false,"
+    f"aresample={RATE}"
+)
+WINDOW = 0.010  # seconds: the unit of the quiet-point search and of the fades
+SEARCH = 0.5  # seconds either side of the file's edges
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """16-bit PCM WAV → float64 array (samples × channels)."""
+    with wave.open(str(path), "rb") as handle:
+        channels = handle.getnchannels()
+        data = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+    return data.reshape(-1, channels).astype(np.float64) / 32768.0
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    """float array (samples × channels) → 16-bit PCM WAV at 48 kHz, clipped."""
+    data = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+    if data.ndim == 1:
+        data = data[:, None]
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(data.shape[1])
+        handle.setsampwidth(2)
+        handle.setframerate(RATE)
+        handle.writeframes(data.tobytes())
+
+
+def synthesise(sandbox: Path, params: dict[str, Any]) -> None:
+    synthesise_in_worker(
+        sandbox, {k: params[k] for k in ("text", "language", "rate", "pitch", "variant")}
+    )
+    run_ffmpeg(
+        [
+            "-i",
+            "speech.wav",
+            "-af",
+            VOCAL_CHAIN,
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-map_metadata",
+            "-1",
+            "voice.wav",
+        ],
+        sandbox,
+    )
+    spoken = json.loads((sandbox / "speech.wav").with_name("words.json").read_text())
+    seconds = len(read_wav(sandbox / "voice.wav")) / RATE
+    _write_words(sandbox, seconds, spoken["words"], estimated=False)
+
+
+def _quietest(samples: np.ndarray, start: int, stop: int) -> int:
+    """The start of the quietest WINDOW-long stretch in [start, stop)."""
+    width = int(WINDOW * RATE)
+    stop = max(start + width, min(stop, len(samples)))
+    energy = np.convolve(samples[start:stop] ** 2, np.ones(width), mode="valid")
+    return start + int(np.argmin(energy)) if len(energy) else start
+
+
+def recorded(sandbox: Path, params: dict[str, Any]) -> None:
+    run_ffmpeg(
+        [
+            "-i",
+            "recording",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            "-c:a",
+            "pcm_s16le",
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-map_metadata",
+            "-1",
+            "decoded.wav",
+        ],
+        sandbox,
+    )
+    samples = read_wav(sandbox / "decoded.wav")[:, 0]
+    search = int(SEARCH * RATE)
+    start = _quietest(samples, 0, search)
+    end = _quietest(samples, max(0, len(samples) - search), len(samples)) + int(WINDOW * RATE)
+    clip = samples[start : max(start + 1, end)].copy()
+    fade = min(int(WINDOW * RATE), len(clip) // 2)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade)
+        clip[:fade] *= ramp
+        clip[-fade:] *= ramp[::-1]
+    write_wav(sandbox / "voice.wav", clip)
+    seconds = len(clip) / RATE
+    tokens = list(re.finditer(r"\S+", params["text"]))
+    total = sum(len(m.group()) for m in tokens) or 1
+    spread, t = [], 0.0
+    for match in tokens:
+        spread.append({"text": match.group(), "start": round(t, 6), "position": match.start()})
+        t += seconds * len(match.group()) / total
+    _write_words(sandbox, seconds, spread, estimated=True, trimmed=[start / RATE, end / RATE])
+
+
+def _write_words(
+    sandbox: Path,
+    seconds: float,
+    words: list[dict[str, Any]],
+    *,
+    estimated: bool,
+    trimmed: list[float] | None = None,
+) -> None:
+    record: dict[str, Any] = {"seconds": round(seconds, 6), "words": words, "estimated": estimated}
+    if trimmed is not None:
+        record["trimmed"] = [round(x, 6) for x in trimmed]
+    (sandbox / "words.json").write_text(json.dumps(record, sort_keys=True))

@@ -1,0 +1,215 @@
+"""Lowering of the sound: voices → (music bed, effects) → mix → loudness, and
+the captions, whose times come from the rendered voices.
+
+Every line's voice starts at the first audio sample of its ShotList frame,
+so picture and sound line up to the sample at whole frame rates.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from reel.backends import captions as captions_backend
+from reel.backends.audio import loudness as loudness_backend
+from reel.backends.audio import mix as mix_backend
+from reel.backends.audio.voice import RATE
+from reel.lang.values import Time
+
+from .actions import Action, ActionInput, SourceInput
+from .voices import voice_actions
+
+if TYPE_CHECKING:
+    from .lower import Lowering
+
+DUCK_DEFAULTS = {"gain_db": -12.0, "attack": 0.08, "release": 0.3}  # seed 004 §6.3
+
+
+def sample(lowering: Lowering, frame: int) -> int:
+    """A frame's first audio sample (exact at whole frame rates)."""
+    return round(Fraction(frame) / lowering.fps * RATE)
+
+
+def line_starts(lowering: Lowering) -> dict[str, int]:
+    return {
+        cue.line_id: sample(lowering, shot.start_frame + cue.start_frame)
+        for shot in lowering.plan.shotlist.shots
+        for cue in shot.lines
+    }
+
+
+def master_preset(lowering: Lowering) -> dict[str, Any]:
+    """The first video deliverable's settings (loudness target, bitrate)."""
+    for deliverable in lowering.episode.deliverables:
+        props = dict(deliverable.props)
+        if props.get("kind") == "video":
+            return props
+    return {}
+
+
+def _effects(lowering: Lowering, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    effects = []
+    known = {a.id for a in lowering.actions}
+    for shot in lowering.plan.shotlist.shots:
+        for cue in shot.sfx:
+            action_id = f"effect/{cue.asset_id}"
+            if action_id not in known:
+                known.add(action_id)
+                lowering.actions.append(
+                    Action(
+                        id=action_id,
+                        kind="decode_effect",
+                        params={},
+                        inputs={"effect": SourceInput(lowering.root / cue.asset_id)},
+                        outputs=("effect.wav",),
+                        run=mix_backend.decode_effect,
+                        description=f"decode {cue.asset_id}",
+                    )
+                )
+            name = f"effect-{len(effects):03d}.wav"
+            inputs[name] = ActionInput(action_id, "effect.wav")
+            effects.append(
+                {
+                    "file": name,
+                    "gain_db": cue.gain_db,
+                    "start": sample(lowering, shot.start_frame + cue.start_frame),
+                }
+            )
+    return effects
+
+
+def lower_audio(lowering: Lowering) -> None:
+    voices = voice_actions(lowering.episode, lowering.root, lowering.store)
+    lowering.actions.extend(voices)
+    starts = line_starts(lowering)
+    inputs: dict[str, Any] = {}
+    placements = []
+    for action in voices:
+        lid = action.id.removeprefix("voice/")
+        name = f"voice-{lid}.wav"
+        inputs[name] = ActionInput(action.id, "voice.wav")
+        placements.append({"file": name, "start": starts[lid]})
+    effects = _effects(lowering, inputs)
+    total_frames = lowering.plan.shotlist.total_frames
+    music = lowering.episode.music
+    duck = dict(DUCK_DEFAULTS)
+    if music is not None:
+        seconds = round(float(Fraction(total_frames) / lowering.fps), 6)
+        lowering.actions.append(
+            Action(
+                id="music_bed",
+                kind="music_bed",
+                params={
+                    "seconds": seconds,
+                    "gain_db": float(music.gain_db),
+                    "fade_in": 0.5,
+                    "fade_out": 2.0,
+                },
+                inputs={"music": SourceInput(lowering.root / music.path)},
+                outputs=("music.wav",),
+                run=mix_backend.music_bed,
+                description="the music bed, fitted to the episode",
+            )
+        )
+        inputs["music.wav"] = ActionInput("music_bed", "music.wav")
+        duck.update(
+            {
+                k: float(v.seconds(lowering.fps)) if isinstance(v, Time) else float(v)
+                for k, v in music.duck.items()
+            }
+        )
+    lowering.actions.append(
+        Action(
+            id="mix",
+            kind="mix",
+            params={
+                "samples": sample(lowering, total_frames),
+                "voices": placements,
+                "effects": effects,
+                "music": music is not None,
+                "duck": duck,
+            },
+            inputs=inputs,
+            outputs=("mix.wav", "voice-stem.wav", "music-stem.wav", "effects-stem.wav"),
+            run=mix_backend.mix,
+            description="voice, music and effects; music ducked under voice",
+        )
+    )
+    preset = master_preset(lowering)
+    lowering.actions.append(
+        Action(
+            id="loudness",
+            kind="loudness",
+            params={
+                "target_lufs": float(preset.get("loudness", -14)),
+                "true_peak_dbtp": float(preset.get("true_peak", -1)),
+                "bitrate_kbps": int(preset.get("audio_bitrate", 192)),
+            },
+            inputs={"mix.wav": ActionInput("mix", "mix.wav")},
+            outputs=("audio.m4a", "loudness.json"),
+            run=loudness_backend.normalise,
+            description="two-pass EBU R128 loudness, linear",
+        )
+    )
+
+
+def _plain(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: (float(v) if isinstance(v, Fraction) else v) for k, v in sorted(props.items())}
+
+
+def lower_captions(lowering: Lowering) -> Action:
+    import pysubs2
+
+    script_lines = {line.id: line for scene in lowering.plan.script.scenes for line in scene.lines}
+    starts = line_starts(lowering)
+    inputs: dict[str, Any] = {}
+    lines = []
+    for shot in lowering.plan.shotlist.shots:
+        for cue in shot.lines:
+            name = f"words-{cue.line_id}.json"
+            inputs[name] = ActionInput(f"voice/{cue.line_id}", "words.json")
+            line = script_lines[cue.line_id]
+            lines.append(
+                {
+                    "start": round(starts[cue.line_id] / RATE, 6),
+                    "text": line.text,
+                    "words": name,
+                    "keywords": list(line.keywords),
+                }
+            )
+    style = next(
+        (
+            dict(b.props)
+            for b in lowering.episode.caption_styles
+            if b.name == lowering.episode.caption_style
+        ),
+        {},
+    )
+    styles = {
+        role: _plain(lowering.styles.get(style.get(role, ""), {})) for role in ("base", "accent")
+    }
+    keywords = sorted(
+        {k.strip().lower() for k in str(style.get("keywords", "")).split(",") if k.strip()}
+    )
+    return Action(
+        id="captions",
+        kind="captions",
+        inputs=inputs,
+        params={
+            "lines": lines,
+            "rules": lowering.caption_rules(),
+            "phrases": {
+                "max_words": int(style.get("max_words_per_phrase", 4)),
+                "accent_ratio": float(style.get("accent_ratio", 30)),
+                "keywords": keywords,
+                "styles": styles,
+                "width": lowering.plan.shotlist.width,
+                "height": lowering.plan.shotlist.height,
+            },
+            "writer": f"pysubs2 {pysubs2.__version__}",
+        },
+        outputs=("captions.srt", "captions.vtt", "captions.ass"),
+        run=captions_backend.write_sidecars,
+        toolchain=False,
+        description="SRT, WebVTT and ASS captions, timed by the voices",
+    )

@@ -1,0 +1,118 @@
+"""The first phase of a build: render every voice line, because audio is the
+clock. Each line is one cached action keyed on its text, its voice and the
+speech library's digest, never on where it sits in the episode; its length
+then decides the timing of every `auto` shot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from reel.backends.audio import tts, voice
+from reel.lang import ir
+from reel.lang.diagnostics import Diagnostics, InputError
+
+from .actions import Action, SourceInput, build_graph
+from .executor import Executor
+from .store import Store
+from .timing import DEFAULT_WPM, line_id
+
+DEFAULT_LANGUAGE = "en-us"
+DEFAULT_PITCH = 50
+
+
+def check_voices(episode: ir.Episode) -> None:
+    """Every declared voice must exist in libespeak-ng (exit 2 otherwise)."""
+    diags = Diagnostics()
+    for declared in episode.voices:
+        if not tts.known_voice(declared.language, declared.variant):
+            shown = tts.voice_name(declared.language, declared.variant)
+            diags.error(
+                f"unknown voice '{shown}' for {declared.character}",
+                declared.span,
+                'libespeak-ng voices are language codes such as "en-us", "en" '
+                '(British), "fr", "de"; variants such as `variant f2`',
+            )
+    if diags.has_errors():
+        raise InputError(diags.errors)
+
+
+def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]:
+    voices = {v.character: v for v in episode.voices}
+    library = {
+        "engine": "espeak-ng",
+        "library": store.file_digest(tts.library_path()),
+        "chain": voice.VOCAL_CHAIN,
+    }
+    actions = []
+    for shot in episode.shots:
+        for i, line in enumerate(shot.lines, start=1):
+            lid = line_id(shot, i)
+            origin = str(line.span) if line.span else None
+            if line.file and (root / line.file).is_file():
+                actions.append(
+                    Action(
+                        id=f"voice/{lid}",
+                        kind="recorded_voice",
+                        params={"text": line.text},
+                        inputs={"recording": SourceInput(root / line.file)},
+                        outputs=("voice.wav", "words.json"),
+                        run=voice.recorded,
+                        origin=origin,
+                        scene=shot.scene,
+                        description=f"recorded line {lid}",
+                    )
+                )
+                continue
+            spec = voices.get(line.speaker)
+            params = {
+                "text": line.text,
+                "language": spec.language if spec else DEFAULT_LANGUAGE,
+                "rate": spec.rate if spec else DEFAULT_WPM,
+                "pitch": spec.pitch if spec else DEFAULT_PITCH,
+                "variant": spec.variant if spec else None,
+                **library,
+            }
+            actions.append(
+                Action(
+                    id=f"voice/{lid}",
+                    kind="voice",
+                    params=params,
+                    inputs={},
+                    outputs=("voice.wav", "words.json"),
+                    run=voice.synthesise,
+                    origin=origin,
+                    scene=shot.scene,
+                    description=f"say line {lid}",
+                )
+            )
+    return actions
+
+
+def render_voices(
+    episode: ir.Episode, root: Path, store: Store, *, jobs: int | None, toolchain: str, backend: str
+) -> tuple[dict[str, float], object]:
+    """Run the voice phase; return each line's length and the execution report."""
+    from .build import BuildFailed, _failure_diagnostics
+
+    actions = voice_actions(episode, root, store)
+    executor = Executor(
+        store,
+        build_graph(actions),
+        jobs=jobs or os.cpu_count() or 1,
+        keep_going=True,
+        toolchain_digest=toolchain,
+        backend_version=backend,
+    )
+    report = executor.run({a.id for a in actions})
+    if report.failures:
+        raise BuildFailed(_failure_diagnostics(report).errors)
+    lengths = {}
+    for action in actions:
+        words = json.loads(
+            store.blob_path(report.results[action.id].outputs["words.json"]).read_text()
+        )
+        lengths[action.id.removeprefix("voice/")] = words["seconds"]
+    return lengths, report
