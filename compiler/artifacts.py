@@ -189,6 +189,14 @@ class TimingModel(Model):
     post_roll_seconds: float
 
 
+class BeatGridEntry(Model):
+    bpm: float
+    offset_seconds: float
+    source: Literal["declared", "detected"]
+    snap_tolerance_frames: int | None = None
+    snapped_cuts: int
+
+
 class ShotList(Artifact):
     kind: ClassVar[str] = "ShotList"
     width: int
@@ -198,6 +206,7 @@ class ShotList(Artifact):
     total_frames: int
     total_seconds: float
     timing: TimingModel
+    beat_grid: BeatGridEntry | None = None
     shots: list[ShotEntry]
     timing_lock_hash: str = Field(description="Changes when, and only when, timing changes")
 

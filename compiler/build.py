@@ -174,20 +174,22 @@ def build(
 def write_render_output(result: BuildResult, store: Store, labels: list[str]) -> a.RenderOutput:
     planned = result.plan
     outputs = []
-    for dest in result.delivered:
-        action_id = next(aid for aid, files in DELIVERS.items() if dest.name in files.values())
-        res = result.report.results[action_id]
-        digest = res.outputs[next(k for k, v in DELIVERS[action_id].items() if v == dest.name)]
-        outputs.append(
-            a.OutputFile(
-                name=dest.name,
-                path=dest.name,
-                digest=digest,
-                size_bytes=dest.stat().st_size,
-                action=action_id,
-                action_key=res.key,
+    for action_id, files in DELIVERS.items():
+        res = result.report.results.get(action_id)
+        for output_name, relative in files.items():
+            dest = result.folder / relative
+            if res is None or dest not in result.delivered:
+                continue
+            outputs.append(
+                a.OutputFile(
+                    name=Path(relative).name,
+                    path=relative,
+                    digest=res.outputs[output_name],
+                    size_bytes=dest.stat().st_size,
+                    action=action_id,
+                    action_key=res.key,
+                )
             )
-        )
     master = None
     master_file = result.folder / "master.mp4"
     if any(o.name == "master.mp4" for o in outputs):
@@ -213,7 +215,7 @@ def write_render_output(result: BuildResult, store: Store, labels: list[str]) ->
         },
         profile=planned.render_plan.profile,
         targets=sorted(labels),
-        outputs=sorted(outputs, key=lambda o: o.name),
+        outputs=sorted(outputs, key=lambda o: o.path),
         master=master,
         loudness=loudness,
         toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=backend_version()),

@@ -18,6 +18,7 @@ from reel.lang.loader import find_entry
 from reel.lang.resolve import analyse
 
 from . import artifacts as a
+from .beats import beat_grid
 from .canon import canon_gate
 from .gates import runtime_gate
 from .plan import PROFILES, build_manifest, build_render_plan, build_script, build_shotlist
@@ -99,7 +100,7 @@ def plan(
             toolchain=store.file_digest(ffmpeg_exe()),
             backend=backend_version(),
         )
-    timeline = plan_timing(episode, diags, voices)
+    timeline = plan_timing(episode, diags, voices, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices is not None)
     manifest = build_manifest(episode, root, shotlist, diags)

@@ -201,6 +201,15 @@ def build_shotlist(
             line_gap_seconds=float(LINE_GAP),
             post_roll_seconds=float(POST_ROLL),
         ),
+        beat_grid=None
+        if timeline.beats is None
+        else a.BeatGridEntry(
+            bpm=timeline.beats.bpm,
+            offset_seconds=timeline.beats.offset,
+            source=timeline.beats.source,
+            snap_tolerance_frames=timeline.beats.tolerance_frames,
+            snapped_cuts=timeline.snapped_cuts,
+        ),
         shots=shots,
         timing_lock_hash=timeline.lock_hash,
     )

@@ -68,6 +68,8 @@ class Timeline:
     shots: tuple[ShotTiming, ...]
     total_frames: int
     lock_hash: str
+    beats: BeatGrid | None = None
+    snapped_cuts: int = 0
 
     def seconds(self, frames: int) -> float:
         return round(float(Fraction(frames) / self.fps), 6)
@@ -81,91 +83,162 @@ def line_id(shot: ir.Shot, index: int) -> str:
     return f"{shot.id}.l{index}"
 
 
+@dataclass(frozen=True)
+class BeatGrid:
+    bpm: float
+    offset: float  # seconds to the first beat
+    source: str  # "declared" | "detected"
+    tolerance_frames: int | None  # snap cuts within this many frames; None: no snapping
+
+
+@dataclass
+class _Draft:
+    shot: ir.Shot
+    frames: int
+    source: str
+    transition: int
+    lines: list[LineTiming]
+    needed: int
+
+
+def _draft(
+    shot: ir.Shot,
+    fps: Fraction,
+    rates: dict[str, int],
+    voices: dict[str, float] | None,
+    diags: Diagnostics,
+    errors: Diagnostics,
+) -> _Draft | None:
+    lines: list[LineTiming] = []
+    t = PRE_ROLL
+    for i, line in enumerate(shot.lines, start=1):
+        lid = line_id(shot, i)
+        if voices is not None and lid in voices:
+            length = Fraction(voices[lid]).limit_denominator(48000)
+        else:
+            length = reading_time(line.text, rates.get(line.speaker, DEFAULT_WPM))
+        start, end = _frames(t, fps), _frames(t + length, fps)
+        lines.append(LineTiming(lid, line.speaker, start, max(end, start + 1)))
+        t += length + LINE_GAP
+    needed = _frames(t - LINE_GAP + POST_ROLL, fps) if shot.lines else 0
+    if shot.duration is None:
+        frames = needed if shot.lines else _frames(AUTO_WITHOUT_LINES, fps)
+        source = "auto"
+    else:
+        frames = shot.duration.frames(fps)
+        source = "explicit"
+        if frames < 1:
+            errors.error(
+                f"shot {shot.id} lasts less than one frame",
+                shot.span,
+                f"at {fps} fps a frame is {float(1 / fps):.4f}s",
+            )
+            return None
+        if needed > frames:
+            diags.warning(
+                f"shot {shot.id} lasts {float(frames / fps):.2f}s but its lines "
+                f"need about {float(needed / fps):.2f}s",
+                shot.span,
+                "make the shot `auto`, lengthen it, or shorten the lines",
+            )
+    transition = shot.transition.duration.frames(fps) if shot.transition.duration else 0
+    if transition > frames:
+        errors.error(
+            f"the {shot.transition.kind} into shot {shot.id} lasts {transition} "
+            f"frames, longer than the shot ({frames} frames)",
+            shot.transition.span,
+            "shorten the transition or lengthen the shot",
+        )
+        return None
+    for overlay in shot.overlays:
+        if overlay.at.frames(fps) >= frames:
+            diags.warning(
+                f"this {overlay.kind} starts after shot {shot.id} ends",
+                overlay.span,
+                f"the shot lasts {float(frames / fps):.2f}s",
+            )
+    return _Draft(shot, frames, source, transition, lines, needed)
+
+
+def snap_to_beats(drafts: list[_Draft], beats: BeatGrid, fps: Fraction) -> int:
+    """Move each cut to the nearest beat within the tolerance, by lengthening or
+    shortening the shot before it (never below its lines or its transition).
+    Returns how many cuts moved."""
+    if beats.tolerance_frames is None or not drafts:
+        return 0
+    total = sum(d.frames for d in drafts) + beats.tolerance_frames + 1
+    period = Fraction(60) / Fraction(beats.bpm).limit_denominator(1000)
+    offset = Fraction(beats.offset).limit_denominator(100000)
+    beat_frames, k = [], 0
+    while True:
+        frame = _frames(offset + k * period, fps)
+        if frame > total:
+            break
+        beat_frames.append(frame)
+        k += 1
+    moved, cursor = 0, 0
+    for draft in drafts[:-1]:
+        end = cursor + draft.frames
+        nearest = min(beat_frames, key=lambda b: (abs(b - end), b)) if beat_frames else end
+        delta = nearest - end
+        floor = max(1, draft.needed, draft.transition)
+        if delta and abs(delta) <= beats.tolerance_frames and draft.frames + delta >= floor:
+            draft.frames += delta
+            moved += 1
+        cursor += draft.frames
+    return moved
+
+
 def plan_timing(
-    episode: ir.Episode, diags: Diagnostics, voices: dict[str, float] | None = None
+    episode: ir.Episode,
+    diags: Diagnostics,
+    voices: dict[str, float] | None = None,
+    beats: BeatGrid | None = None,
 ) -> Timeline:
     """Compute the locked timeline. Raises InputError when timing is impossible.
 
     ``voices`` maps line ids to the rendered voice's length in seconds: audio is
     the clock. Without it (no cache to render into), lines are estimated at
-    their reading rate.
+    their reading rate. With a ``beats`` grid that has a tolerance, cuts snap
+    to the nearest beat (which makes durations depend on position: a
+    deliberate trade, off unless the blueprint asks for it).
     """
     fps = episode.fps
     rates = {v.character: v.rate for v in episode.voices}
+    errors = Diagnostics()
+    drafts = [
+        d
+        for shot in episode.shots
+        if (d := _draft(shot, fps, rates, voices, diags, errors)) is not None
+    ]
+    if errors.has_errors():
+        raise InputError(errors.errors)
+    if drafts and drafts[0].shot.transition.kind == "crossfade" and drafts[0].transition:
+        diags.warning(
+            f"the first shot {drafts[0].shot.id} crossfades from nothing",
+            drafts[0].shot.transition.span,
+            "use `transition dip_to_black` or `cut` for the first shot",
+        )
+    snapped = snap_to_beats(drafts, beats, fps) if beats else 0
     shots: list[ShotTiming] = []
     cursor = 0
-    errors = Diagnostics()
-    for shot in episode.shots:
-        lines: list[LineTiming] = []
-        t = PRE_ROLL
-        for i, line in enumerate(shot.lines, start=1):
-            lid = line_id(shot, i)
-            if voices is not None and lid in voices:
-                length = Fraction(voices[lid]).limit_denominator(48000)
-            else:
-                length = reading_time(line.text, rates.get(line.speaker, DEFAULT_WPM))
-            start, end = _frames(t, fps), _frames(t + length, fps)
-            lines.append(LineTiming(lid, line.speaker, start, max(end, start + 1)))
-            t += length + LINE_GAP
-        needed = _frames(t - LINE_GAP + POST_ROLL, fps) if shot.lines else 0
-        if shot.duration is None:
-            frames = needed if shot.lines else _frames(AUTO_WITHOUT_LINES, fps)
-            source = "auto"
-        else:
-            frames = shot.duration.frames(fps)
-            source = "explicit"
-            if frames < 1:
-                errors.error(
-                    f"shot {shot.id} lasts less than one frame",
-                    shot.span,
-                    f"at {fps} fps a frame is {float(1 / fps):.4f}s",
-                )
-                continue
-            if needed > frames:
-                diags.warning(
-                    f"shot {shot.id} lasts {float(frames / fps):.2f}s but its lines "
-                    f"need about {float(needed / fps):.2f}s",
-                    shot.span,
-                    "make the shot `auto`, lengthen it, or shorten the lines",
-                )
-        transition = shot.transition.duration.frames(fps) if shot.transition.duration else 0
-        if transition > frames:
-            errors.error(
-                f"the {shot.transition.kind} into shot {shot.id} lasts {transition} "
-                f"frames, longer than the shot ({frames} frames)",
-                shot.transition.span,
-                "shorten the transition or lengthen the shot",
-            )
-            continue
-        if shots == [] and transition and shot.transition.kind == "crossfade":
-            diags.warning(
-                f"the first shot {shot.id} crossfades from nothing",
-                shot.transition.span,
-                "use `transition dip_to_black` or `cut` for the first shot",
-            )
-        for overlay in shot.overlays:
-            if overlay.at.frames(fps) >= frames:
-                diags.warning(
-                    f"this {overlay.kind} starts after shot {shot.id} ends",
-                    overlay.span,
-                    f"the shot lasts {float(frames / fps):.2f}s",
-                )
+    for d in drafts:
         lock = hash_value(
             {
                 "fps": [fps.numerator, fps.denominator],
-                "frames": frames,
-                "transition": [shot.transition.kind, transition],
-                "lines": [[x.start_frame, x.end_frame] for x in lines],
+                "frames": d.frames,
+                "transition": [d.shot.transition.kind, d.transition],
+                "lines": [[x.start_frame, x.end_frame] for x in d.lines],
             }
         )
-        shots.append(ShotTiming(shot, cursor, frames, source, transition, tuple(lines), lock))
-        cursor += frames
-    if errors.has_errors():
-        raise InputError(errors.errors)
+        shots.append(
+            ShotTiming(d.shot, cursor, d.frames, d.source, d.transition, tuple(d.lines), lock)
+        )
+        cursor += d.frames
     episode_lock = hash_value(
         {
             "fps": [fps.numerator, fps.denominator],
             "shots": [[s.shot.id, s.lock_hash] for s in shots],
         }
     )
-    return Timeline(fps, tuple(shots), cursor, episode_lock)
+    return Timeline(fps, tuple(shots), cursor, episode_lock, beats, snapped)

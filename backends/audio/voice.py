@@ -29,11 +29,13 @@ VOCAL_CHAIN = (
     "highpass=f=80,acompressor=threshold=-24dB:ratio=3:attack=5:release=100,"
     # Drive into a limiter run at 4x the rate, so it holds true (inter-sample)
     # peaks, not just sample peaks, at -6 dBFS.
-    "volume=12dB,aresample=192000,alimiter=limit=0.5:attack=5:release=50:level=false,"
+    "volume=12dB,aresample=192000,"
+    "alimiter=limit=0.5:attack=5:release=50:level=false:latency=true,"
     f"aresample={RATE}"
 )
 WINDOW = 0.010  # seconds: the unit of the quiet-point search and of the fades
 SEARCH = 0.5  # seconds either side of the file's edges
+ONSET_LEVEL = 10 ** (-50 / 20)  # -50 dBFS: where a synthesised line is first heard
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -80,9 +82,22 @@ def synthesise(sandbox: Path, params: dict[str, Any]) -> None:
         ],
         sandbox,
     )
-    spoken = json.loads((sandbox / "speech.wav").with_name("words.json").read_text())
-    seconds = len(read_wav(sandbox / "voice.wav")) / RATE
-    _write_words(sandbox, seconds, spoken["words"], estimated=False)
+    spoken = json.loads((sandbox / "words.json").read_text())
+    samples = read_wav(sandbox / "voice.wav")[:, 0]
+    # The speech engine starts with a little near-silence; the line's place in
+    # the ShotList is where it is heard, so start at the first audible sample.
+    audible = np.nonzero(np.abs(samples) > ONSET_LEVEL)[0]
+    lead = int(audible[0]) if len(audible) else 0
+    write_wav(sandbox / "voice.wav", samples[lead:])
+    shift = lead / RATE
+    words = [{**w, "start": round(max(0.0, w["start"] - shift), 6)} for w in spoken["words"]]
+    _write_words(
+        sandbox,
+        (len(samples) - lead) / RATE,
+        words,
+        estimated=False,
+        trimmed=[round(shift, 6), len(samples) / RATE],
+    )
 
 
 def _quietest(samples: np.ndarray, start: int, stop: int) -> int:

@@ -1,0 +1,41 @@
+"""The episode's beat grid: from the music's declared bpm (the bed starts on a
+beat), or detected from the file when no bpm is given (cached by digest)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reel.backends.audio import beats as detector
+from reel.lang import ir
+
+from .jsonio import write_json
+from .store import Store
+from .timing import BeatGrid
+
+
+def detected(store: Store, path: Path) -> tuple[float, float]:
+    digest = store.file_digest(path)
+    memo = store.root / "beats" / f"{digest.split(':')[1]}.json"
+    try:
+        data = json.loads(memo.read_text())
+        return data["bpm"], data["offset"]
+    except (OSError, ValueError, KeyError):
+        pass
+    bpm, offset = detector.detect(detector.decode_mono(path))
+    write_json(memo, {"bpm": bpm, "offset": offset})
+    return bpm, offset
+
+
+def beat_grid(episode: ir.Episode, root: Path, store: Store | None) -> BeatGrid | None:
+    music = episode.music
+    if music is None:
+        return None
+    tolerance = music.snap.frames(episode.fps) if music.snap is not None else None
+    if music.bpm is not None:
+        return BeatGrid(float(music.bpm), 0.0, "declared", tolerance)
+    path = root / music.path
+    if store is None or not path.is_file():
+        return None
+    bpm, offset = detected(store, path)
+    return BeatGrid(bpm, offset, "detected", tolerance)
