@@ -90,16 +90,26 @@ def _summary(result: Any, seconds: float, verb: str) -> str:
 @main.command()
 @_path_arg
 @_profile_opt
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cache directory (or $REEL_CACHE_DIR; default .reel).",
+)
 @_handled
-def check(path: Path, profile: str) -> None:
-    """Parse, resolve and gate an episode without writing anything."""
+def check(path: Path, profile: str, cache_dir: Path | None) -> None:
+    """Parse, resolve and gate an episode; no render, nothing written to the output tree.
+
+    Voices are rendered (or taken from the cache), because audio sets the timing.
+    """
     from .compiler.pipeline import plan
+    from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
 
     started = time.perf_counter()
     diags = Diagnostics()
     try:
-        result = plan(path, profile=profile, diags=diags)
+        result = plan(path, profile=profile, diags=diags, store=Store(resolve_cache_dir(cache_dir)))
     finally:
         _print_diagnostics(diags.warnings)
     click.echo(_summary(result, time.perf_counter() - started, "ok"))
@@ -163,7 +173,7 @@ def build(
     from .compiler.build import build as run_build
     from .compiler.build import split_label
     from .compiler.pipeline import plan
-    from .compiler.store import resolve_cache_dir
+    from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
 
     started = time.perf_counter()
@@ -171,7 +181,13 @@ def build(
     diags = Diagnostics()
     try:
         if stage == "plan":
-            result = plan(path, profile=profile, out=out, diags=diags)
+            result = plan(
+                path,
+                profile=profile,
+                out=out,
+                diags=diags,
+                store=Store(resolve_cache_dir(cache_dir)),
+            )
             for written in result.written:
                 click.echo(f"wrote {os.path.relpath(written)}")
             click.echo(_summary(result, time.perf_counter() - started, "planned"))
