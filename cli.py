@@ -170,17 +170,18 @@ def build(
     Targets: master (default, with captions), captions, video, audio, and any
     action label such as segment/cold_open.s01 (see `reel query targets PATH`).
     """
-    from .compiler.build import build as run_build
-    from .compiler.build import split_label
-    from .compiler.pipeline import plan
+    from .compiler.noop import record_path, up_to_date
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
+    from .lang.entry import find_entry
 
     started = time.perf_counter()
     path, target = split_label(label)
     diags = Diagnostics()
     try:
         if stage == "plan":
+            from .compiler.pipeline import plan
+
             result = plan(
                 path,
                 profile=profile,
@@ -192,15 +193,24 @@ def build(
                 click.echo(f"wrote {os.path.relpath(written)}")
             click.echo(_summary(result, time.perf_counter() - started, "planned"))
             return
+        store = Store(resolve_cache_dir(cache_dir))
+        record = record_path(store, find_entry(path), out, target, profile)
+        replay = up_to_date(store, record)
+        if replay is not None:
+            _replay(replay["replay"], out, time.perf_counter() - started)
+            return
+        from .compiler.build import build as run_build  # heavy: only when there is work
+
         built = run_build(
             path,
             target=target,
             out=out,
-            cache_dir=resolve_cache_dir(cache_dir),
+            cache_dir=store.root,
             jobs=jobs,
             keep_going=keep_going,
             profile=profile,
             diags=diags,
+            record=record,
         )
     finally:
         _print_diagnostics(diags.warnings)
@@ -214,6 +224,43 @@ def build(
     click.echo(
         _summary(built.plan, time.perf_counter() - started, "built")
         + f"; {ran} action(s) ran, {cached} cached"
+    )
+
+
+def split_label(label: str) -> tuple[Path, str | None]:
+    """`examples/pilot:master` → (examples/pilot, 'master')."""
+    if ":" in label:
+        path, _, target = label.partition(":")
+        return Path(path or "."), target or None
+    return Path(label), None
+
+
+def _replay(data: dict[str, Any], out: Path, seconds: float) -> None:
+    """Print what an up-to-date build would have printed; write a run summary."""
+    from .compiler.jsonio import write_json
+
+    for warning in data["warnings"]:
+        click.echo(warning, err=True)
+        click.echo("", err=True)
+    for delivered in data["delivered"]:
+        click.echo(f"delivered {os.path.relpath(delivered)}")
+    click.echo(
+        f"built {data['episode']}: {data['scenes']} scenes, {data['shots']} shots, "
+        f"{data['seconds']:.2f}s ({data['frames']} frames at {data['fps']} fps), "
+        f"{data['placeholders']} placeholder(s), {len(data['warnings'])} warning(s) "
+        f"[{seconds * 1000:.0f} ms]; up to date: 0 action(s) ran, "
+        f"{data['actions']} cached"
+    )
+    write_json(
+        out / data["episode"] / "run_summary.json",
+        {
+            "episode": data["episode"],
+            "up_to_date": True,
+            "actions": {"total": data["actions"], "ran": 0, "cached": data["actions"]},
+            "cache_hit_rate": 1.0,
+            "stages_ms": {"total": round(seconds * 1000, 1)},
+            "warnings": [w.splitlines()[0].removeprefix("warning: ") for w in data["warnings"]],
+        },
     )
 
 
@@ -238,7 +285,7 @@ def query(kind: str, label: str, profile: str) -> None:
     """What a target depends on (deps), what depends on it (rdeps), or every target."""
     import networkx as nx
 
-    from .compiler.build import resolve_targets, split_label
+    from .compiler.build import resolve_targets
 
     path, target = split_label(label)
     _planned, lowered, graph = _lowered(path, profile)

@@ -113,7 +113,10 @@ def build(
     profile: str = "preview_local",
     diags: Diagnostics | None = None,
     progress: bool = True,
+    record: Path | None = None,
 ) -> BuildResult:
+    """Build ``target`` (default: master and captions). With ``record``, a
+    successful build is remembered there for the no-op fast path."""
     diags = diags if diags is not None else Diagnostics()
     stages: dict[str, float] = {}
     started = time.perf_counter()
@@ -168,7 +171,44 @@ def build(
     write_json(folder / "run_summary.json", result.summary)
     if report.failures:
         raise BuildFailed(_failure_diagnostics(report).errors)
+    if record is not None:
+        remember_build(result, store, record, diags)
     return result
+
+
+def remember_build(result: BuildResult, store: Store, record: Path, diags: Diagnostics) -> None:
+    """Record this successful build for the no-op fast path."""
+    from reel.backends.audio.tts import library_path
+
+    from .actions import SourceInput
+    from .noop import remember
+
+    inputs = list(result.plan.episode.source_paths)
+    inputs += [
+        src.path
+        for action in result.lowered.actions
+        for src in action.inputs.values()
+        if isinstance(src, SourceInput)
+    ]
+    inputs += [ffmpeg_exe(), library_path()]
+    outputs = sorted(result.folder.glob("*.json")) + result.delivered
+    outputs = [p for p in outputs if p.name != "run_summary.json"]
+    episode = result.plan.episode
+    timeline = result.plan.timeline
+    fps = episode.fps
+    replay = {
+        "episode": episode.id,
+        "scenes": len(episode.scenes),
+        "shots": len(episode.shots),
+        "seconds": timeline.seconds(timeline.total_frames),
+        "frames": timeline.total_frames,
+        "fps": f"{fps.numerator}" if fps.denominator == 1 else f"{float(fps):.3f}",
+        "placeholders": result.plan.manifest.placeholders,
+        "warnings": [d.render() for d in diags.warnings],
+        "delivered": [str(p.resolve()) for p in result.delivered],
+        "actions": len(result.lowered.actions),
+    }
+    remember(store, record, inputs, outputs, replay)
 
 
 def write_render_output(result: BuildResult, store: Store, labels: list[str]) -> a.RenderOutput:

@@ -14,7 +14,7 @@ from typing import Any
 
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
-from reel.lang.loader import find_entry
+from reel.lang.entry import find_entry
 from reel.lang.resolve import analyse
 
 from . import artifacts as a

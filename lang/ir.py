@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from .source import Span
@@ -207,6 +208,8 @@ class Episode:
     assets: tuple[PropertyBlock, ...]
     deliverables: tuple[Deliverable, ...]
     sources: tuple[str, ...]  # every loaded file, relative to the episode folder
+    # The files it was read from (absolute; never serialised): the no-op check's inputs.
+    source_paths: tuple[Path, ...] = field(default=(), compare=False, repr=False)
     span: Span | None = field(default=None, compare=False, repr=False)
 
     @property

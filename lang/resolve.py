@@ -8,6 +8,7 @@ it is the episode's order.
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 from . import ast, ir
 from . import vocabulary as vocab
 from .diagnostics import Diagnostics, InputError
+from .entry import find_entry
 from .expand import Expander
-from .loader import LoadedProgram, find_entry, load_program
+from .loader import LoadedProgram, load_program
 from .suggest import hint
 from .typing_context import Context
 from .values import Time
@@ -40,7 +42,7 @@ def analyse(path: Path, diags: Diagnostics | None = None) -> ir.Episode:
     episode = Resolver(program, diags).run()
     if episode is None or diags.has_errors():
         raise InputError(diags.errors)
-    return episode
+    return dataclasses.replace(episode, source_paths=tuple(sorted(program.modules)))
 
 
 class Resolver:

@@ -216,3 +216,43 @@ def test_clean(pilot: dict, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert not (out / "pilot").exists() and not cache.exists()
+
+
+def test_the_no_op_fast_path_and_what_invalidates_it(pilot: dict) -> None:
+    copy, work = pilot["copy"], pilot["work"]
+    args = ("build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"))
+    first = reel(*args, cwd=work)  # records the build (the fixture's may predate edits)
+    assert first.returncode == 0, first.stderr
+    again = reel(*args, cwd=work)
+    assert "up to date: 0 action(s) ran" in again.stdout
+    master = pilot["folder"] / "master.mp4"
+    master.unlink()  # a lost output: not up to date, but nothing to re-render
+    restored = reel(*args, cwd=work)
+    assert "up to date" not in restored.stdout and "0 action(s) ran" in restored.stdout
+    assert master.is_file()
+    image = copy / "assets" / "office.png"
+    original = image.read_bytes()
+    from reel.backends.ffmpeg.toolchain import ffmpeg_exe
+
+    subprocess.run(
+        [
+            str(ffmpeg_exe()),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=640x360",
+            "-frames:v",
+            "1",
+            str(image),
+        ],
+        check=True,
+    )
+    try:
+        changed = reel(*args, "--explain", cwd=work)
+        assert "up to date" not in changed.stdout
+        assert "explain: segment/the_call.s01: input 'plate-image' changed" in changed.stdout
+    finally:
+        image.write_bytes(original)

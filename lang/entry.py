@@ -1,0 +1,72 @@
+"""Which file a PATH on the command line means. Kept free of the parser so the
+no-op fast path can find the entry without importing lark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .diagnostics import Diagnostics, InputError
+from .source import display_path
+
+SUFFIX = ".episode"
+
+
+def find_entry(path: Path) -> Path:
+    """The entry file for PATH: the file itself, or the one file in a folder
+    that declares an ``episode``."""
+    if not path.exists():
+        raise InputError(
+            [
+                _plain_error(
+                    f"no such file or folder: {display_path(path)}",
+                    "give an .episode file or a folder that holds one",
+                )
+            ]
+        )
+    if path.is_file():
+        if path.suffix != SUFFIX:
+            raise InputError(
+                [
+                    _plain_error(
+                        f"{display_path(path)} is not an {SUFFIX} file",
+                        f"blueprints are text files ending in {SUFFIX}",
+                    )
+                ]
+            )
+        return path
+    candidates = sorted(path.glob(f"*{SUFFIX}"))
+    entries = [p for p in candidates if _declares_episode(p)]
+    if len(entries) == 1:
+        return entries[0]
+    if not entries:
+        raise InputError(
+            [
+                _plain_error(
+                    f"no episode in {display_path(path)}",
+                    f"one {SUFFIX} file in the folder must declare `episode NAME {{ ... }}`",
+                )
+            ]
+        )
+    names = ", ".join(display_path(p) for p in entries)
+    raise InputError(
+        [
+            _plain_error(
+                f"more than one episode in {display_path(path)}: {names}",
+                "build one of the files directly, or move the others",
+            )
+        ]
+    )
+
+
+def _declares_episode(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.lstrip().startswith("episode ") for line in text.splitlines())
+
+
+def _plain_error(message: str, help_: str) -> object:
+    diags = Diagnostics()
+    diags.error(message, None, help_)
+    return diags.items[0]
