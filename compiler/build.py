@@ -23,7 +23,7 @@ from . import artifacts as a
 from .actions import build_graph
 from .executor import ExecutionReport, Executor, progress_printer
 from .jsonio import write_json
-from .lower import DELIVERS, Lowered, lower
+from .lower import Lowered, lower
 from .media import cached_probe
 from .pipeline import PlanResult, episode_root, output_dir, plan
 from .store import Store
@@ -62,7 +62,7 @@ def split_label(label: str) -> tuple[Path, str | None]:
 def resolve_targets(lowered: Lowered, target: str | None) -> tuple[list[str], set[str]]:
     """Requested labels and the action ids they stand for."""
     if target is None:
-        labels = list(DEFAULT_TARGETS)
+        labels = list(lowered.default_targets)
     else:
         labels = [target]
     ids: set[str] = set()
@@ -149,10 +149,10 @@ def build(
     mark = time.perf_counter()
     folder = output_dir(out, planned.episode)
     result = BuildResult(planned, lowered, report, folder)
-    for action_id, files in DELIVERS.items():
+    for action_id, files in lowered.delivers.items():
         if action_id not in wanted or action_id not in report.results:
             continue
-        for output_name, file_name in files.items():
+        for output_name, file_name in files:
             digest = report.results[action_id].outputs[output_name]
             dest = folder / file_name
             if not (dest.is_file() and store.file_digest(dest) == digest):
@@ -214,9 +214,9 @@ def remember_build(result: BuildResult, store: Store, record: Path, diags: Diagn
 def write_render_output(result: BuildResult, store: Store, labels: list[str]) -> a.RenderOutput:
     planned = result.plan
     outputs = []
-    for action_id, files in DELIVERS.items():
+    for action_id, files in result.lowered.delivers.items():
         res = result.report.results.get(action_id)
-        for output_name, relative in files.items():
+        for output_name, relative in files:
             dest = result.folder / relative
             if res is None or dest not in result.delivered:
                 continue

@@ -22,6 +22,7 @@ from reel.lang.values import Time
 
 from . import artifacts as a
 from .actions import Action, ActionInput, BlobInput, SourceInput
+from .deliverables import lower_deliverables
 from .lower_audio import lower_audio, lower_captions
 from .pipeline import PlanResult
 from .store import Store
@@ -38,18 +39,18 @@ TARGETS = {
     "stems": "mix",
 }
 # Files each target's action delivers into the output tree.
-DELIVERS = {
-    "mux": {"master.mp4": "master.mp4"},
-    "captions": {
-        "captions.srt": "captions.srt",
-        "captions.vtt": "captions.vtt",
-        "captions.ass": "captions.ass",
-    },
-    "mix": {
-        "voice-stem.wav": "stems/voice.wav",
-        "music-stem.wav": "stems/music.wav",
-        "effects-stem.wav": "stems/effects.wav",
-    },
+DELIVERS: dict[str, list[tuple[str, str]]] = {
+    "mux": [("master.mp4", "master.mp4")],
+    "captions": [
+        ("captions.srt", "captions.srt"),
+        ("captions.vtt", "captions.vtt"),
+        ("captions.ass", "captions.ass"),
+    ],
+    "mix": [
+        ("voice-stem.wav", "stems/voice.wav"),
+        ("music-stem.wav", "stems/music.wav"),
+        ("effects-stem.wav", "stems/effects.wav"),
+    ],
 }
 
 
@@ -57,6 +58,8 @@ DELIVERS = {
 class Lowered:
     actions: list[Action]
     targets: dict[str, str]  # label -> action id
+    delivers: dict[str, list[tuple[str, str]]]  # action id -> [(output, path in the tree)]
+    default_targets: list[str]
 
     def by_id(self) -> dict[str, Action]:
         return {x.id: x for x in self.actions}
@@ -92,6 +95,8 @@ class Lowering:
         self.ir_shots = {s.id: s for s in self.episode.shots}
         self.actions: list[Action] = []
         self.tails: set[str] = set()
+        self.targets: dict[str, str] = dict(TARGETS)
+        self.delivers: dict[str, list[tuple[str, str]]] = {k: list(v) for k, v in DELIVERS.items()}
 
     def origin(self, shot_id: str) -> str | None:
         span = self.ir_shots[shot_id].span
@@ -272,10 +277,12 @@ class Lowering:
             )
         )
         self.actions.append(lower_captions(self))
-        targets = dict(TARGETS)
+        lower_deliverables(self, self.plan.diagnostics)
         for action in self.actions:
-            targets[action.id] = action.id
-        return Lowered(self.actions, targets)
+            self.targets.setdefault(action.id, action.id)
+        named = [d.name for d in self.episode.deliverables if self.targets.get(d.name) is not None]
+        defaults = [*named, "captions"] if named else ["master", "captions"]
+        return Lowered(self.actions, self.targets, self.delivers, defaults)
 
 
 def lower(plan: PlanResult, root: Path, store: Store) -> Lowered:

@@ -63,6 +63,10 @@ def test_every_output_is_delivered(pilot: dict) -> None:
         "captions.srt",
         "captions.vtt",
         "captions.ass",
+        "subtitles.srt",
+        "subtitles.vtt",
+        "podcast.m4a",
+        "review.mp4",
     }
 
 
@@ -71,7 +75,16 @@ def test_render_output_records_hashes_probe_and_lineage(pilot: dict) -> None:
     record = load(folder, "RenderOutput.json")
     jsonschema.validate(record, a.RenderOutput.model_json_schema())
     outputs = {o["name"]: o for o in record["outputs"]}
-    assert set(outputs) == {"master.mp4", "captions.srt", "captions.vtt", "captions.ass"}
+    assert set(outputs) == {
+        "master.mp4",
+        "captions.srt",
+        "captions.vtt",
+        "captions.ass",
+        "subtitles.srt",
+        "subtitles.vtt",
+        "podcast.m4a",
+        "review.mp4",
+    }
     from reel.compiler.hashing import hash_file
 
     for name, entry in outputs.items():
@@ -157,11 +170,17 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
             for line in proc.stdout.splitlines()
             if line.startswith("explain: ")
         )
-        assert set(explained) == {"segment/the_street.s01", "concat", "mux"}
+        # the proxy is made from the joined picture, so it follows the edit too
+        assert set(explained) == {"segment/the_street.s01", "concat", "mux", "proxy/review"}
         assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
         assert explained["concat"] == "input 'seg-0010.mp4' changed"
         summary = load(pilot["folder"], "run_summary.json")
-        assert [r["action"] for r in summary["ran"]] == ["concat", "mux", "segment/the_street.s01"]
+        assert [r["action"] for r in summary["ran"]] == [
+            "concat",
+            "mux",
+            "proxy/review",
+            "segment/the_street.s01",
+        ]
     finally:
         act2.write_text(original)
 
@@ -177,7 +196,13 @@ def test_targets_query_and_graph(pilot: dict) -> None:
     )
     assert "captions" not in deps
     rdeps = reel("query", "rdeps", f"{copy}:segment/the_routine.s01", cwd=work).stdout.split()
-    assert rdeps == ["concat", "mux", "segment/the_routine.s02", "tail/the_routine.s01"]
+    assert rdeps == [
+        "concat",
+        "mux",
+        "proxy/review",
+        "segment/the_routine.s02",
+        "tail/the_routine.s01",
+    ]
     dot = reel("graph", str(copy), cwd=work).stdout
     assert dot.startswith('digraph "pilot" {') and '"concat" -> "mux";' in dot
     unknown = reel("build", f"{copy}:mastr", cwd=work)

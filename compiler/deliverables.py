@@ -1,0 +1,173 @@
+"""Each `deliver NAME = PRESET` is its own target, built from shared work.
+
+The master picture and the mix are rendered once; a deliverable adds only
+what is its own: a loudness pass to its target, chapters, a scaled proxy
+with burned-in timecode, labels and captions, or copies of the captions.
+Changing one deliverable's fields changes only its own actions' keys.
+
+Not built yet (reported as a warning, never silently): vertical reframing
+(`shorts_vertical`) and other resolutions than the episode's for full
+renders, and the timeline export (`resolve_timeline`).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from reel.backends.audio import loudness as loudness_backend
+from reel.backends.ffmpeg import deliver as deliver_backend
+from reel.backends.fonts import font_file
+from reel.lang import ir
+from reel.lang.diagnostics import Diagnostics
+
+from .actions import Action, ActionInput, BlobInput, SourceInput
+
+if TYPE_CHECKING:
+    from .lower import Lowering
+
+
+def _props(d: ir.Deliverable) -> dict[str, Any]:
+    return dict(d.props)
+
+
+def _number(value: Any, default: float) -> float:
+    return float(value) if value is not None else default
+
+
+def primary_video(episode: ir.Episode) -> ir.Deliverable | None:
+    return next((d for d in episode.deliverables if _props(d).get("kind") == "video"), None)
+
+
+def lower_deliverables(lowering: Lowering, diags: Diagnostics) -> None:
+    episode = lowering.episode
+    primary = primary_video(episode)
+    for deliverable in episode.deliverables:
+        props = _props(deliverable)
+        kind = props.get("kind", "video")
+        name = deliverable.name
+        if deliverable is primary:
+            lowering.targets[name] = "mux"
+            lowering.delivers["mux"] = [("master.mp4", f"{name}.mp4")]
+        elif kind == "audio":
+            _audio(lowering, deliverable, props)
+        elif kind == "captions":
+            lowering.targets[name] = "captions"
+            lowering.delivers.setdefault("captions", []).extend(
+                [("captions.srt", f"{name}.srt"), ("captions.vtt", f"{name}.vtt")]
+            )
+        elif kind == "video" and (props.get("timecode") or props.get("labels")):
+            _proxy(lowering, deliverable, props)
+        else:
+            diags.warning(
+                f"deliverable '{name}' ({deliverable.preset}) is not built yet: "
+                + (
+                    "the timeline export"
+                    if kind == "timeline"
+                    else "renders at another resolution or with reframing"
+                ),
+                deliverable.span,
+                "the master, audio, captions and review proxy deliverables "
+                "are built; this one is skipped",
+            )
+
+
+def _audio(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any]) -> None:
+    name = deliverable.name
+    lowering.actions.append(
+        Action(
+            id=f"loudness/{name}",
+            kind="loudness",
+            params={
+                "target_lufs": _number(props.get("loudness"), -16.0),
+                "true_peak_dbtp": _number(props.get("true_peak"), -1.0),
+                "bitrate_kbps": int(props.get("audio_bitrate", 128)),
+            },
+            inputs={"mix.wav": ActionInput("mix", "mix.wav")},
+            outputs=("audio.m4a", "loudness.json"),
+            run=loudness_backend.normalise,
+            description=f"loudness for {name}",
+        )
+    )
+    fps = lowering.fps
+    chapters = []
+    seen = set()
+    for shot in lowering.plan.shotlist.shots:
+        if shot.scene_id not in seen:
+            seen.add(shot.scene_id)
+            chapters.append(
+                {
+                    "title": shot.scene_id.replace("_", " "),
+                    "start_ms": round(Fraction(shot.start_frame) / fps * 1000),
+                }
+            )
+    total_ms = round(Fraction(lowering.plan.shotlist.total_frames) / fps * 1000)
+    lowering.actions.append(
+        Action(
+            id=f"podcast/{name}",
+            kind="podcast",
+            params={"chapters": chapters if props.get("chapters", True) else []},
+            inputs={
+                "audio.m4a": ActionInput(f"loudness/{name}", "audio.m4a"),
+                "chapters.txt": BlobInput(
+                    deliver_backend.chapters_metadata(
+                        chapters if props.get("chapters", True) else [], total_ms
+                    )
+                ),
+            },
+            outputs=("podcast.m4a",),
+            run=deliver_backend.podcast,
+            description=f"{name}: audio with chapters",
+        )
+    )
+    lowering.targets[name] = f"podcast/{name}"
+    lowering.delivers[f"podcast/{name}"] = [("podcast.m4a", f"{name}.m4a")]
+
+
+def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any]) -> None:
+    name = deliverable.name
+    width, height = props.get("resolution", (640, 360))
+    fps = lowering.fps
+    inputs: dict[str, Any] = {
+        "video.mp4": ActionInput("concat", "video.mp4"),
+        "audio.m4a": ActionInput("loudness", "audio.m4a"),
+        "font-regular.ttf": SourceInput(font_file(None, False)),
+    }
+    labels = []
+    if props.get("labels"):
+        for i, shot in enumerate(lowering.plan.shotlist.shots):
+            inputs[f"label-{i}.txt"] = BlobInput(f"{shot.scene_id} / {shot.id}".encode())
+            labels.append(
+                {
+                    "start": round(float(Fraction(shot.start_frame) / fps), 6),
+                    "end": round(float(Fraction(shot.start_frame + shot.duration_frames) / fps), 6),
+                }
+            )
+    burn = props.get("captions") in ("burn_in", "both")
+    if burn:
+        inputs["captions.ass"] = ActionInput("captions", "captions.ass")
+        for bold in (False, True):
+            font = font_file(None, bold)
+            inputs[f"fonts/{font.name}"] = SourceInput(font)
+    lowering.actions.append(
+        Action(
+            id=f"proxy/{name}",
+            kind="review_proxy",
+            params={
+                "width": width,
+                "height": height,
+                "fps": [fps.numerator, fps.denominator],
+                "crf": int(props.get("crf", 30)),
+                "gop": round(fps * 2),
+                "timecode": bool(props.get("timecode")),
+                "labels": labels,
+                "captions": burn,
+            },
+            inputs=inputs,
+            outputs=("review.mp4",),
+            run=deliver_backend.review_proxy,
+            description=f"{name}: review proxy",
+        )
+    )
+    lowering.targets[name] = f"proxy/{name}"
+    lowering.delivers[f"proxy/{name}"] = [("review.mp4", f"{name}.mp4")]
