@@ -6,8 +6,7 @@ with burned-in timecode, labels and captions, or copies of the captions.
 Changing one deliverable's fields changes only its own actions' keys.
 
 Not built yet (reported as a warning, never silently): vertical reframing
-(`shorts_vertical`) and other resolutions than the episode's for full
-renders, and the timeline export (`resolve_timeline`).
+(`shorts_vertical`) and full renders at other resolutions than the episode's.
 """
 
 from __future__ import annotations
@@ -58,6 +57,8 @@ def lower_deliverables(lowering: Lowering, diags: Diagnostics) -> None:
             )
         elif kind == "video" and (props.get("timecode") or props.get("labels")):
             _proxy(lowering, deliverable, props)
+        elif kind == "timeline":
+            _timeline(lowering, deliverable)
         else:
             diags.warning(
                 f"deliverable '{name}' ({deliverable.preset}) is not built yet: "
@@ -171,3 +172,111 @@ def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
     )
     lowering.targets[name] = f"proxy/{name}"
     lowering.delivers[f"proxy/{name}"] = [("review.mp4", f"{name}.mp4")]
+
+
+def _timeline(lowering: Lowering, deliverable: ir.Deliverable) -> None:
+    """The editor's hand-off: the cut, its titles, voices, music and effects."""
+    from reel.backends import timeline as timeline_backend
+
+    from .lower_audio import line_starts
+
+    name = deliverable.name
+    fps = lowering.fps
+    plan = lowering.plan
+    inputs: dict[str, Any] = {}
+    shots, titles, voices, effects, markers = [], [], [], [], []
+    starts = line_starts(lowering)
+    seen_scenes: set[str] = set()
+    for shot in plan.shotlist.shots:
+        media = f"media/{shot.id}.mp4"
+        inputs[media] = ActionInput(f"segment/{shot.id}", "segment.mp4")
+        shots.append(
+            {
+                "id": shot.id,
+                "media": media,
+                "start": shot.start_frame,
+                "frames": shot.duration_frames,
+            }
+        )
+        if shot.scene_id not in seen_scenes:
+            seen_scenes.add(shot.scene_id)
+            markers.append({"name": shot.scene_id, "start": shot.start_frame})
+        for overlay in shot.overlays:
+            style = lowering.styles.get(overlay.style, {})
+            length = (
+                overlay.duration_frames
+                if overlay.duration_frames is not None
+                else shot.duration_frames - overlay.start_frame
+            )
+            titles.append(
+                {
+                    "text": overlay.text,
+                    "start": shot.start_frame + overlay.start_frame,
+                    "frames": max(1, length),
+                    "style": overlay.style,
+                    "font": style.get("font", "DejaVu Sans"),
+                    "size": int(style.get("size", 64)),
+                    "color": _fcp_colour(style.get("color", "#ffffff")),
+                }
+            )
+        for cue in shot.lines:
+            media = f"media/voice-{cue.line_id}.wav"
+            inputs[media] = ActionInput(f"voice/{cue.line_id}", "voice.wav")
+            voices.append(
+                {
+                    "id": cue.line_id,
+                    "media": media,
+                    "start": round(Fraction(starts[cue.line_id], 48000) * fps),
+                }
+            )
+        for i, cue in enumerate(shot.sfx):
+            media = f"media/effect-{shot.id}-{i}.wav"
+            inputs[media] = ActionInput(f"effect/{cue.asset_id}", "effect.wav")
+            effects.append(
+                {
+                    "name": cue.asset_id.rsplit("/", 1)[-1],
+                    "media": media,
+                    "start": shot.start_frame + cue.start_frame,
+                }
+            )
+    music = None
+    if lowering.episode.music is not None and any(a.id == "music_bed" for a in lowering.actions):
+        music = "media/music.wav"
+        inputs[music] = ActionInput("music_bed", "music.wav")
+    params = {
+        "episode": lowering.episode.id,
+        "title": lowering.episode.title,
+        "fps": [fps.numerator, fps.denominator],
+        "width": plan.shotlist.width,
+        "height": plan.shotlist.height,
+        "total_frames": plan.shotlist.total_frames,
+        "shots": shots,
+        "titles": titles,
+        "voices": voices,
+        "effects": effects,
+        "music": music,
+        "markers": markers,
+    }
+    outputs = (*timeline_backend.OUTPUTS, *sorted(inputs))
+    lowering.actions.append(
+        Action(
+            id=f"timeline/{name}",
+            kind="timeline",
+            params=params,
+            inputs=inputs,
+            outputs=outputs,
+            run=timeline_backend.export,
+            toolchain=False,
+            description=f"{name}: OTIO, FCPXML, FCP7 XML and EDL with their media",
+        )
+    )
+    lowering.targets[name] = f"timeline/{name}"
+    lowering.delivers[f"timeline/{name}"] = [(out, f"{name}/{out}") for out in outputs]
+
+
+def _fcp_colour(colour: str) -> str:
+    """'#rrggbb' → FCPXML's 'r g b a' in 0..1."""
+    body = colour.lstrip("#")
+    parts = [int(body[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    alpha = int(body[6:8], 16) / 255 if len(body) == 8 else 1.0
+    return " ".join(f"{p:.4g}" for p in (*parts, alpha))

@@ -106,3 +106,92 @@ def test_a_deliverable_is_a_target(pilot: dict, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "out" / "pilot").glob("*.m*")) == ["podcast.m4a"]
+
+
+# ---- the Resolve timeline ----------------------------------------------------------------
+def shot_rows(pilot: dict) -> list[tuple[str, int, int]]:
+    return [(s["id"], s["start_frame"], s["duration_frames"]) for s in pilot["shotlist"]["shots"]]
+
+
+def test_timeline_folder_is_self_contained(pilot: dict) -> None:
+    folder = pilot["folder"] / "timeline"
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"timeline.otio", "timeline.fcpxml", "timeline.xml", "timeline.edl", "media"}
+    text = (folder / "timeline.fcpxml").read_text() + (folder / "timeline.otio").read_text()
+    assert str(pilot["work"]) not in text and "file://" not in text
+    for shot in pilot["shotlist"]["shots"]:
+        assert (folder / "media" / f"{shot['id']}.mp4").is_file()
+
+
+def test_otio_reads_back_with_the_shotlist(pilot: dict) -> None:
+    import opentimelineio as otio
+
+    timeline = otio.adapters.read_from_file(str(pilot["folder"] / "timeline" / "timeline.otio"))
+    assert [t.name for t in timeline.tracks] == [
+        "V1",
+        "V2 titles",
+        "A1 voice",
+        "A2 music",
+        "A3 effects",
+    ]
+    v1 = timeline.tracks[0]
+    clips = [
+        (c.name, c.range_in_parent().start_time.to_frames(), c.source_range.duration.to_frames())
+        for c in v1.find_clips()
+    ]
+    assert clips == shot_rows(pilot)
+    titles = [c.name for c in timeline.tracks[1].find_clips()]
+    assert "FAILURE IS A TRAP" in titles and "The Trap of 5AM" in titles
+    voices = list(timeline.tracks[2].find_clips())
+    assert len(voices) == sum(len(s["lines"]) for s in pilot["shotlist"]["shots"])
+    scenes = []
+    for s in pilot["shotlist"]["shots"]:
+        if s["index"] == 1:
+            scenes.append((s["scene_id"], s["start_frame"]))
+    markers = [(m.name, m.marked_range.start_time.to_frames()) for m in timeline.tracks.markers]
+    assert markers == scenes
+
+
+def test_fcp7_xml_and_edl_read_back(pilot: dict) -> None:
+    import opentimelineio as otio
+
+    folder = pilot["folder"] / "timeline"
+    fcp7 = otio.adapters.read_from_file(str(folder / "timeline.xml"), adapter_name="fcp_xml")
+    video = next(t for t in fcp7.tracks if t.kind == otio.schema.TrackKind.Video)
+    assert [
+        (c.name, c.range_in_parent().start_time.to_frames(), c.source_range.duration.to_frames())
+        for c in video.find_clips()
+    ] == shot_rows(pilot)
+    edl = otio.adapters.read_from_file(
+        str(folder / "timeline.edl"), adapter_name="cmx_3600", rate=24
+    )
+    rows = [
+        (c.range_in_parent().start_time.to_frames(), c.source_range.duration.to_frames())
+        for c in edl.tracks[0].find_clips()
+    ]
+    assert rows == [(start, frames) for _, start, frames in shot_rows(pilot)]
+
+
+def test_fcpxml_reads_back_with_titles_lanes_and_markers(pilot: dict) -> None:
+    import xml.etree.ElementTree as ET
+    from fractions import Fraction
+
+    root = ET.parse(pilot["folder"] / "timeline" / "timeline.fcpxml").getroot()
+    assert root.tag == "fcpxml" and root.get("version") == "1.10"
+
+    def frames(text: str) -> int:
+        return int(Fraction(text.removesuffix("s")) * 24)
+
+    spine = root.find("./library/event/project/sequence/spine")
+    clips = [
+        (c.get("name"), frames(c.get("offset")), frames(c.get("duration")))
+        for c in spine.findall("asset-clip")
+    ]
+    assert clips == shot_rows(pilot)
+    assert len(spine.findall("./asset-clip/title")) >= 10
+    lanes = {c.get("lane") for c in spine.findall("./asset-clip/asset-clip")}
+    assert lanes == {"-1", "-2", "-3"}  # voice, music, effects
+    markers = [m.get("value") for m in spine.findall("./asset-clip/marker")]
+    assert markers == [s["scene_id"] for s in pilot["shotlist"]["shots"] if s["index"] == 1]
+    for rep in root.iter("media-rep"):
+        assert (pilot["folder"] / "timeline" / rep.get("src")).is_file()

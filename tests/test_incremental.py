@@ -86,7 +86,11 @@ def tiny_project(root: Path, fields: dict[str, str]) -> Path:
 
 
 def outputs(folder: Path) -> dict[str, str]:
-    return {p.name: hash_file(p) for p in sorted(folder.iterdir()) if p.name != "run_summary.json"}
+    return {
+        p.relative_to(folder).as_posix(): hash_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "run_summary.json"
+    }
 
 
 def run_build(root: Path, out: Path, cache: Path, **kw):

@@ -67,6 +67,7 @@ def test_every_output_is_delivered(pilot: dict) -> None:
         "subtitles.vtt",
         "podcast.m4a",
         "review.mp4",
+        "timeline",
     }
 
 
