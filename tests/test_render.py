@@ -75,8 +75,9 @@ def test_render_output_records_hashes_probe_and_lineage(pilot: dict) -> None:
     folder = pilot["folder"]
     record = load(folder, "RenderOutput.json")
     jsonschema.validate(record, a.RenderOutput.model_json_schema())
-    outputs = {o["name"]: o for o in record["outputs"]}
-    assert set(outputs) == {
+    outputs = {o["path"]: o for o in record["outputs"]}
+    top = {path for path in outputs if "/" not in path}
+    assert top == {
         "master.mp4",
         "captions.srt",
         "captions.vtt",
@@ -86,10 +87,11 @@ def test_render_output_records_hashes_probe_and_lineage(pilot: dict) -> None:
         "podcast.m4a",
         "review.mp4",
     }
+    assert "timeline/timeline.fcpxml" in outputs and "timeline/media/cold_open.s01.mp4" in outputs
     from reel.compiler.hashing import hash_file
 
-    for name, entry in outputs.items():
-        assert entry["digest"] == hash_file(folder / name)
+    for path, entry in outputs.items():
+        assert entry["digest"] == hash_file(folder / path)
     assert record["parents"]["RenderPlan"] == load(folder, "RenderPlan.json")["content_hash"]
     assert record["master"]["frames"] == load(folder, "ShotList.json")["total_frames"]
 
@@ -172,7 +174,13 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
             if line.startswith("explain: ")
         )
         # the proxy is made from the joined picture, so it follows the edit too
-        assert set(explained) == {"segment/the_street.s01", "concat", "mux", "proxy/review"}
+        assert set(explained) == {
+            "segment/the_street.s01",
+            "concat",
+            "mux",
+            "proxy/review",
+            "timeline/timeline",
+        }
         assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
         assert explained["concat"] == "input 'seg-0010.mp4' changed"
         summary = load(pilot["folder"], "run_summary.json")
@@ -181,6 +189,7 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
             "mux",
             "proxy/review",
             "segment/the_street.s01",
+            "timeline/timeline",
         ]
     finally:
         act2.write_text(original)
@@ -203,6 +212,7 @@ def test_targets_query_and_graph(pilot: dict) -> None:
         "proxy/review",
         "segment/the_routine.s02",
         "tail/the_routine.s01",
+        "timeline/timeline",
     ]
     dot = reel("graph", str(copy), cwd=work).stdout
     assert dot.startswith('digraph "pilot" {') and '"concat" -> "mux";' in dot
