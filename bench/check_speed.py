@@ -46,7 +46,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         report(
             "reel build examples/pilot (plan)",
-            [timed([reel, "build", str(PILOT), "--out", out]) for _ in range(args.runs)],
+            [
+                timed([reel, "build", str(PILOT), "--stage", "plan", "--out", out])
+                for _ in range(args.runs)
+            ],
         )
 
     from reel.compiler.pipeline import plan
