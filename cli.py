@@ -173,7 +173,7 @@ def build(
     from .compiler.noop import record_path, up_to_date
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
-    from .lang.entry import find_entry
+    from .lang.entry import find_entry, split_label
 
     started = time.perf_counter()
     path, target = split_label(label)
@@ -227,14 +227,6 @@ def build(
     )
 
 
-def split_label(label: str) -> tuple[Path, str | None]:
-    """`examples/pilot:master` → (examples/pilot, 'master')."""
-    if ":" in label:
-        path, _, target = label.partition(":")
-        return Path(path or "."), target or None
-    return Path(label), None
-
-
 def _replay(data: dict[str, Any], out: Path, seconds: float) -> None:
     """Print what an up-to-date build would have printed; write a run summary."""
     from .compiler.jsonio import write_json
@@ -286,6 +278,7 @@ def query(kind: str, label: str, profile: str) -> None:
     import networkx as nx
 
     from .compiler.build import resolve_targets
+    from .lang.entry import split_label
 
     path, target = split_label(label)
     _planned, lowered, graph = _lowered(path, profile)

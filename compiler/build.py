@@ -51,14 +51,6 @@ def toolchain_digest(store: Store) -> str:
     return store.file_digest(ffmpeg_exe())
 
 
-def split_label(label: str) -> tuple[Path, str | None]:
-    """`examples/pilot:master` → (examples/pilot, 'master')."""
-    if ":" in label:
-        path, _, target = label.partition(":")
-        return Path(path or "."), target or None
-    return Path(label), None
-
-
 def resolve_targets(lowered: Lowered, target: str | None) -> tuple[list[str], set[str]]:
     """Requested labels and the action ids they stand for."""
     if target is None:

@@ -70,3 +70,11 @@ def _plain_error(message: str, help_: str) -> object:
     diags = Diagnostics()
     diags.error(message, None, help_)
     return diags.items[0]
+
+
+def split_label(label: str) -> tuple[Path, str | None]:
+    """`examples/pilot:master` → (examples/pilot, 'master')."""
+    if ":" in label:
+        path, _, target = label.partition(":")
+        return Path(path or "."), target or None
+    return Path(label), None

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ffmpeg.toolchain import run_ffmpeg
+from ..ffmpeg.toolchain import PCM_OUT, run_ffmpeg
 from .voice import RATE, read_wav, write_wav
 
 
@@ -38,14 +38,7 @@ def music_bed(sandbox: Path, params: dict[str, Any]) -> None:
             f"{seconds:.6f}",
             "-ac",
             "2",
-            "-c:a",
-            "pcm_s16le",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-map_metadata",
-            "-1",
+            *PCM_OUT,
             "music.wav",
         ],
         sandbox,
@@ -61,14 +54,7 @@ def decode_effect(sandbox: Path, params: dict[str, Any]) -> None:
             str(RATE),
             "-ac",
             "2",
-            "-c:a",
-            "pcm_s16le",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-map_metadata",
-            "-1",
+            *PCM_OUT,
             "effect.wav",
         ],
         sandbox,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ffmpeg.toolchain import run_ffmpeg
+from ..ffmpeg.toolchain import PCM_OUT, run_ffmpeg
 from .tts import synthesise_in_worker
 
 RATE = 48000
@@ -70,14 +70,7 @@ def synthesise(sandbox: Path, params: dict[str, Any]) -> None:
             VOCAL_CHAIN,
             "-ac",
             "1",
-            "-c:a",
-            "pcm_s16le",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-map_metadata",
-            "-1",
+            *PCM_OUT,
             "voice.wav",
         ],
         sandbox,
@@ -117,14 +110,7 @@ def recorded(sandbox: Path, params: dict[str, Any]) -> None:
             "1",
             "-ar",
             str(RATE),
-            "-c:a",
-            "pcm_s16le",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-map_metadata",
-            "-1",
+            *PCM_OUT,
             "decoded.wav",
         ],
         sandbox,

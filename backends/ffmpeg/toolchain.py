@@ -16,6 +16,17 @@ from pathlib import Path
 BACKEND_NAME = "ffmpeg-backend/1"
 HERMETIC_ENV = {"PATH": "/usr/bin:/bin", "TZ": "UTC", "LC_ALL": "C", "LANG": "C"}
 # Every encode: no metadata, no creation time, bit-exact code paths.
+# Intermediate audio: 16-bit PCM WAV, bit-exact, no metadata.
+PCM_OUT = [
+    "-c:a",
+    "pcm_s16le",
+    "-fflags",
+    "+bitexact",
+    "-flags:a",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+]
 BITEXACT_OUT = [
     "-map_metadata",
     "-1",
