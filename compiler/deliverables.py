@@ -5,8 +5,10 @@ what is its own: a loudness pass to its target, chapters, a scaled proxy
 with burned-in timecode, labels and captions, or copies of the captions.
 Changing one deliverable's fields changes only its own actions' keys.
 
-Not built yet (reported as a warning, never silently): vertical reframing
-(`shorts_vertical`) and full renders at other resolutions than the episode's.
+A video deliverable at another resolution (`shorts_vertical`, `youtube_4k`)
+is a rendition: every shot rendered again at that size, plates cropped around
+each shot's focus point, captions laid out for that frame and burned in when
+the preset says so, with the master's sound.
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ def lower_deliverables(lowering: Lowering, diags: Diagnostics) -> None:
         props = _props(deliverable)
         kind = props.get("kind", "video")
         name = deliverable.name
-        if deliverable is primary:
+        same_size = tuple(props.get("resolution") or (episode.width, episode.height)) == (
+            episode.width,
+            episode.height,
+        )
+        if deliverable is primary and same_size:
             lowering.targets[name] = "mux"
             lowering.delivers["mux"] = [("master.mp4", f"{name}.mp4")]
+        elif deliverable is primary:
+            _rendition(lowering, deliverable, props)
         elif kind == "audio":
             _audio(lowering, deliverable, props)
         elif kind == "captions":
@@ -59,6 +67,8 @@ def lower_deliverables(lowering: Lowering, diags: Diagnostics) -> None:
             _proxy(lowering, deliverable, props)
         elif kind == "timeline":
             _timeline(lowering, deliverable)
+        elif kind == "video" and props.get("resolution"):
+            _rendition(lowering, deliverable, props)
         else:
             diags.warning(
                 f"deliverable '{name}' ({deliverable.preset}) is not built yet: "
@@ -280,3 +290,44 @@ def _fcp_colour(colour: str) -> str:
     parts = [int(body[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     alpha = int(body[6:8], 16) / 255 if len(body) == 8 else 1.0
     return " ".join(f"{p:.4g}" for p in (*parts, alpha))
+
+
+def _rendition(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any]) -> None:
+    """The whole picture again at the deliverable's size, reframed per shot."""
+    from .lower_audio import lower_captions
+
+    name = deliverable.name
+    width, height = props["resolution"]
+    suffix = f"@{name}"
+    concat = lowering.picture(width, height, suffix)
+    burn = props.get("captions") in ("burn_in", "both")
+    inputs: dict[str, Any] = {
+        "video.mp4": ActionInput(concat, "video.mp4"),
+        "audio.m4a": ActionInput("loudness", "audio.m4a"),
+    }
+    if burn:
+        captions = lower_captions(lowering, f"captions{suffix}", (width, height))
+        lowering.actions.append(captions)
+        inputs["captions.ass"] = ActionInput(captions.id, "captions.ass")
+        for bold in (False, True):
+            font = font_file(None, bold)
+            inputs[f"fonts/{font.name}"] = SourceInput(font)
+    encoder = lowering.plan.render_plan.encoder
+    lowering.actions.append(
+        Action(
+            id=f"rendition/{name}",
+            kind="rendition",
+            params={
+                "burn_captions": burn,
+                "preset": encoder.preset,
+                "crf": int(props.get("crf", encoder.crf)),
+                "gop": encoder.gop_frames,
+            },
+            inputs=inputs,
+            outputs=("rendition.mp4",),
+            run=deliver_backend.finish_rendition,
+            description=f"{name}: {width}x{height} rendition",
+        )
+    )
+    lowering.targets[name] = f"rendition/{name}"
+    lowering.delivers[f"rendition/{name}"] = [("rendition.mp4", f"{name}.mp4")]

@@ -115,6 +115,7 @@ class Lowering:
                 name = segment.PLATE_IMAGE if spec.kind == "image" else segment.PLATE_VIDEO
                 inputs[name] = SourceInput(self.root / asset.path)
                 plate["fit"] = spec.fit or "cover"
+                plate["focus"] = list(segment.FOCUS_POINTS[shot.focus])
                 if spec.kind == "video":
                     plate["in_s"] = _seconds(spec.in_frame, self.fps) if spec.in_frame else None
                     plate["out_s"] = (
@@ -130,9 +131,10 @@ class Lowering:
             inputs["font-regular.ttf"] = SourceInput(font_file(None, False))
         return plate
 
-    def overlays(self, shot: a.ShotEntry, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    def overlays(
+        self, shot: a.ShotEntry, inputs: dict[str, Any], width: int, height: int
+    ) -> list[dict[str, Any]]:
         out = []
-        height, width = self.plan.shotlist.height, self.plan.shotlist.width
         for i, overlay in enumerate(shot.overlays):
             style = self.styles.get(overlay.style, {})
             bold = bool(style.get("bold", False))
@@ -140,7 +142,7 @@ class Lowering:
             font_name = f"font-{font.stem.lower()}.ttf"
             inputs[font_name] = SourceInput(font)
             size = int(style.get("size", 64))
-            size_px = max(8, round(size * height / segment.REFERENCE_HEIGHT))
+            size_px = max(8, round(size * min(width, height) / segment.REFERENCE_HEIGHT))
             text = overlay.text.upper() if style.get("uppercase") else overlay.text
             inputs[f"text-{i}.txt"] = BlobInput(_wrap(text, size_px, width).encode())
             start = _seconds(overlay.start_frame, self.fps)
@@ -169,7 +171,9 @@ class Lowering:
             )
         return out
 
-    def segment(self, index: int, shot: a.ShotEntry) -> Action:
+    def segment(
+        self, index: int, shot: a.ShotEntry, width: int, height: int, suffix: str = ""
+    ) -> Action:
         inputs: dict[str, Any] = {}
         enc = self.plan.render_plan.encoder
         transition = {"kind": shot.transition.kind, "frames": shot.transition.frames}
@@ -179,15 +183,15 @@ class Lowering:
             else:
                 prev = self.plan.shotlist.shots[index - 1]
                 self.tails.add(prev.id)
-                inputs[segment.PREV_FRAME] = ActionInput(f"tail/{prev.id}", "tail.png")
+                inputs[segment.PREV_FRAME] = ActionInput(f"tail{suffix}/{prev.id}", "tail.png")
         params = {
-            "width": self.plan.shotlist.width,
-            "height": self.plan.shotlist.height,
+            "width": width,
+            "height": height,
             "fps": [self.plan.shotlist.fps_num, self.plan.shotlist.fps_den],
             "frames": shot.duration_frames,
             "plate": self.plate(shot, inputs),
             "motion": shot.motion.model_dump(mode="json"),
-            "overlays": self.overlays(shot, inputs),
+            "overlays": self.overlays(shot, inputs, width, height),
             "transition": transition,
             "encoder": {
                 "preset": enc.preset,
@@ -197,7 +201,7 @@ class Lowering:
             },
         }
         return Action(
-            id=f"segment/{shot.id}",
+            id=f"segment{suffix}/{shot.id}",
             kind="segment",
             params=params,
             inputs=inputs,
@@ -227,18 +231,24 @@ class Lowering:
                 rules[key] = round(_time_seconds(style[key], self.fps, 0.0), 6)
         return rules
 
-    def lower(self) -> Lowered:
+    def picture(self, width: int, height: int, suffix: str = "") -> str:
+        """Segments, crossfade tails and the joined picture at one size; returns the
+        id of the joining action. ``suffix`` keeps a rendition's ids apart."""
         shots = self.plan.shotlist.shots
-        segments = [self.segment(i, shot) for i, shot in enumerate(shots)]
-        self.actions.extend(segments)
+        self.tails = set()
+        self.actions.extend(
+            self.segment(i, shot, width, height, suffix) for i, shot in enumerate(shots)
+        )
         for shot in shots:
             if shot.id in self.tails:
                 self.actions.append(
                     Action(
-                        id=f"tail/{shot.id}",
+                        id=f"tail{suffix}/{shot.id}",
                         kind="tail_frame",
                         params={"frames": shot.duration_frames},
-                        inputs={"segment.mp4": ActionInput(f"segment/{shot.id}", "segment.mp4")},
+                        inputs={
+                            "segment.mp4": ActionInput(f"segment{suffix}/{shot.id}", "segment.mp4")
+                        },
                         outputs=("tail.png",),
                         run=assemble.tail_frame,
                         origin=self.origin(shot.id),
@@ -249,10 +259,10 @@ class Lowering:
         names = [f"seg-{i:04d}.mp4" for i in range(1, len(shots) + 1)]
         concat_inputs: dict[str, Any] = {"list.txt": BlobInput(assemble.concat_list(names))}
         for name, shot in zip(names, shots, strict=True):
-            concat_inputs[name] = ActionInput(f"segment/{shot.id}", "segment.mp4")
+            concat_inputs[name] = ActionInput(f"segment{suffix}/{shot.id}", "segment.mp4")
         self.actions.append(
             Action(
-                id="concat",
+                id=f"concat{suffix}",
                 kind="concat",
                 params={},
                 inputs=concat_inputs,
@@ -261,6 +271,10 @@ class Lowering:
                 description="join the segments",
             )
         )
+        return f"concat{suffix}"
+
+    def lower(self) -> Lowered:
+        self.picture(self.plan.shotlist.width, self.plan.shotlist.height)
         lower_audio(self)
         self.actions.append(
             Action(

@@ -157,7 +157,11 @@ def _plain(props: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(v) if isinstance(v, Fraction) else v) for k, v in sorted(props.items())}
 
 
-def lower_captions(lowering: Lowering) -> Action:
+def lower_captions(
+    lowering: Lowering, action_id: str = "captions", size: tuple[int, int] | None = None
+) -> Action:
+    """The captions action; with ``size``, an ASS laid out for another frame
+    (a vertical rendition keeps its captions inside the safe area)."""
     import pysubs2
 
     script_lines = {line.id: line for scene in lowering.plan.script.scenes for line in scene.lines}
@@ -192,7 +196,7 @@ def lower_captions(lowering: Lowering) -> Action:
         {k.strip().lower() for k in str(style.get("keywords", "")).split(",") if k.strip()}
     )
     return Action(
-        id="captions",
+        id=action_id,
         kind="captions",
         inputs=inputs,
         params={
@@ -203,8 +207,8 @@ def lower_captions(lowering: Lowering) -> Action:
                 "accent_ratio": float(style.get("accent_ratio", 30)),
                 "keywords": keywords,
                 "styles": styles,
-                "width": lowering.plan.shotlist.width,
-                "height": lowering.plan.shotlist.height,
+                "width": size[0] if size else lowering.plan.shotlist.width,
+                "height": size[1] if size else lowering.plan.shotlist.height,
             },
             "writer": f"pysubs2 {pysubs2.__version__}",
         },

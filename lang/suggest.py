@@ -29,7 +29,7 @@ def hint(word: str, candidates: Iterable[str], what: str) -> str:
     if best is not None:
         return f"did you mean '{best}'?"
     if not pool:
-        return f"no {what} is declared"
+        return f"there are no {what} to choose from"
     shown = ", ".join(f"'{c}'" for c in pool[:12])
     more = "" if len(pool) <= 12 else f" (and {len(pool) - 12} more)"
     return f"known {what}: {shown}{more}"

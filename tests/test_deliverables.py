@@ -195,3 +195,58 @@ def test_fcpxml_reads_back_with_titles_lanes_and_markers(pilot: dict) -> None:
     assert markers == [s["scene_id"] for s in pilot["shotlist"]["shots"] if s["index"] == 1]
     for rep in root.iter("media-rep"):
         assert (pilot["folder"] / "timeline" / rep.get("src")).is_file()
+
+
+# ---- renditions: another size, reframed per shot ------------------------------------------
+VERTICAL = """
+load "std/deliverables"
+episode v {
+  title "V"
+  format 320x180 @ 24fps
+}
+cast { character ann "Ann" }
+scene a {
+  shot wide 1s focus left { plate image "halves.png" say ann "Left." }
+  shot wide 1s { plate image "halves.png" }
+}
+deliver master = youtube_1080p { resolution 320x180 }
+deliver shorts = shorts_vertical { resolution 180x320 }
+"""
+
+
+def test_a_vertical_rendition_is_reframed_around_each_shots_focus(tmp_path: Path) -> None:
+    import subprocess
+
+    from reel.backends.ffmpeg.toolchain import ffmpeg_exe
+
+    (tmp_path / "v.episode").write_text(VERTICAL)
+    subprocess.run(
+        [
+            str(ffmpeg_exe()),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=160x180,pad=320:180:0:0:blue",
+            "-frames:v",
+            "1",
+            str(tmp_path / "halves.png"),
+        ],
+        check=True,
+    )
+    proc = reel("build", "v.episode", "--out", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shorts = tmp_path / "out" / "v" / "shorts.mp4"
+    with av.open(str(shorts)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (180, 320)
+        assert video.frames == 48 and any(s.type == "audio" for s in container.streams)
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    left, centre = frames[6][160, 90].astype(int), frames[30][160, 30].astype(int)
+    assert left[0] > 150 and left[2] < 100  # focus left: the red half fills the frame
+    assert centre[0] > 150  # centre focus: the crop straddles the middle, red on its left
+    assert frames[30][160, 150][2] > 150  # ... and blue on its right
+    master = tmp_path / "out" / "v" / "master.mp4"
+    with av.open(str(master)) as container:
+        assert container.streams.video[0].codec_context.width == 320

@@ -67,6 +67,7 @@ def test_every_output_is_delivered(pilot: dict) -> None:
         "subtitles.vtt",
         "podcast.m4a",
         "review.mp4",
+        "shorts.mp4",
         "timeline",
     }
 
@@ -86,6 +87,7 @@ def test_render_output_records_hashes_probe_and_lineage(pilot: dict) -> None:
         "subtitles.vtt",
         "podcast.m4a",
         "review.mp4",
+        "shorts.mp4",
     }
     assert "timeline/timeline.fcpxml" in outputs and "timeline/media/cold_open.s01.mp4" in outputs
     from reel.compiler.hashing import hash_file
@@ -180,15 +182,21 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
             "mux",
             "proxy/review",
             "timeline/timeline",
+            "segment@shorts/the_street.s01",
+            "concat@shorts",
+            "rendition/shorts",
         }
         assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
         assert explained["concat"] == "input 'seg-0010.mp4' changed"
         summary = load(pilot["folder"], "run_summary.json")
         assert [r["action"] for r in summary["ran"]] == [
             "concat",
+            "concat@shorts",
             "mux",
             "proxy/review",
+            "rendition/shorts",
             "segment/the_street.s01",
+            "segment@shorts/the_street.s01",
             "timeline/timeline",
         ]
     finally:

@@ -113,3 +113,65 @@ def review_proxy(sandbox: Path, params: dict[str, Any]) -> None:
         ],
         sandbox,
     )
+
+
+def finish_rendition(sandbox: Path, params: dict[str, Any]) -> None:
+    """Picture and master sound into one file; captions burned in when asked."""
+    if params["burn_captions"]:
+        run_ffmpeg(
+            [
+                "-filter_threads",
+                "1",
+                "-i",
+                "video.mp4",
+                "-i",
+                "audio.m4a",
+                "-vf",
+                "ass=captions.ass:fontsdir=fonts,format=yuv420p",
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c:v",
+                "libx264",
+                "-preset",
+                params["preset"],
+                "-crf",
+                str(params["crf"]),
+                "-threads",
+                "2",
+                "-g",
+                str(params["gop"]),
+                "-bf",
+                "0",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "copy",
+                "-movflags",
+                "+faststart",
+                *BITEXACT_OUT,
+                "rendition.mp4",
+            ],
+            sandbox,
+        )
+    else:
+        run_ffmpeg(
+            [
+                "-i",
+                "video.mp4",
+                "-i",
+                "audio.m4a",
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+                *BITEXACT_OUT,
+                "rendition.mp4",
+            ],
+            sandbox,
+        )

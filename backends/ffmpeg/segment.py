@@ -131,7 +131,10 @@ def _fit(stream: Any, plate: dict[str, Any], w: int, h: int) -> Any:
         stream = stream.filter("scale", w, h, force_original_aspect_ratio="decrease")
         return stream.filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
     stream = stream.filter("scale", w, h, force_original_aspect_ratio="increase")
-    return stream.filter("crop", w, h)
+    # Cover: crop around the shot's focus point, so a vertical rendition of a
+    # wide plate keeps what matters in frame (the centre unless the shot says).
+    fx, fy = plate.get("focus", (0.5, 0.5))
+    return stream.filter("crop", w, h, f"(iw-ow)*{fx:.3f}", f"(ih-oh)*{fy:.3f}")
 
 
 def _slate(params: dict[str, Any]) -> Any:
@@ -228,7 +231,7 @@ _Y_POSITIONS = {
 
 def _overlay(stream: Any, spec: dict[str, Any], params: dict[str, Any]) -> Any:
     h = params["height"]
-    scale = h / REFERENCE_HEIGHT
+    scale = min(params["width"], h) / REFERENCE_HEIGHT  # the shorter side: vertical too
     margin = spec.get("margin", 6) / 100
     position = spec.get("position") or "center"
     x = "(w-text_w)/2"
