@@ -36,6 +36,14 @@ def _number(value: Any, default: float) -> float:
     return float(value) if value is not None else default
 
 
+def caption_fonts() -> dict[str, SourceInput]:
+    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
+    return {
+        f"fonts/{font.name}": SourceInput(font)
+        for font in (font_file(None, False), font_file(None, True))
+    }
+
+
 def primary_video(episode: ir.Episode) -> ir.Deliverable | None:
     return next((d for d in episode.deliverables if _props(d).get("kind") == "video"), None)
 
@@ -157,9 +165,7 @@ def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
     burn = props.get("captions") in ("burn_in", "both")
     if burn:
         inputs["captions.ass"] = ActionInput("captions", "captions.ass")
-        for bold in (False, True):
-            font = font_file(None, bold)
-            inputs[f"fonts/{font.name}"] = SourceInput(font)
+        inputs.update(caption_fonts())
     lowering.actions.append(
         Action(
             id=f"proxy/{name}",
@@ -309,9 +315,7 @@ def _rendition(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str,
         captions = lower_captions(lowering, f"captions{suffix}", (width, height))
         lowering.actions.append(captions)
         inputs["captions.ass"] = ActionInput(captions.id, "captions.ass")
-        for bold in (False, True):
-            font = font_file(None, bold)
-            inputs[f"fonts/{font.name}"] = SourceInput(font)
+        inputs.update(caption_fonts())
     encoder = lowering.plan.render_plan.encoder
     lowering.actions.append(
         Action(

@@ -56,6 +56,45 @@ def podcast(sandbox: Path, params: dict[str, Any]) -> None:
     )
 
 
+def reencode(video_filter: str, preset: str, crf: int, gop: int, output: str) -> list[str]:
+    """Picture re-encoded through ``video_filter`` with the segments' fixed x264
+    settings, the master's sound copied alongside."""
+    return [
+        "-filter_threads",
+        "1",
+        "-i",
+        "video.mp4",
+        "-i",
+        "audio.m4a",
+        "-vf",
+        video_filter,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-crf",
+        str(crf),
+        "-threads",
+        "2",
+        "-g",
+        str(gop),
+        "-bf",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "copy",
+        "-movflags",
+        "+faststart",
+        *BITEXACT_OUT,
+        output,
+    ]
+
+
 def review_proxy(sandbox: Path, params: dict[str, Any]) -> None:
     w, h = params["width"], params["height"]
     num, den = params["fps"]
@@ -77,41 +116,7 @@ def review_proxy(sandbox: Path, params: dict[str, Any]) -> None:
         chain.append("ass=captions.ass:fontsdir=fonts")
     chain.append("format=yuv420p")
     run_ffmpeg(
-        [
-            "-filter_threads",
-            "1",
-            "-i",
-            "video.mp4",
-            "-i",
-            "audio.m4a",
-            "-vf",
-            ",".join(chain),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            str(params["crf"]),
-            "-threads",
-            "2",
-            "-g",
-            str(params["gop"]),
-            "-bf",
-            "0",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "copy",
-            "-movflags",
-            "+faststart",
-            *BITEXACT_OUT,
-            "review.mp4",
-        ],
-        sandbox,
+        reencode(",".join(chain), "veryfast", params["crf"], params["gop"], "review.mp4"), sandbox
     )
 
 
@@ -119,40 +124,13 @@ def finish_rendition(sandbox: Path, params: dict[str, Any]) -> None:
     """Picture and master sound into one file; captions burned in when asked."""
     if params["burn_captions"]:
         run_ffmpeg(
-            [
-                "-filter_threads",
-                "1",
-                "-i",
-                "video.mp4",
-                "-i",
-                "audio.m4a",
-                "-vf",
+            reencode(
                 "ass=captions.ass:fontsdir=fonts,format=yuv420p",
-                "-map",
-                "0:v",
-                "-map",
-                "1:a",
-                "-c:v",
-                "libx264",
-                "-preset",
                 params["preset"],
-                "-crf",
-                str(params["crf"]),
-                "-threads",
-                "2",
-                "-g",
-                str(params["gop"]),
-                "-bf",
-                "0",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "copy",
-                "-movflags",
-                "+faststart",
-                *BITEXACT_OUT,
+                params["crf"],
+                params["gop"],
                 "rendition.mp4",
-            ],
+            ),
             sandbox,
         )
     else:
