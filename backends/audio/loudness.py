@@ -12,6 +12,7 @@ silently.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -20,6 +21,12 @@ from typing import Any
 from ..ffmpeg.toolchain import BITEXACT_OUT, HERMETIC_ENV, ffmpeg_exe, run_ffmpeg
 
 CODEC_MARGIN_DB = 0.5  # AAC can overshoot the PCM true peak; keep this much under the ceiling
+SILENCE_LUFS = -70.0  # EBU R128's absolute gate: anything quieter measures as silence
+
+
+def _finite(figures: dict[str, float]) -> dict[str, float]:
+    """Silence measures -inf; record it as the gate's floor so the report stays JSON."""
+    return {k: v if math.isfinite(v) else SILENCE_LUFS for k, v in figures.items()}
 
 
 def _stderr(args: list[str], cwd: Path) -> str:
@@ -55,9 +62,12 @@ def measure_ebur128(path: str, cwd: Path) -> dict[str, float]:
 
 def normalise(sandbox: Path, params: dict[str, Any]) -> None:
     target, ceiling = params["target_lufs"], params["true_peak_dbtp"]
-    measured = analyse("mix.wav", sandbox)
-    wanted = target - measured["integrated"]
-    allowed = ceiling - CODEC_MARGIN_DB - measured["true_peak"]
+    measured = _finite(analyse("mix.wav", sandbox))
+    if measured["integrated"] <= SILENCE_LUFS:
+        wanted = allowed = 0.0  # a silent mix (no voice, no music): no gain makes it loud
+    else:
+        wanted = target - measured["integrated"]
+        allowed = ceiling - CODEC_MARGIN_DB - measured["true_peak"]
     gain = min(wanted, allowed)
     run_ffmpeg(
         [
@@ -78,7 +88,7 @@ def normalise(sandbox: Path, params: dict[str, Any]) -> None:
         ],
         sandbox,
     )
-    result = measure_ebur128("audio.m4a", sandbox)
+    result = _finite(measure_ebur128("audio.m4a", sandbox))
     report = {
         "target": {"integrated": target, "true_peak": ceiling},
         "input": measured,
