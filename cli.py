@@ -115,6 +115,13 @@ def check(path: Path, profile: str, cache_dir: Path | None) -> None:
     click.echo(_summary(result, time.perf_counter() - started, "ok"))
 
 
+_backend_opt = click.option(
+    "--backend",
+    type=click.Choice(["ffmpeg", "videotoolbox"]),
+    default="ffmpeg",
+    show_default=True,
+    help="ffmpeg: hermetic CPU render; videotoolbox: Apple Silicon encoders (not reproducible).",
+)
 _out_opt = click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -154,6 +161,14 @@ _cache_opt = click.option(
     "-k", "--keep-going", is_flag=True, help="Go on with independent actions after one fails."
 )
 @click.option("--explain", is_flag=True, help="Say why each action that ran had to run.")
+@_backend_opt
+@click.option(
+    "--emit-commands",
+    "emit_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the actions as DIR/build.sh and DIR/plan.json instead of running them.",
+)
 @_handled
 def build(
     label: str,
@@ -164,6 +179,8 @@ def build(
     jobs: int | None,
     keep_going: bool,
     explain: bool,
+    backend: str,
+    emit_dir: Path | None,
 ) -> None:
     """Build an episode, or one target of it: PATH or PATH:TARGET.
 
@@ -193,8 +210,25 @@ def build(
                 click.echo(f"wrote {os.path.relpath(written)}")
             click.echo(_summary(result, time.perf_counter() - started, "planned"))
             return
+        if emit_dir is not None:
+            from .compiler.build import emit
+
+            planned, written, steps = emit(
+                path,
+                dest=emit_dir,
+                target=target,
+                cache_dir=resolve_cache_dir(cache_dir),
+                jobs=jobs,
+                profile=profile,
+                backend=backend,
+                diags=diags,
+            )
+            click.echo(f"wrote {os.path.relpath(written / 'build.sh')} ({steps} steps)")
+            click.echo(f"wrote {os.path.relpath(written / 'plan.json')}")
+            click.echo(_summary(planned, time.perf_counter() - started, "emitted"))
+            return
         store = Store(resolve_cache_dir(cache_dir))
-        record = record_path(store, find_entry(path), out, target, profile)
+        record = record_path(store, find_entry(path), out, target, profile, backend)
         replay = up_to_date(store, record)
         if replay is not None:
             _replay(replay["replay"], out, time.perf_counter() - started)
@@ -209,6 +243,7 @@ def build(
             jobs=jobs,
             keep_going=keep_going,
             profile=profile,
+            backend=backend,
             diags=diags,
             record=record,
         )
@@ -295,6 +330,51 @@ def query(kind: str, label: str, profile: str) -> None:
             found |= nx.descendants(graph, action_id)
     for action_id in sorted(found):
         click.echo(action_id)
+
+
+@main.command()
+@click.argument("label", default=".")
+@_cache_opt
+@_profile_opt
+@_backend_opt
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="Parallel actions.")
+@_handled
+def verify(
+    label: str, cache_dir: Path | None, profile: str, backend: str, jobs: int | None
+) -> None:
+    """Rebuild PATH[:TARGET] from clean in a temporary folder and compare every digest
+    with the cached build. Exit 1 if any reproducible output differs."""
+    from .compiler.store import resolve_cache_dir
+    from .compiler.verify import verify as run_verify
+    from .lang.diagnostics import Diagnostics
+    from .lang.entry import split_label
+
+    started = time.perf_counter()
+    path, target = split_label(label)
+    diags = Diagnostics()
+    try:
+        result = run_verify(
+            path,
+            target=target,
+            cache_dir=resolve_cache_dir(cache_dir),
+            jobs=jobs,
+            profile=profile,
+            backend=backend,
+            diags=diags,
+        )
+    finally:
+        _print_diagnostics(diags.warnings)
+    outputs = sum(len(result.build.report.results[a].outputs) for a in result.compared)
+    click.echo(
+        f"verified {result.build.plan.episode.id}: {len(result.compared)} actions "
+        f"({outputs} outputs) identical when rebuilt from clean "
+        f"[{time.perf_counter() - started:.1f}s]"
+    )
+    if result.skipped:
+        click.echo(
+            f"not compared: {len(result.skipped)} non-hermetic action(s) and what is made "
+            f"from them: {', '.join(result.skipped)}"
+        )
 
 
 @main.command()

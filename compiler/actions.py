@@ -56,12 +56,33 @@ class Action:
     params: dict[str, Any]
     inputs: dict[str, Input]  # sandbox file name -> where it comes from
     outputs: tuple[str, ...]
-    run: Callable[[Path, dict[str, Any]], None] = field(repr=False, compare=False)
+    # How it runs: ``commands`` for an action that is only ffmpeg invocations
+    # (argument lists as data, so --emit-commands writes exactly what runs);
+    # ``run``, a backend function called in process, for everything else.
+    run: Callable[[Path, dict[str, Any]], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    commands: Callable[[dict[str, Any]], list[list[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
     origin: str | None = None  # the .episode statement it came from, for messages
     scene: str | None = None
     toolchain: bool = True  # keyed on the ffmpeg digest
     hermetic: bool = True  # bit-reproducible: may be shared and verified
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.run is None) == (self.commands is None):  # pragma: no cover - lowering bug
+            raise ValueError(f"{self.id}: give exactly one of run and commands")
+
+    def execute(self, sandbox: Path) -> None:
+        """Produce the outputs in ``sandbox``, where the inputs already are."""
+        if self.commands is not None:
+            from reel.backends.ffmpeg.toolchain import run_commands
+
+            run_commands(self.commands(self.params), sandbox)
+        elif self.run is not None:
+            self.run(sandbox, self.params)
 
     def key(
         self, input_digests: dict[str, str], toolchain_digest: str | None, backend_version: str
@@ -101,6 +122,12 @@ class ActionGraph:
                 seen.add(node)
                 stack.extend(self.preds[node])
         return seen
+
+    def reproducible(self, action_id: str) -> bool:
+        """Its output is the same on every machine: it and everything it reads from
+        are hermetic. (A stream copy of a VideoToolbox encode is hermetic as an
+        action, but its bytes are no more reproducible than its input's.)"""
+        return all(self.actions[a].hermetic for a in {action_id, *self.ancestors(action_id)})
 
     def order(self, wanted: set[str]) -> list[str]:
         """``wanted`` in dependency order, ties broken by name (deterministic)."""

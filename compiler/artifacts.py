@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 
 class Model(BaseModel):
@@ -303,6 +303,10 @@ class DeliverableSpec(Model):
 class RenderPlan(Artifact):
     kind: ClassVar[str] = "RenderPlan"
     profile: Literal["preview_local", "standard_local"]
+    backend: Literal["ffmpeg", "videotoolbox"] = Field(
+        default="ffmpeg",
+        description="ffmpeg: hermetic libx264; videotoolbox: Apple Silicon, not reproducible",
+    )
     width: int
     height: int
     aspect: str
@@ -323,6 +327,11 @@ class OutputFile(Model):
     size_bytes: int
     action: str
     action_key: str
+    reproducible: bool = Field(
+        default=True,
+        description="False when a non-hermetic action (a VideoToolbox encode) made it "
+        "or its inputs: `reel verify` and shared caches leave it out",
+    )
 
 
 class MediaSummary(Model):

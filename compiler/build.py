@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe
+from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe, has_encoder
 from reel.lang.diagnostics import Diagnostics, GateError, InputError
 from reel.lang.suggest import hint
 
@@ -26,6 +26,7 @@ from .jsonio import write_json
 from .lower import Lowered, lower
 from .media import cached_probe
 from .pipeline import PlanResult, episode_root, output_dir, plan
+from .plan import BACKENDS, DEFAULT_BACKEND
 from .store import Store
 
 ARTIFACT_TARGETS = ("script", "shotlist", "assetmanifest", "renderplan")
@@ -103,6 +104,7 @@ def build(
     jobs: int | None = None,
     keep_going: bool = False,
     profile: str = "preview_local",
+    backend: str = DEFAULT_BACKEND,
     diags: Diagnostics | None = None,
     progress: bool = True,
     record: Path | None = None,
@@ -110,10 +112,13 @@ def build(
     """Build ``target`` (default: master and captions). With ``record``, a
     successful build is remembered there for the no-op fast path."""
     diags = diags if diags is not None else Diagnostics()
+    check_backend(backend)
     stages: dict[str, float] = {}
     started = time.perf_counter()
     store = Store(cache_dir)
-    planned = plan(path, profile=profile, out=out, diags=diags, store=store, jobs=jobs)
+    planned = plan(
+        path, profile=profile, backend=backend, out=out, diags=diags, store=store, jobs=jobs
+    )
     stages["plan_and_voices"] = time.perf_counter() - started
 
     mark = time.perf_counter()
@@ -168,6 +173,51 @@ def build(
     return result
 
 
+def check_backend(backend: str) -> None:
+    """A backend runs here only if this machine's ffmpeg has its encoder."""
+    codec = BACKENDS[backend]
+    if has_encoder(codec):
+        return
+    diags = Diagnostics()
+    diags.error(
+        f"the {backend} backend cannot run on this machine: its ffmpeg has no {codec} encoder",
+        None,
+        "VideoToolbox needs a Mac; write the commands here with "
+        "`reel build PATH --backend videotoolbox --emit-commands DIR` and run DIR/build.sh there",
+    )
+    raise GateError(diags.errors)
+
+
+def emit(
+    path: Path,
+    *,
+    dest: Path,
+    target: str | None = None,
+    cache_dir: Path,
+    jobs: int | None = None,
+    profile: str = "preview_local",
+    backend: str = DEFAULT_BACKEND,
+    diags: Diagnostics | None = None,
+) -> tuple[PlanResult, Path, int]:
+    """Plan and lower as a build does, then write the actions as a script instead
+    of running them. Planning still renders the voices (from the cache when it
+    can): audio is the clock, so no shot has a length before its lines do."""
+    from .emit import emit_commands
+
+    diags = diags if diags is not None else Diagnostics()
+    store = Store(cache_dir)
+    planned = plan(path, profile=profile, backend=backend, diags=diags, store=store, jobs=jobs)
+    lowered = lower(planned, episode_root(path), store)
+    graph = build_graph(lowered.actions)
+    labels, wanted = resolve_targets(lowered, target)
+    order = Executor(
+        store, graph, jobs=1, keep_going=False, toolchain_digest=None, backend_version=""
+    ).needed(wanted)
+    emit_commands(planned, lowered, graph, order, labels, wanted, store, episode_root(path), dest)
+    store.save_memo()
+    return planned, dest, len(order)
+
+
 def remember_build(result: BuildResult, store: Store, record: Path, diags: Diagnostics) -> None:
     """Record this successful build for the no-op fast path."""
     from reel.backends.audio.tts import library_path
@@ -205,6 +255,7 @@ def remember_build(result: BuildResult, store: Store, record: Path, diags: Diagn
 
 def write_render_output(result: BuildResult, store: Store, labels: list[str]) -> a.RenderOutput:
     planned = result.plan
+    graph = build_graph(result.lowered.actions)
     outputs = []
     for action_id, files in result.lowered.delivers.items():
         res = result.report.results.get(action_id)
@@ -220,6 +271,7 @@ def write_render_output(result: BuildResult, store: Store, labels: list[str]) ->
                     size_bytes=dest.stat().st_size,
                     action=action_id,
                     action_key=res.key,
+                    reproducible=graph.reproducible(action_id),
                 )
             )
     master = None
@@ -283,6 +335,14 @@ def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None
     """Say so when linear gain could not reach the target: never compress silently."""
     record = loudness_record(result, store)
     if record is None or record.reached:
+        return
+    if record.input.integrated_lufs <= -70.0:
+        diags.warning(
+            "loudness: the mix is silent, so no gain can bring it to "
+            f"{record.target_lufs:.1f} LUFS",
+            None,
+            "give the episode a voice line, a music bed or an effect; until then it is silent",
+        )
         return
     why = (
         f"linear gain could only reach {record.output.integrated_lufs:.1f} LUFS under the "

@@ -135,7 +135,7 @@ def _audio(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
                 ),
             },
             outputs=("podcast.m4a",),
-            run=deliver_backend.podcast,
+            commands=deliver_backend.podcast_commands,
             description=f"{name}: audio with chapters",
         )
     )
@@ -174,15 +174,15 @@ def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
                 "width": width,
                 "height": height,
                 "fps": [fps.numerator, fps.denominator],
-                "crf": int(props.get("crf", 30)),
-                "gop": round(fps * 2),
+                "encoder": lowering.encoder(crf=int(props.get("crf", 30)), preset="veryfast"),
                 "timecode": bool(props.get("timecode")),
                 "labels": labels,
                 "captions": burn,
             },
             inputs=inputs,
             outputs=("review.mp4",),
-            run=deliver_backend.review_proxy,
+            commands=deliver_backend.review_proxy_commands,
+            hermetic=lowering.hermetic_video,
             description=f"{name}: review proxy",
         )
     )
@@ -316,20 +316,19 @@ def _rendition(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str,
         lowering.actions.append(captions)
         inputs["captions.ass"] = ActionInput(captions.id, "captions.ass")
         inputs.update(caption_fonts())
-    encoder = lowering.plan.render_plan.encoder
+    crf = props.get("crf")
     lowering.actions.append(
         Action(
             id=f"rendition/{name}",
             kind="rendition",
             params={
                 "burn_captions": burn,
-                "preset": encoder.preset,
-                "crf": int(props.get("crf", encoder.crf)),
-                "gop": encoder.gop_frames,
+                "encoder": lowering.encoder(crf=None if crf is None else int(crf)),
             },
             inputs=inputs,
             outputs=("rendition.mp4",),
-            run=deliver_backend.finish_rendition,
+            commands=deliver_backend.finish_rendition_commands,
+            hermetic=lowering.hermetic_video or not burn,
             description=f"{name}: {width}x{height} rendition",
         )
     )

@@ -147,14 +147,14 @@ class Executor:
                         shutil.copyfile(source.path, dest)
                 else:
                     self.store.materialise(digests[name], dest)
-            action.run(sandbox, action.params)
+            action.execute(sandbox)
             outputs = {}
             for name in action.outputs:
                 produced = sandbox / name
                 if not produced.is_file():
                     raise ActionError(f"{action.id} did not produce {name}")
                 outputs[name] = self.store.put_file(produced)
-            self.store.put_action(key, outputs)
+            self.store.put_action(key, outputs, action.hermetic)
             return outputs
         finally:
             shutil.rmtree(sandbox, ignore_errors=True)
@@ -180,7 +180,7 @@ class Executor:
         digests = self._digests(action, report)
         key = action.key(digests, self.toolchain, self.backend_version)
         last = self.store.last_run(action.id)
-        hit = self.store.get_action(key)
+        hit = self.store.get_action(key, action.hermetic)
         if hit is not None:
             report.results[action.id] = ActionResult(action.id, key, hit, True, 0.0)
             if last is None or last.get("key") != key:

@@ -16,6 +16,7 @@ from typing import Any
 
 from reel.backends import captions as captions_backend
 from reel.backends.ffmpeg import assemble, segment
+from reel.backends.ffmpeg.encode import encoder_params, is_hermetic
 from reel.backends.fonts import font_file
 from reel.lang import ir
 from reel.lang.values import Time
@@ -98,6 +99,23 @@ class Lowering:
         self.targets: dict[str, str] = dict(TARGETS)
         self.delivers: dict[str, list[tuple[str, str]]] = {k: list(v) for k, v in DELIVERS.items()}
 
+    def encoder(self, *, crf: int | None = None, preset: str | None = None) -> dict[str, Any]:
+        """The backend's encoder parameters for a picture action (a deliverable may
+        override the profile's quality or speed)."""
+        enc = self.plan.render_plan.encoder
+        return encoder_params(
+            enc.video_codec,
+            preset=preset or enc.preset,
+            crf=enc.crf if crf is None else crf,
+            threads=enc.threads,
+            gop=enc.gop_frames,
+        )
+
+    @property
+    def hermetic_video(self) -> bool:
+        """False on a backend whose encoder's bytes differ run to run (VideoToolbox)."""
+        return is_hermetic(self.plan.render_plan.encoder.video_codec)
+
     def origin(self, shot_id: str) -> str | None:
         span = self.ir_shots[shot_id].span
         return str(span) if span is not None else None
@@ -175,7 +193,6 @@ class Lowering:
         self, index: int, shot: a.ShotEntry, width: int, height: int, suffix: str = ""
     ) -> Action:
         inputs: dict[str, Any] = {}
-        enc = self.plan.render_plan.encoder
         transition = {"kind": shot.transition.kind, "frames": shot.transition.frames}
         if transition["kind"] == "crossfade":
             if index == 0:
@@ -193,12 +210,7 @@ class Lowering:
             "motion": shot.motion.model_dump(mode="json"),
             "overlays": self.overlays(shot, inputs, width, height),
             "transition": transition,
-            "encoder": {
-                "preset": enc.preset,
-                "crf": enc.crf,
-                "threads": enc.threads,
-                "gop": enc.gop_frames,
-            },
+            "encoder": self.encoder(),
         }
         return Action(
             id=f"segment{suffix}/{shot.id}",
@@ -206,7 +218,8 @@ class Lowering:
             params=params,
             inputs=inputs,
             outputs=(segment.OUTPUT,),
-            run=segment.render_segment,
+            commands=segment.segment_commands,
+            hermetic=self.hermetic_video,
             origin=self.origin(shot.id),
             scene=shot.scene_id,
             description=f"render shot {shot.id}",
@@ -250,7 +263,7 @@ class Lowering:
                             "segment.mp4": ActionInput(f"segment{suffix}/{shot.id}", "segment.mp4")
                         },
                         outputs=("tail.png",),
-                        run=assemble.tail_frame,
+                        commands=assemble.tail_frame_commands,
                         origin=self.origin(shot.id),
                         scene=shot.scene_id,
                         description=f"last frame of {shot.id}",
@@ -267,7 +280,7 @@ class Lowering:
                 params={},
                 inputs=concat_inputs,
                 outputs=("video.mp4",),
-                run=assemble.concat,
+                commands=assemble.concat_commands,
                 description="join the segments",
             )
         )
@@ -286,7 +299,7 @@ class Lowering:
                     "audio.m4a": ActionInput("loudness", "audio.m4a"),
                 },
                 outputs=("master.mp4",),
-                run=assemble.mux,
+                commands=assemble.mux_commands,
                 description="the MP4 master",
             )
         )

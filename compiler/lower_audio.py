@@ -62,7 +62,7 @@ def _effects(lowering: Lowering, inputs: dict[str, Any]) -> list[dict[str, Any]]
                         params={},
                         inputs={"effect": SourceInput(lowering.root / cue.asset_id)},
                         outputs=("effect.wav",),
-                        run=mix_backend.decode_effect,
+                        commands=mix_backend.decode_effect_commands,
                         description=f"decode {cue.asset_id}",
                     )
                 )
@@ -107,7 +107,7 @@ def lower_audio(lowering: Lowering) -> None:
                 },
                 inputs={"music": SourceInput(lowering.root / music.path)},
                 outputs=("music.wav",),
-                run=mix_backend.music_bed,
+                commands=mix_backend.music_bed_commands,
                 description="the music bed, fitted to the episode",
             )
         )

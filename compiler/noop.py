@@ -41,7 +41,9 @@ def code_files() -> list[Path]:
     return sorted(p for p in files if p.is_file())
 
 
-def record_path(store: Store, entry: Path, out: Path, target: str | None, profile: str) -> Path:
+def record_path(
+    store: Store, entry: Path, out: Path, target: str | None, profile: str, backend: str
+) -> Path:
     key = hash_value(
         {
             "v": RECORD_VERSION,
@@ -49,6 +51,7 @@ def record_path(store: Store, entry: Path, out: Path, target: str | None, profil
             "out": str(out.resolve()),
             "target": target,
             "profile": profile,
+            "backend": backend,
         }
     )
     return store.root / "noop" / f"{key.split(':')[1]}.json"

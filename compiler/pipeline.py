@@ -21,7 +21,15 @@ from . import artifacts as a
 from .beats import beat_grid
 from .canon import canon_gate
 from .gates import runtime_gate
-from .plan import PROFILES, build_manifest, build_render_plan, build_script, build_shotlist
+from .plan import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    PROFILES,
+    build_manifest,
+    build_render_plan,
+    build_script,
+    build_shotlist,
+)
 from .store import Store
 from .timing import Timeline, plan_timing
 
@@ -58,6 +66,7 @@ def plan(
     path: Path,
     *,
     profile: str = DEFAULT_PROFILE,
+    backend: str = DEFAULT_BACKEND,
     out: Path | None = None,
     diags: Diagnostics | None = None,
     store: Store | None = None,
@@ -73,6 +82,8 @@ def plan(
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend}")
     diags = diags if diags is not None else Diagnostics()
     root = episode_root(path)
     episode = analyse(path, diags)
@@ -104,7 +115,7 @@ def plan(
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices is not None)
     manifest = build_manifest(episode, root, shotlist, diags)
-    render_plan = build_render_plan(episode, shotlist, manifest, profile)
+    render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
     result = PlanResult(episode, timeline, script, shotlist, manifest, render_plan, diags, written)
     result.voice_report = voice_report
     if folder is not None:

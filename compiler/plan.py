@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from reel.backends.ffmpeg.encode import VIDEOTOOLBOX, X264
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
 from reel.lang.vocabulary import GENERATED_PLATES
@@ -26,6 +27,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     "standard_local": {"preset": "medium", "crf": 18},
 }
 THREADS = 2
+# Backends: the video codec each lowers to (see reel/backends/ffmpeg/encode.py).
+BACKENDS: dict[str, str] = {"ffmpeg": X264, "videotoolbox": VIDEOTOOLBOX}
+DEFAULT_BACKEND = "ffmpeg"
 IMAGE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".exr"}
 VIDEO = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
 AUDIO = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".aif", ".aiff"}
@@ -357,7 +361,11 @@ def _plate_uri(entry: a.ShotEntry, placeholders: set[str]) -> str:
 
 
 def build_render_plan(
-    episode: ir.Episode, shotlist: a.ShotList, manifest: a.AssetManifest, profile: str
+    episode: ir.Episode,
+    shotlist: a.ShotList,
+    manifest: a.AssetManifest,
+    profile: str,
+    backend: str = DEFAULT_BACKEND,
 ) -> a.RenderPlan:
     settings = PROFILES[profile]
     fps = Fraction(shotlist.fps_num, shotlist.fps_den)
@@ -386,6 +394,7 @@ def build_render_plan(
         episode=episode.id,
         parents={"ShotList": shotlist.content_hash, "AssetManifest": manifest.content_hash},
         profile=profile,
+        backend=backend,
         width=shotlist.width,
         height=shotlist.height,
         aspect=_aspect(shotlist.width, shotlist.height),
@@ -393,7 +402,7 @@ def build_render_plan(
         fps_den=shotlist.fps_den,
         timing_lock_hash=shotlist.timing_lock_hash,
         encoder=a.EncoderSettings(
-            video_codec="libx264",
+            video_codec=BACKENDS[backend],
             preset=settings["preset"],
             crf=settings["crf"],
             threads=THREADS,

@@ -3,7 +3,11 @@
 Layout under the cache directory (``.reel/`` by default):
 
     cas/ab/<hex>          blobs, named by their xxh3-128 digest
-    ac/<key>.json         action key -> {output name: digest}
+    ac/<key>.json         action key -> {output name: digest}, hermetic actions only:
+                          the entries a shared (remote) cache may hold
+    ac-local/<key>.json   the same for non-hermetic actions (VideoToolbox encodes):
+                          their bytes differ run to run and machine to machine, so
+                          they are reused on this machine but never shared
     explain/<id>.json     what the last run of an action was keyed on (for --explain)
     memo/digests.json     path -> (size, mtime_ns, inode, digest) for source files
     tmp/                  sandboxes of running actions
@@ -45,7 +49,7 @@ class Store:
         self.root = root
         self._memo_lock = threading.Lock()
         try:
-            for sub in ("cas", "ac", "explain", "memo", "tmp"):
+            for sub in ("cas", "ac", "ac-local", "explain", "memo", "tmp"):
                 (root / sub).mkdir(parents=True, exist_ok=True)
             probe = tempfile.NamedTemporaryFile(dir=root / "tmp", delete=True)
             probe.close()
@@ -91,8 +95,11 @@ class Store:
         os.replace(tmp, dest)
 
     # ---- action cache ---------------------------------------------------------
-    def get_action(self, key: str) -> dict[str, str] | None:
-        path = self.root / "ac" / f"{_hex(key)}.json"
+    def _ac_path(self, key: str, hermetic: bool) -> Path:
+        return self.root / ("ac" if hermetic else "ac-local") / f"{_hex(key)}.json"
+
+    def get_action(self, key: str, hermetic: bool = True) -> dict[str, str] | None:
+        path = self._ac_path(key, hermetic)
         try:
             outputs = json.loads(path.read_text())["outputs"]
         except (OSError, ValueError, KeyError):
@@ -101,8 +108,8 @@ class Store:
             return outputs
         return None  # a blob was evicted or lost: rebuild
 
-    def put_action(self, key: str, outputs: dict[str, str]) -> None:
-        write_json(self.root / "ac" / f"{_hex(key)}.json", {"outputs": outputs})
+    def put_action(self, key: str, outputs: dict[str, str], hermetic: bool = True) -> None:
+        write_json(self._ac_path(key, hermetic), {"outputs": outputs})
 
     # ---- explain records --------------------------------------------------------
     def _explain_path(self, action_id: str) -> Path:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from helpers import HEADER, Outcome, run_plan, write_tree
+from helpers import HEADER, PILOT, Outcome, reel, run_plan, write_tree
 
 
 @pytest.fixture
@@ -18,3 +20,22 @@ def episode(tmp_path: Path):
         return run_plan(tmp_path)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The bundled pilot, copied and built with every deliverable, once per run."""
+    work = tmp_path_factory.mktemp("deliver")
+    copy = work / "pilot"
+    shutil.copytree(PILOT, copy)
+    proc = reel(
+        "build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"), cwd=work
+    )
+    assert proc.returncode == 0, proc.stderr
+    folder = work / "out" / "pilot"
+    return {
+        "work": work,
+        "copy": copy,
+        "folder": folder,
+        "shotlist": json.loads((folder / "ShotList.json").read_text()),
+    }

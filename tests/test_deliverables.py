@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import av
-import pytest
 
 from reel.backends.audio.loudness import measure_ebur128
 
-from helpers import PILOT, reel
-
-
-@pytest.fixture(scope="module")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    work = tmp_path_factory.mktemp("deliver")
-    copy = work / "pilot"
-    shutil.copytree(PILOT, copy)
-    proc = reel(
-        "build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"), cwd=work
-    )
-    assert proc.returncode == 0, proc.stderr
-    folder = work / "out" / "pilot"
-    return {
-        "work": work,
-        "copy": copy,
-        "folder": folder,
-        "shotlist": json.loads((folder / "ShotList.json").read_text()),
-    }
+from helpers import reel
 
 
 def test_podcast_is_normalised_to_its_own_target_with_scene_chapters(pilot: dict) -> None:

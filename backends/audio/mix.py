@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..ffmpeg.toolchain import PCM_OUT, run_ffmpeg
+from ..ffmpeg.toolchain import PCM_OUT, Commands
 from .voice import RATE, read_wav, write_wav
 
 
-def music_bed(sandbox: Path, params: dict[str, Any]) -> None:
+def music_bed_commands(params: dict[str, Any]) -> Commands:
     """The bed looped or trimmed to the episode, with a fade in and out."""
     seconds = params["seconds"]
     fade_out = max(0.0, seconds - params["fade_out"])
@@ -26,7 +26,7 @@ def music_bed(sandbox: Path, params: dict[str, Any]) -> None:
         f"aresample={RATE},volume={params['gain_db']}dB,afade=t=in:d={params['fade_in']},"
         f"afade=t=out:st={fade_out:.6f}:d={params['fade_out']}"
     )
-    run_ffmpeg(
+    return [
         [
             "-stream_loop",
             "-1",
@@ -40,25 +40,12 @@ def music_bed(sandbox: Path, params: dict[str, Any]) -> None:
             "2",
             *PCM_OUT,
             "music.wav",
-        ],
-        sandbox,
-    )
+        ]
+    ]
 
 
-def decode_effect(sandbox: Path, params: dict[str, Any]) -> None:
-    run_ffmpeg(
-        [
-            "-i",
-            "effect",
-            "-ar",
-            str(RATE),
-            "-ac",
-            "2",
-            *PCM_OUT,
-            "effect.wav",
-        ],
-        sandbox,
-    )
+def decode_effect_commands(params: dict[str, Any]) -> Commands:
+    return [["-i", "effect", "-ar", str(RATE), "-ac", "2", *PCM_OUT, "effect.wav"]]
 
 
 def duck_envelope(

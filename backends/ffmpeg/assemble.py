@@ -4,24 +4,19 @@
   shot's crossfade.
 * ``concat``: the segments joined by the concat demuxer with stream copy
   (no re-encode: the segments share codec parameters by construction).
-* ``audio_track``: one continuous AAC track for the whole episode, the music
-  bed looped or trimmed to length with fades, or silence.
 * ``mux``: picture and sound into the MP4 master, streams copied.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from .toolchain import BITEXACT_OUT, run_ffmpeg
-
-AUDIO_RATE = 48000
+from .toolchain import BITEXACT_OUT, Commands
 
 
-def tail_frame(sandbox: Path, params: dict[str, Any]) -> None:
+def tail_frame_commands(params: dict[str, Any]) -> Commands:
     last = params["frames"] - 1
-    run_ffmpeg(
+    return [
         [
             "-i",
             "segment.mp4",
@@ -33,17 +28,16 @@ def tail_frame(sandbox: Path, params: dict[str, Any]) -> None:
             "passthrough",
             *BITEXACT_OUT,
             "tail.png",
-        ],
-        sandbox,
-    )
+        ]
+    ]
 
 
 def concat_list(names: list[str]) -> bytes:
     return "".join(f"file '{name}'\n" for name in names).encode()
 
 
-def concat(sandbox: Path, params: dict[str, Any]) -> None:
-    run_ffmpeg(
+def concat_commands(params: dict[str, Any]) -> Commands:
+    return [
         [
             "-f",
             "concat",
@@ -59,42 +53,12 @@ def concat(sandbox: Path, params: dict[str, Any]) -> None:
             "+faststart",
             *BITEXACT_OUT,
             "video.mp4",
-        ],
-        sandbox,
-    )
-
-
-def audio_track(sandbox: Path, params: dict[str, Any]) -> None:
-    seconds = f"{params['seconds']:.6f}"
-    bitrate = f"{params['bitrate_kbps']}k"
-    encode = [
-        "-c:a",
-        "aac",
-        "-b:a",
-        bitrate,
-        "-ar",
-        str(AUDIO_RATE),
-        "-ac",
-        "2",
-        "-t",
-        seconds,
-        *BITEXACT_OUT,
-        "audio.m4a",
+        ]
     ]
-    if params.get("music"):
-        fade_out = max(0.0, params["seconds"] - 2.0)
-        gain = params.get("music_gain_db", 0.0)
-        chain = (
-            f"aresample={AUDIO_RATE},volume={gain}dB,afade=t=in:d=0.5,"
-            f"afade=t=out:st={fade_out:.6f}:d=2"
-        )
-        run_ffmpeg(["-stream_loop", "-1", "-i", "music", "-af", chain, *encode], sandbox)
-    else:
-        run_ffmpeg(["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo", *encode], sandbox)
 
 
-def mux(sandbox: Path, params: dict[str, Any]) -> None:
-    run_ffmpeg(
+def mux_commands(params: dict[str, Any]) -> Commands:
+    return [
         [
             "-i",
             "video.mp4",
@@ -110,6 +74,5 @@ def mux(sandbox: Path, params: dict[str, Any]) -> None:
             "+faststart",
             *BITEXACT_OUT,
             "master.mp4",
-        ],
-        sandbox,
-    )
+        ]
+    ]

@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from .toolchain import BITEXACT_OUT, run_ffmpeg
+from .encode import VIDEOTOOLBOX, video_args
+from .toolchain import BITEXACT_OUT, Commands
 
 
 def chapters_metadata(chapters: list[dict[str, Any]], total_ms: int) -> bytes:
@@ -31,8 +31,8 @@ def chapters_metadata(chapters: list[dict[str, Any]], total_ms: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def podcast(sandbox: Path, params: dict[str, Any]) -> None:
-    run_ffmpeg(
+def podcast_commands(params: dict[str, Any]) -> Commands:
+    return [
         [
             "-i",
             "audio.m4a",
@@ -51,17 +51,23 @@ def podcast(sandbox: Path, params: dict[str, Any]) -> None:
             "-movflags",
             "+faststart",
             "podcast.m4a",
-        ],
-        sandbox,
-    )
+        ]
+    ]
 
 
-def reencode(video_filter: str, preset: str, crf: int, gop: int, output: str) -> list[str]:
-    """Picture re-encoded through ``video_filter`` with the segments' fixed x264
-    settings, the master's sound copied alongside."""
+def reencode(
+    video_filter: str, enc: dict[str, Any], output: str, gpu_filters: bool = False
+) -> list[str]:
+    """Picture re-encoded through ``video_filter`` with the backend's encoder,
+    the master's sound copied alongside. ``gpu_filters``: the filter chain uploads
+    frames to a VideoToolbox device (see ``_scale``)."""
+    hardware = enc["codec"] == VIDEOTOOLBOX
+    device = ["-init_hw_device", "videotoolbox=vt", "-filter_hw_device", "vt"]
     return [
         "-filter_threads",
         "1",
+        *(device if hardware and gpu_filters else []),
+        *(["-hwaccel", "videotoolbox"] if hardware else []),
         "-i",
         "video.mp4",
         "-i",
@@ -72,20 +78,7 @@ def reencode(video_filter: str, preset: str, crf: int, gop: int, output: str) ->
         "0:v",
         "-map",
         "1:a",
-        "-c:v",
-        "libx264",
-        "-preset",
-        preset,
-        "-crf",
-        str(crf),
-        "-threads",
-        "2",
-        "-g",
-        str(gop),
-        "-bf",
-        "0",
-        "-pix_fmt",
-        "yuv420p",
+        *video_args(enc),
         "-c:a",
         "copy",
         "-movflags",
@@ -95,11 +88,19 @@ def reencode(video_filter: str, preset: str, crf: int, gop: int, output: str) ->
     ]
 
 
-def review_proxy(sandbox: Path, params: dict[str, Any]) -> None:
+def _scale(w: int, h: int, enc: dict[str, Any]) -> str:
+    """Downscale on the GPU with VideoToolbox's scale_vt where the backend has it
+    (frames go up to the GPU and come back for the CPU text filters after it)."""
+    if enc["codec"] == VIDEOTOOLBOX:
+        return f"format=nv12,hwupload,scale_vt=w={w}:h={h},hwdownload,format=nv12"
+    return f"scale={w}:{h}"
+
+
+def review_proxy_commands(params: dict[str, Any]) -> Commands:
     w, h = params["width"], params["height"]
     num, den = params["fps"]
     size = max(10, round(h * 0.045))
-    chain = [f"scale={w}:{h}"]
+    chain = [_scale(w, h, params["encoder"])]
     for i, label in enumerate(params["labels"]):
         chain.append(
             f"drawtext=textfile=label-{i}.txt:fontfile=font-regular.ttf:fontsize={size}:"
@@ -115,41 +116,29 @@ def review_proxy(sandbox: Path, params: dict[str, Any]) -> None:
     if params["captions"]:
         chain.append("ass=captions.ass:fontsdir=fonts")
     chain.append("format=yuv420p")
-    run_ffmpeg(
-        reencode(",".join(chain), "veryfast", params["crf"], params["gop"], "review.mp4"), sandbox
-    )
+    return [reencode(",".join(chain), params["encoder"], "review.mp4", gpu_filters=True)]
 
 
-def finish_rendition(sandbox: Path, params: dict[str, Any]) -> None:
+def finish_rendition_commands(params: dict[str, Any]) -> Commands:
     """Picture and master sound into one file; captions burned in when asked."""
     if params["burn_captions"]:
-        run_ffmpeg(
-            reencode(
-                "ass=captions.ass:fontsdir=fonts,format=yuv420p",
-                params["preset"],
-                params["crf"],
-                params["gop"],
-                "rendition.mp4",
-            ),
-            sandbox,
-        )
-    else:
-        run_ffmpeg(
-            [
-                "-i",
-                "video.mp4",
-                "-i",
-                "audio.m4a",
-                "-map",
-                "0:v",
-                "-map",
-                "1:a",
-                "-c",
-                "copy",
-                "-movflags",
-                "+faststart",
-                *BITEXACT_OUT,
-                "rendition.mp4",
-            ],
-            sandbox,
-        )
+        chain = "ass=captions.ass:fontsdir=fonts,format=yuv420p"
+        return [reencode(chain, params["encoder"], "rendition.mp4")]
+    return [
+        [
+            "-i",
+            "video.mp4",
+            "-i",
+            "audio.m4a",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            *BITEXACT_OUT,
+            "rendition.mp4",
+        ]
+    ]

@@ -13,12 +13,12 @@ The filter graph is built with ffmpeg-python, which escapes expressions.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
-from .toolchain import BITEXACT_OUT, run_ffmpeg
+from .encode import decode_args, video_args
+from .toolchain import BITEXACT_OUT, Commands
 
 FOCUS_POINTS = {
     "center": (0.5, 0.5),
@@ -79,6 +79,7 @@ def _plate(params: dict[str, Any]) -> Any:
             options["ss"] = plate["in_s"]
         if plate.get("out_s") is not None:
             options["t"] = round(plate["out_s"] - (plate.get("in_s") or 0), 6)
+        options.update(decode_args(params["encoder"]))
         stream = ffmpeg.input(PLATE_VIDEO, **options).filter("fps", rate)
         stream = _fit(stream, plate, w, h)
         # Seed 004's "fit to slot": hold the last frame if the clip is shorter.
@@ -302,22 +303,12 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         stream = _overlay(stream, spec, params)
     stream = _transition(stream, params)
     stream = stream.filter("format", "yuv420p")
-    enc = params["encoder"]
     num, _den = params["fps"]
     out = ffmpeg.output(
         stream,
         OUTPUT,
         **{
             "frames:v": params["frames"],
-            "c:v": "libx264",
-            "preset": enc["preset"],
-            "crf": enc["crf"],
-            "threads": enc["threads"],
-            "g": enc["gop"],
-            "keyint_min": enc["gop"],
-            "sc_threshold": 0,
-            "bf": 0,
-            "pix_fmt": "yuv420p",
             "r": _rate(params),
             "fps_mode": "cfr",
             "video_track_timescale": num,
@@ -331,10 +322,11 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         "-filter_complex_threads",
         "1",
         *args[:-1],
+        *video_args(params["encoder"]),
         *BITEXACT_OUT,
         args[-1],
     ]
 
 
-def render_segment(sandbox: Path, params: dict[str, Any]) -> None:
-    run_ffmpeg(segment_args(params), sandbox)
+def segment_commands(params: dict[str, Any]) -> Commands:
+    return [segment_args(params)]

@@ -94,9 +94,45 @@ class ToolError(Exception):
         return "\n".join(kept[-lines:])
 
 
+# Options every ffmpeg invocation starts with, run here or written by --emit-commands.
+COMMON_ARGS = ("-hide_banner", "-nostdin", "-y", "-v", "error")
+
+# An action that is nothing but ffmpeg invocations describes them as data: the
+# executor runs them, and `reel build --emit-commands` writes the very same
+# argument lists into a script, so what is emitted is what is executed.
+Commands = list[list[str]]
+
+
 def run_ffmpeg(args: list[str], cwd: Path) -> None:
     """Run the pinned ffmpeg in ``cwd`` with relative paths and a clean environment."""
-    argv = [str(ffmpeg_exe()), "-hide_banner", "-nostdin", "-y", "-v", "error", *args]
+    argv = [str(ffmpeg_exe()), *COMMON_ARGS, *args]
     proc = subprocess.run(argv, cwd=cwd, env=HERMETIC_ENV, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ToolError(["ffmpeg", *argv[1:]], proc.returncode, proc.stderr)
+
+
+def run_commands(commands: Commands, cwd: Path) -> None:
+    for args in commands:
+        run_ffmpeg(args, cwd)
+
+
+@functools.lru_cache(maxsize=8)
+def has_encoder(name: str) -> bool:
+    """Whether the pinned ffmpeg was built with encoder ``name``."""
+    proc = subprocess.run(
+        [str(ffmpeg_exe()), "-hide_banner", "-encoders"],
+        env=HERMETIC_ENV,
+        capture_output=True,
+        text=True,
+    )
+    return any(line.split()[1:2] == [name] for line in proc.stdout.splitlines())
+
+
+def main() -> None:
+    """``python -m reel.backends.ffmpeg.toolchain`` prints the pinned binary's path:
+    how an emitted build script finds the same ffmpeg the executor uses."""
+    print(ffmpeg_exe())
+
+
+if __name__ == "__main__":
+    main()

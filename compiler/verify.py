@@ -1,0 +1,89 @@
+"""`reel verify`: rebuild from clean and compare every digest.
+
+The build is run twice: once with the user's cache, as `reel build` would
+(usually all hits), and once from nothing, with a fresh cache in a temporary
+folder. Every action whose output is meant to be reproducible must give the
+same digests both times; a difference means the cache holds something the
+inputs no longer make (a poisoned or stale entry) or an action is not
+deterministic. Non-hermetic actions (VideoToolbox encodes) and everything
+made from them are left out and listed: their bytes differ run to run by
+nature. Neither run writes to the user's output tree.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reel.lang.diagnostics import Diagnostics, GateError
+
+from .actions import build_graph
+from .build import BuildResult, build
+
+
+@dataclass
+class Mismatch:
+    action: str
+    output: str
+    cached: str
+    clean: str
+
+
+@dataclass
+class Verification:
+    build: BuildResult
+    compared: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # not reproducible by design
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+class VerifyFailed(GateError):
+    """A rebuild from clean gave other bytes (exit 1)."""
+
+
+def verify(
+    path: Path,
+    *,
+    target: str | None,
+    cache_dir: Path,
+    jobs: int | None,
+    profile: str,
+    backend: str,
+    diags: Diagnostics,
+) -> Verification:
+    with tempfile.TemporaryDirectory(prefix="reel-verify-") as tmp:
+        options = {"target": target, "jobs": jobs, "profile": profile, "backend": backend}
+        cached = build(path, out=Path(tmp) / "cached", cache_dir=cache_dir, diags=diags, **options)
+        clean = build(
+            path,
+            out=Path(tmp) / "clean",
+            cache_dir=Path(tmp) / "cache",
+            diags=Diagnostics(),  # the same warnings again: said once
+            **options,
+        )
+    graph = build_graph(cached.lowered.actions)
+    result = Verification(cached)
+    for action_id, first in sorted(cached.report.results.items()):
+        if not graph.reproducible(action_id):
+            result.skipped.append(action_id)
+            continue
+        second = clean.report.results[action_id]
+        result.compared.append(action_id)
+        for output, digest in sorted(first.outputs.items()):
+            if second.outputs.get(output) != digest:
+                result.mismatches.append(
+                    Mismatch(action_id, output, digest, second.outputs.get(output, "missing"))
+                )
+    if result.mismatches:
+        errors = Diagnostics()
+        for m in result.mismatches:
+            errors.error(
+                f"{m.action}: {m.output} differs when rebuilt from clean",
+                None,
+                "the cache holds a result these inputs no longer make, or the action is not "
+                "deterministic; `reel clean --cache` and build again, and report it if it recurs",
+                notes=(f"cached: {m.cached}", f"clean:  {m.clean}"),
+            )
+        raise VerifyFailed(errors.errors)
+    return result
