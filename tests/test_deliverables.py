@@ -229,3 +229,33 @@ def test_a_vertical_rendition_is_reframed_around_each_shots_focus(tmp_path: Path
     master = tmp_path / "out" / "v" / "master.mp4"
     with av.open(str(master)) as container:
         assert container.streams.video[0].codec_context.width == 320
+
+
+EVERY_SIZE = """
+load "std/deliverables"
+episode e {
+  title "E"
+  format 320x180 @ 24fps
+}
+cast { character ann "Ann" }
+scene a {
+  shot wide 2s { plate solid "#335577" say ann "Every preset, one frame size each." }
+}
+deliver master = youtube_1080p { resolution 320x180 }
+deliver uhd = youtube_4k
+deliver broadcast = broadcast_audio
+"""
+
+
+def test_the_4k_and_broadcast_presets_deliver_what_they_promise(tmp_path: Path) -> None:
+    (tmp_path / "e.episode").write_text(EVERY_SIZE)
+    proc = reel("build", "e.episode", "--out", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "out" / "e"
+    with av.open(str(folder / "uhd.mp4")) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (3840, 2160)
+        assert video.average_rate == 24 and video.frames == 48
+        assert any(s.type == "audio" for s in container.streams)
+    figures = measure_ebur128("broadcast.m4a", folder)
+    assert abs(figures["integrated"] - -23.0) <= 1.0 and figures["true_peak"] <= -1.0
