@@ -123,6 +123,13 @@ class ActionGraph:
                 stack.extend(self.preds[node])
         return seen
 
+    def needed(self, targets: set[str]) -> list[str]:
+        """The targets and everything they depend on, in dependency order."""
+        wanted = set(targets)
+        for target in targets:
+            wanted |= self.ancestors(target)
+        return self.order(wanted)
+
     def reproducible(self, action_id: str) -> bool:
         """Its output is the same on every machine: it and everything it reads from
         are hermetic. (A stream copy of a VideoToolbox encode is hermetic as an

@@ -210,9 +210,7 @@ def emit(
     lowered = lower(planned, episode_root(path), store)
     graph = build_graph(lowered.actions)
     labels, wanted = resolve_targets(lowered, target)
-    order = Executor(
-        store, graph, jobs=1, keep_going=False, toolchain_digest=None, backend_version=""
-    ).needed(wanted)
+    order = graph.needed(wanted)
     emit_commands(planned, lowered, graph, order, labels, wanted, store, episode_root(path), dest)
     store.save_memo()
     return planned, dest, len(order)

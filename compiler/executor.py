@@ -116,10 +116,7 @@ class Executor:
         return self.graph.actions[action_id]
 
     def needed(self, targets: set[str]) -> list[str]:
-        wanted = set(targets)
-        for target in targets:
-            wanted |= self.graph.ancestors(target)
-        return self.graph.order(wanted)
+        return self.graph.needed(targets)
 
     def _digests(self, action: Action, report: ExecutionReport) -> dict[str, str]:
         digests = {}

@@ -57,22 +57,25 @@ def concat_commands(params: dict[str, Any]) -> Commands:
     ]
 
 
-def mux_commands(params: dict[str, Any]) -> Commands:
+def mux_args(output: str) -> list[str]:
+    """Picture and sound into one MP4, both streams copied."""
     return [
-        [
-            "-i",
-            "video.mp4",
-            "-i",
-            "audio.m4a",
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0",
-            "-c",
-            "copy",
-            "-movflags",
-            "+faststart",
-            *BITEXACT_OUT,
-            "master.mp4",
-        ]
+        "-i",
+        "video.mp4",
+        "-i",
+        "audio.m4a",
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        *BITEXACT_OUT,
+        output,
     ]
+
+
+def mux_commands(params: dict[str, Any]) -> Commands:
+    return [mux_args("master.mp4")]

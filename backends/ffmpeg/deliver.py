@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .assemble import mux_args
 from .encode import VIDEOTOOLBOX, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
@@ -124,21 +125,4 @@ def finish_rendition_commands(params: dict[str, Any]) -> Commands:
     if params["burn_captions"]:
         chain = "ass=captions.ass:fontsdir=fonts,format=yuv420p"
         return [reencode(chain, params["encoder"], "rendition.mp4")]
-    return [
-        [
-            "-i",
-            "video.mp4",
-            "-i",
-            "audio.m4a",
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c",
-            "copy",
-            "-movflags",
-            "+faststart",
-            *BITEXACT_OUT,
-            "rendition.mp4",
-        ]
-    ]
+    return [mux_args("rendition.mp4")]
