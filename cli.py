@@ -197,16 +197,12 @@ def build(
     diags = Diagnostics()
     try:
         if stage == "plan":
-            from .compiler.pipeline import plan
+            from .compiler.build import plan_only
 
-            result = plan(
-                path,
-                profile=profile,
-                out=out,
-                diags=diags,
-                store=Store(resolve_cache_dir(cache_dir)),
+            result, written_files = plan_only(
+                path, out=out, cache_dir=resolve_cache_dir(cache_dir), profile=profile, diags=diags
             )
-            for written in result.written:
+            for written in written_files:
                 click.echo(f"wrote {os.path.relpath(written)}")
             click.echo(_summary(result, time.perf_counter() - started, "planned"))
             return
@@ -402,23 +398,28 @@ def graph(path: Path, dot: bool, profile: str) -> None:
 @click.option("--cache", "with_cache", is_flag=True, help="Also empty the cache directory.")
 @_handled
 def clean(path: Path | None, out: Path, cache_dir: Path | None, with_cache: bool) -> None:
-    """Remove built outputs (one episode's, or the whole output tree)."""
-    import shutil
+    """Remove built outputs (one episode's, or every episode's under --out).
 
+    Only files Reel's own record lists, with the bytes Reel wrote, are removed;
+    anything else in the output folder stays, and is named.
+    """
+    from .compiler.outputs import clean_cache, clean_outputs
     from .compiler.store import resolve_cache_dir
 
-    target = out
+    episode_id = None
     if path is not None:
-        from .compiler.pipeline import plan
+        from .lang.diagnostics import Diagnostics
+        from .lang.resolve import analyse
 
-        target = out / plan(path).episode.id
-    if target.exists():
-        shutil.rmtree(target)
-        click.echo(f"removed {os.path.relpath(target)}")
+        episode_id = analyse(path, Diagnostics()).id
+    cleaned = clean_outputs(out, episode_id)
+    click.echo(f"removed {len(cleaned.removed)} file(s) from {os.path.relpath(out)}")
+    for kept in cleaned.kept:
+        click.echo(f"kept {os.path.relpath(kept)}: not a file Reel wrote (or changed since)")
     if with_cache:
         cache = resolve_cache_dir(cache_dir)
         if cache.exists():
-            shutil.rmtree(cache)
+            clean_cache(cache)
             click.echo(f"removed {os.path.relpath(cache)}")
 
 

@@ -1,9 +1,10 @@
 """`reel build`: plan, check media, lower, execute, deliver.
 
-Outputs land in ``<out>/<episode>/`` only after the actions that make them
-succeeded, each file replaced atomically (a hard link or copy from the CAS),
-so an interrupted or failed build leaves the previous outputs intact and the
-next build finishes the job from the cache.
+Outputs are delivered as one set (``outputs.OutputSet``): copied from the CAS
+(their digests checked on the way) into a staging folder beside
+``<out>/<episode>/`` and switched in at once, only after every action
+succeeded. An interrupted or failed build leaves the previous set intact and
+the next build finishes the job from the cache.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe, has_encoder
-from reel.lang.diagnostics import Diagnostics, GateError, InputError
+from reel.lang.diagnostics import Diagnostics, GateError, InputError, ReelError
 from reel.lang.suggest import hint
 
 from . import artifacts as a
@@ -25,9 +26,10 @@ from .executor import ExecutionReport, Executor, progress_printer
 from .jsonio import write_json
 from .lower import Lowered, lower
 from .media import cached_probe
-from .pipeline import PlanResult, episode_root, output_dir, plan
+from .outputs import OutputSet, check_output_folder
+from .pipeline import PlanResult, PlanStopped, episode_root, plan
 from .plan import BACKENDS, DEFAULT_BACKEND
-from .store import Store
+from .store import BlobDamaged, Store
 
 ARTIFACT_TARGETS = ("script", "shotlist", "assetmanifest", "renderplan")
 DEFAULT_TARGETS = ("master", "captions")
@@ -42,6 +44,7 @@ class BuildResult:
     delivered: list[Path] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     summary_loudness: dict[str, Any] | None = None
+    repairs: list[str] = field(default_factory=list)  # damaged cache blobs found (evicted)
 
 
 class BuildFailed(GateError):
@@ -75,7 +78,7 @@ def resolve_targets(lowered: Lowered, target: str | None) -> tuple[list[str], se
     return labels, ids
 
 
-def _failure_diagnostics(report: ExecutionReport) -> Diagnostics:
+def _failure_diagnostics(report: ExecutionReport, kept: Path | None = None) -> Diagnostics:
     diags = Diagnostics()
     for failure in report.failures:
         notes = []
@@ -90,7 +93,12 @@ def _failure_diagnostics(report: ExecutionReport) -> Diagnostics:
             f"{failure.action.id} failed: {failure.message}",
             None,
             "fix the input named above, then run `reel build` again; finished actions are cached",
-            notes=tuple(notes),
+            notes=tuple(notes)
+            + (
+                (f"the delivered outputs are as they were; this run's files are in {kept}",)
+                if kept is not None
+                else ()
+            ),
         )
     return diags
 
@@ -116,61 +124,161 @@ def build(
     stages: dict[str, float] = {}
     started = time.perf_counter()
     store = Store(cache_dir)
-    planned = plan(
-        path, profile=profile, backend=backend, out=out, diags=diags, store=store, jobs=jobs
-    )
-    stages["plan_and_voices"] = time.perf_counter() - started
-
-    mark = time.perf_counter()
     root = episode_root(path)
-    lowered = lower(planned, root, store)
-    graph = build_graph(lowered.actions)
-    labels, wanted = resolve_targets(lowered, target)
-    stages["lowering"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    executor = Executor(
-        store,
-        graph,
-        jobs=jobs or os.cpu_count() or 1,
-        keep_going=keep_going,
-        toolchain_digest=toolchain_digest(store),
-        backend_version=backend_version(),
+    planned = _plan_or_keep_failed(
+        path, out, store, diags, profile=profile, backend=backend, jobs=jobs
     )
-    needed = executor.needed(wanted) if wanted else []
-    if progress:
-        executor.on_event = progress_printer(len(needed))
-    report = executor.run(wanted) if wanted else ExecutionReport()
-    stages["execute"] = time.perf_counter() - mark
+    folder = output_folder(out, planned, root, store)
+    staged = OutputSet(out, planned.episode.id, store)  # fails fast on an unwritable --out
+    stages["plan_and_voices"] = time.perf_counter() - started
+    try:
+        mark = time.perf_counter()
+        lowered = lower(planned, root, store)
+        graph = build_graph(lowered.actions)
+        labels, wanted = resolve_targets(lowered, target)
+        stages["lowering"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
-    folder = output_dir(out, planned.episode)
-    result = BuildResult(planned, lowered, report, folder)
-    for action_id, files in lowered.delivers.items():
-        if action_id not in wanted or action_id not in report.results:
+        mark = time.perf_counter()
+        executor = Executor(
+            store,
+            graph,
+            jobs=jobs or os.cpu_count() or 1,
+            keep_going=keep_going,
+            toolchain_digest=toolchain_digest(store),
+            backend_version=backend_version(),
+        )
+        if progress:
+            executor.on_event = progress_printer(len(executor.needed(wanted)))
+        report = executor.run(wanted) if wanted else ExecutionReport()
+        stages["execute"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        result = BuildResult(planned, lowered, report, folder)
+        for artifact in planned.artifacts:
+            artifact.write(staged.staging)
+            staged.add_written(f"{artifact.kind}.json")
+        if not report.failures:
+            try:
+                _deliver(result, staged, store, wanted)
+            except BlobDamaged:
+                # A blob was damaged since its action ran; it is evicted now, so
+                # running again remakes it (everything else is a cache hit).
+                result.report = report = executor.run(wanted)
+                if not report.failures:
+                    _deliver(result, staged, store, wanted)
+        if wanted and not report.failures:
+            written = write_render_output(result, store, labels, staged)
+            if written.loudness is not None:
+                result.summary_loudness = written.loudness.model_dump(mode="json")
+        if "loudness" in report.results:
+            warn_loudness(result, store, diags)
+        result.repairs = _warn_repairs(store, diags)
+        stages["deliver"] = time.perf_counter() - mark
+        stages["total"] = time.perf_counter() - started
+        store.save_memo()
+        result.summary = run_summary(result, labels, stages, diags)
+        write_json(staged.path("run_summary.json"), result.summary)
+        staged.add_written("run_summary.json", log=True)
+        if report.failures:
+            kept = staged.fail()
+            raise BuildFailed(_failure_diagnostics(report, kept).errors)
+        staged.commit()
+    finally:
+        staged.discard()  # a no-op once committed or kept as the failed set
+    if record is not None:
+        remember_build(result, store, record, diags, root)
+    return result
+
+
+def _deliver(result: BuildResult, staged: OutputSet, store: Store, wanted: set[str]) -> None:
+    """Copy the wanted targets' files from the CAS into the staged set."""
+    result.delivered = []
+    for action_id, files in result.lowered.delivers.items():
+        if action_id not in wanted or action_id not in result.report.results:
             continue
         for output_name, file_name in files:
-            digest = report.results[action_id].outputs[output_name]
-            dest = folder / file_name
-            if not (dest.is_file() and store.file_digest(dest) == digest):
-                store.materialise(digest, dest)
-            result.delivered.append(dest)
-    if wanted and not report.failures:
-        written = write_render_output(result, store, labels)
-        if written.loudness is not None:
-            result.summary_loudness = written.loudness.model_dump(mode="json")
-    if "loudness" in report.results:
-        warn_loudness(result, store, diags)
-    stages["deliver"] = time.perf_counter() - mark
-    stages["total"] = time.perf_counter() - started
-    store.save_memo()
-    result.summary = run_summary(result, labels, stages, diags)
-    write_json(folder / "run_summary.json", result.summary)
-    if report.failures:
-        raise BuildFailed(_failure_diagnostics(report).errors)
-    if record is not None:
-        remember_build(result, store, record, diags)
-    return result
+            digest = result.report.results[action_id].outputs[output_name]
+            result.delivered.append(staged.add_blob(digest, file_name))
+
+
+def _warn_repairs(store: Store, diags: Diagnostics) -> list[str]:
+    repairs = list(store.repairs)
+    for repair in repairs:
+        diags.warning(
+            repair,
+            None,
+            "the action that made it ran again; if this recurs, check the disk "
+            "holding the cache (`reel verify` re-hashes every blob a build uses)",
+        )
+    store.repairs.clear()
+    return repairs
+
+
+def output_folder(out: Path, planned: PlanResult, root: Path, store: Store) -> Path:
+    """``out/<episode>``, if Reel may own it (see outputs.check_output_folder)."""
+    episode = planned.episode
+    return check_output_folder(out, episode.id, _sources(planned, root), store.root, episode.span)
+
+
+def _sources(planned: PlanResult | PlanStopped, root: Path) -> list[Path]:
+    """Every file the episode reads (or looks for): none may live in its output folder."""
+    episode = planned.episode
+    paths = [*episode.source_paths, root / "."]
+    if episode.music is not None:
+        paths.append(root / episode.music.path)
+    for shot in episode.shots:
+        if shot.plate.path:
+            paths.append(root / shot.plate.path)
+        paths += [root / line.file for line in shot.lines if line.file]
+        paths += [root / cue.path for cue in shot.sfx]
+    return paths
+
+
+def _plan_or_keep_failed(
+    path: Path, out: Path, store: Store, diags: Diagnostics, **options: Any
+) -> PlanResult:
+    """Plan; if a gate stops it, keep what it made (the Script the canon gate
+    judged) in ``<episode>.failed/`` for the user to read."""
+    try:
+        return plan(path, diags=diags, store=store, **options)
+    except ReelError as exc:
+        partial: PlanStopped | None = getattr(exc, "partial", None)
+        if partial is not None:
+            keep_failed_plan(out, partial, episode_root(path), store)
+        raise
+
+
+def keep_failed_plan(out: Path, partial: PlanStopped, root: Path, store: Store) -> Path | None:
+    try:
+        check_output_folder(out, partial.episode.id, _sources(partial, root), store.root)
+    except ReelError:
+        return None  # the build's own error says what went wrong; write nothing
+    staged = OutputSet(out, partial.episode.id, store)
+    try:
+        for artifact in partial.artifacts:
+            artifact.write(staged.staging)
+            staged.add_written(f"{artifact.kind}.json")
+        return staged.fail()
+    finally:
+        staged.discard()
+
+
+def plan_only(
+    path: Path, *, out: Path, cache_dir: Path, profile: str, diags: Diagnostics
+) -> tuple[PlanResult, list[Path]]:
+    """`reel build --stage plan`: deliver the four artifacts as the set."""
+    store = Store(cache_dir)
+    planned = _plan_or_keep_failed(path, out, store, diags, profile=profile)
+    folder = output_folder(out, planned, episode_root(path), store)
+    staged = OutputSet(out, planned.episode.id, store)
+    try:
+        for artifact in planned.artifacts:
+            artifact.write(staged.staging)
+            staged.add_written(f"{artifact.kind}.json")
+        staged.commit()
+    finally:
+        staged.discard()
+    return planned, [folder / f"{artifact.kind}.json" for artifact in planned.artifacts]
 
 
 def check_backend(backend: str) -> None:
@@ -216,7 +324,9 @@ def emit(
     return planned, dest, len(order)
 
 
-def remember_build(result: BuildResult, store: Store, record: Path, diags: Diagnostics) -> None:
+def remember_build(
+    result: BuildResult, store: Store, record: Path, diags: Diagnostics, root: Path
+) -> None:
     """Record this successful build for the no-op fast path."""
     from reel.backends.audio.tts import library_path
 
@@ -248,10 +358,13 @@ def remember_build(result: BuildResult, store: Store, record: Path, diags: Diagn
         "delivered": [str(p.resolve()) for p in result.delivered],
         "actions": len(result.lowered.actions),
     }
-    remember(store, record, inputs, outputs, replay)
+    missing = [root / asset.path for asset in result.plan.manifest.assets if asset.placeholder]
+    remember(store, record, inputs, outputs, replay, missing)
 
 
-def write_render_output(result: BuildResult, store: Store, labels: list[str]) -> a.RenderOutput:
+def write_render_output(
+    result: BuildResult, store: Store, labels: list[str], staged: OutputSet
+) -> a.RenderOutput:
     planned = result.plan
     graph = build_graph(result.lowered.actions)
     outputs = []
@@ -261,21 +374,22 @@ def write_render_output(result: BuildResult, store: Store, labels: list[str]) ->
             dest = result.folder / relative
             if res is None or dest not in result.delivered:
                 continue
+            digest = res.outputs[output_name]
             outputs.append(
                 a.OutputFile(
                     name=Path(relative).name,
                     path=relative,
-                    digest=res.outputs[output_name],
-                    size_bytes=dest.stat().st_size,
+                    digest=digest,
+                    size_bytes=store.blob_path(digest).stat().st_size,
                     action=action_id,
                     action_key=res.key,
                     reproducible=graph.reproducible(action_id),
                 )
             )
     master = None
-    master_file = result.folder / "master.mp4"
-    if any(o.name == "master.mp4" for o in outputs):
-        info = cached_probe(store, master_file)
+    master_out = next((o for o in outputs if o.name == "master.mp4"), None)
+    if master_out is not None:
+        info = cached_probe(store, store.blob_path(master_out.digest))
         master = a.MediaSummary(
             duration_seconds=info.get("duration"),
             video_duration_seconds=info.get("video_duration"),
@@ -303,7 +417,8 @@ def write_render_output(result: BuildResult, store: Store, labels: list[str]) ->
         toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=backend_version()),
         timing_lock_hash=planned.shotlist.timing_lock_hash,
     )
-    render_output.write(result.folder)
+    render_output.write(staged.staging)
+    staged.add_written(f"{render_output.kind}.json")
     return render_output
 
 
@@ -311,7 +426,7 @@ def loudness_record(result: BuildResult, store: Store) -> a.Loudness | None:
     res = result.report.results.get("loudness")
     if res is None:
         return None
-    data = json.loads(store.blob_path(res.outputs["loudness.json"]).read_text())
+    data = json.loads(store.read_blob(res.outputs["loudness.json"]))
 
     def figures(d: dict[str, float]) -> a.LoudnessFigures:
         return a.LoudnessFigures(

@@ -6,6 +6,11 @@ hit and nothing runs. Because keys use the *digests* of upstream outputs, an
 action whose output did not change does not invalidate its dependents (early
 cutoff). Misses run in a sandbox under the cache directory; their outputs
 move into the CAS and only then is the action-cache entry written.
+
+Inputs are copied into the sandbox with their digests checked on the way: a
+source edited while the build runs fails its action (never a result keyed on
+bytes it was not made from), and a damaged cache blob is evicted, after which
+the run is repeated once so that the action that made it runs again.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import Action, ActionGraph, ActionInput, BlobInput, SourceInput
-from .store import Store
+from .files import DigestMismatch, place_verified
+from .store import BlobDamaged, Store
 
 
 @dataclass
@@ -37,6 +43,7 @@ class ActionFailure:
     action: Action
     message: str
     detail: str = ""
+    damaged_blob: bool = False  # an input blob was damaged and evicted: worth a re-run
 
 
 @dataclass
@@ -139,11 +146,14 @@ class Executor:
                     dest.write_bytes(source.data)
                 elif isinstance(source, SourceInput):
                     try:
-                        dest.hardlink_to(source.path)
-                    except OSError:
-                        shutil.copyfile(source.path, dest)
+                        place_verified(source.path, dest, digests[name])
+                    except DigestMismatch:
+                        raise ActionError(
+                            f"{source.path.name} changed while the build was running; "
+                            "run `reel build` again"
+                        ) from None
                 else:
-                    self.store.materialise(digests[name], dest)
+                    self.store.copy_blob(digests[name], dest)
             action.execute(sandbox)
             outputs = {}
             for name in action.outputs:
@@ -177,7 +187,7 @@ class Executor:
         digests = self._digests(action, report)
         key = action.key(digests, self.toolchain, self.backend_version)
         last = self.store.last_run(action.id)
-        hit = self.store.get_action(key, action.hermetic)
+        hit = self.store.get_action(key, action.hermetic, action.outputs)
         if hit is not None:
             report.results[action.id] = ActionResult(action.id, key, hit, True, 0.0)
             if last is None or last.get("key") != key:
@@ -196,6 +206,8 @@ class Executor:
             outputs = future.result()
         except ActionError as exc:
             report.failures.append(ActionFailure(action, str(exc), exc.detail))
+        except BlobDamaged as exc:
+            report.failures.append(ActionFailure(action, str(exc), damaged_blob=True))
         except Exception as exc:  # noqa: BLE001 - report it, never crash mid-build
             # A tool's error (the backend's ToolError) carries its stderr tail.
             tail = getattr(exc, "tail", None)
@@ -214,6 +226,15 @@ class Executor:
         return False
 
     def run(self, targets: set[str]) -> ExecutionReport:
+        """Run what ``targets`` need. If a damaged blob was found (and evicted)
+        on the way, run once more: its action is now a miss and runs again,
+        and everything else is a hit."""
+        report = self._run_once(targets)
+        if report.failures and all(f.damaged_blob for f in report.failures):
+            report = self._run_once(targets)
+        return report
+
+    def _run_once(self, targets: set[str]) -> ExecutionReport:
         report = ExecutionReport()
         pending = self.needed(targets)
         failed: set[str] = set()

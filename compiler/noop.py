@@ -3,7 +3,9 @@
 Like ninja, a build that has nothing to do should cost milliseconds. After a
 successful build we record the digest of every input it read (the loaded
 `.episode` files, every media file, fonts, the speech library, the ffmpeg
-binary, and Reel's own code) and of every output it delivered. The next
+binary, and Reel's own code), every file it looked for and did not find (a
+missing image is a placeholder until it appears), and every output it
+delivered. The next
 `reel build` with the same entry, targets, profile and output tree first
 re-checks those digests, through the stat-keyed memo, so unchanged files are
 not even read; if all match it replays the record and stops, before the
@@ -14,16 +16,15 @@ This module must stay light: it imports only the store and the hashing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .hashing import hash_value
 from .jsonio import write_json
-from .store import Store
+from .store import Store, is_digest, read_json_dict
 
 PACKAGE = Path(__file__).resolve().parent.parent
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 
 CODE_DIRS = ("lang", "compiler", "backends")
@@ -67,25 +68,48 @@ def _digests(store: Store, paths: list[Path]) -> dict[str, str] | None:
     return out
 
 
+def _digest_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and is_digest(v) for k, v in value.items()
+    )
+
+
+def _well_formed(data: dict[str, Any]) -> bool:
+    """The record has the shape `remember` writes; anything else is a miss."""
+    missing = data.get("missing")
+    return (
+        all(_digest_map(data.get(s)) for s in ("inputs", "outputs", "code"))
+        and isinstance(missing, list)
+        and all(isinstance(p, str) for p in missing)
+        and isinstance(data.get("replay"), dict)
+    )
+
+
 def up_to_date(store: Store, record: Path) -> dict[str, Any] | None:
-    """The recorded build, if every input and output still has its digest."""
-    try:
-        data = json.loads(record.read_text())
-    except (OSError, ValueError):
+    """The recorded build, if every input and output still has its digest and
+    no file it looked for in vain has appeared."""
+    data = read_json_dict(record)
+    if data is None or not _well_formed(data):
+        return None
+    if any(Path(p).exists() for p in data["missing"]):
         return None
     for section in ("inputs", "outputs"):
-        paths = [Path(p) for p in data.get(section, {})]
-        now = _digests(store, paths)
+        now = _digests(store, [Path(p) for p in data[section]])
         if now is None or now != data[section]:
             return None
-    if _digests(store, code_files()) != data.get("code"):
+    if _digests(store, code_files()) != data["code"]:
         return None
     store.save_memo()
     return data
 
 
 def remember(
-    store: Store, record: Path, inputs: list[Path], outputs: list[Path], replay: dict[str, Any]
+    store: Store,
+    record: Path,
+    inputs: list[Path],
+    outputs: list[Path],
+    replay: dict[str, Any],
+    missing: list[Path],
 ) -> None:
     """Record a successful build for the next no-op check."""
     ins, outs, code = (
@@ -95,5 +119,8 @@ def remember(
     )
     if ins is None or outs is None or code is None:
         return
-    write_json(record, {"inputs": ins, "outputs": outs, "code": code, "replay": replay})
+    gone = sorted({str(p) for p in missing})
+    write_json(
+        record, {"inputs": ins, "outputs": outs, "code": code, "missing": gone, "replay": replay}
+    )
     store.save_memo()

@@ -2,18 +2,23 @@
 
 Stage order follows seed 003: the Script is produced first; the canon gate
 judges it and, on a contradiction, the build stops there (exit 1, nothing
-past the Script written). Then the timeline locks, the runtime gate runs, and
+past the Script made). Then the timeline locks, the runtime gate runs, and
 the ShotList, AssetManifest and RenderPlan follow.
+
+Planning writes nothing: the artifacts are delivered with the build's other
+outputs, as one set (see ``outputs``). When a gate stops planning, the
+exception carries what was made so far (``PlanStopped``), so the build can
+keep a failed run's Script for the user to read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reel.lang import ir
-from reel.lang.diagnostics import Diagnostics
+from reel.lang.diagnostics import Diagnostics, ReelError
 from reel.lang.entry import find_entry
 from reel.lang.resolve import analyse
 
@@ -45,7 +50,6 @@ class PlanResult:
     manifest: a.AssetManifest
     render_plan: a.RenderPlan
     diagnostics: Diagnostics
-    written: list[Path] = field(default_factory=list)
     voice_report: Any = None  # the voice phase's ExecutionReport, when voices were rendered
 
     @property
@@ -53,13 +57,17 @@ class PlanResult:
         return [self.script, self.shotlist, self.manifest, self.render_plan]
 
 
+@dataclass
+class PlanStopped:
+    """What planning had made when a gate or a media check stopped it."""
+
+    episode: ir.Episode
+    artifacts: list[a.Artifact]
+
+
 def episode_root(path: Path) -> Path:
     """The folder an episode's relative paths are relative to."""
     return find_entry(path).resolve().parent
-
-
-def output_dir(out: Path, episode: ir.Episode) -> Path:
-    return out / episode.id
 
 
 def plan(
@@ -67,18 +75,18 @@ def plan(
     *,
     profile: str = DEFAULT_PROFILE,
     backend: str = DEFAULT_BACKEND,
-    out: Path | None = None,
     diags: Diagnostics | None = None,
     store: Store | None = None,
     jobs: int | None = None,
 ) -> PlanResult:
-    """Run the front half. With ``out``, write the artifacts under ``out/<episode>/``.
+    """Run the front half and return the four artifacts (nothing is written).
 
     With a ``store``, the media is probed and every voice line rendered first,
     so timing comes from the real voices (audio is the clock); without one,
     lines are estimated at their reading rate.
 
     Raises InputError (exit 2) or GateError (exit 1); warnings stay in ``diags``.
+    An error after analysis carries ``partial``: a PlanStopped.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile}")
@@ -88,10 +96,23 @@ def plan(
     root = episode_root(path)
     episode = analyse(path, diags)
     script = build_script(episode)
-    written: list[Path] = []
-    folder = output_dir(out, episode) if out is not None else None
-    if folder is not None:
-        written.append(script.write(folder))
+    try:
+        return _plan_from_script(episode, script, root, profile, backend, diags, store, jobs)
+    except ReelError as exc:
+        exc.partial = PlanStopped(episode, [script])  # type: ignore[attr-defined]
+        raise
+
+
+def _plan_from_script(
+    episode: ir.Episode,
+    script: a.Script,
+    root: Path,
+    profile: str,
+    backend: str,
+    diags: Diagnostics,
+    store: Store | None,
+    jobs: int | None,
+) -> PlanResult:
     canon_gate(episode)
     voices = None
     voice_report = None
@@ -116,9 +137,6 @@ def plan(
     shotlist = build_shotlist(episode, timeline, script, voiced=voices is not None)
     manifest = build_manifest(episode, root, shotlist, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
-    result = PlanResult(episode, timeline, script, shotlist, manifest, render_plan, diags, written)
+    result = PlanResult(episode, timeline, script, shotlist, manifest, render_plan, diags)
     result.voice_report = voice_report
-    if folder is not None:
-        for artifact in (shotlist, manifest, render_plan):
-            written.append(artifact.write(folder))
     return result

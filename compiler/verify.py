@@ -8,6 +8,10 @@ inputs no longer make (a poisoned or stale entry) or an action is not
 deterministic. Non-hermetic actions (VideoToolbox encodes) and everything
 made from them are left out and listed: their bytes differ run to run by
 nature. Neither run writes to the user's output tree.
+
+Recorded digests are not taken on trust: every blob the cached build's
+actions produced is hashed again. A damaged blob (found here, or repaired on
+the way by the cached build) fails the verification, naming the action.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from reel.lang.diagnostics import Diagnostics, GateError
 
 from .actions import build_graph
 from .build import BuildResult, build
+from .store import Store
 
 
 @dataclass
@@ -36,6 +41,7 @@ class Verification:
     compared: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # not reproducible by design
     mismatches: list[Mismatch] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # cache blobs that failed their digest
 
 
 class VerifyFailed(GateError):
@@ -64,6 +70,7 @@ def verify(
         )
     graph = build_graph(cached.lowered.actions)
     result = Verification(cached)
+    result.damaged = list(cached.repairs) + _rehash(cached, Store(cache_dir))
     for action_id, first in sorted(cached.report.results.items()):
         if not graph.reproducible(action_id):
             result.skipped.append(action_id)
@@ -75,8 +82,15 @@ def verify(
                 result.mismatches.append(
                     Mismatch(action_id, output, digest, second.outputs.get(output, "missing"))
                 )
-    if result.mismatches:
+    if result.mismatches or result.damaged:
         errors = Diagnostics()
+        for damage in result.damaged:
+            errors.error(
+                damage,
+                None,
+                "the damaged blob is evicted: the next `reel build` makes it again; "
+                "if this recurs, check the disk that holds the cache",
+            )
         for m in result.mismatches:
             errors.error(
                 f"{m.action}: {m.output} differs when rebuilt from clean",
@@ -87,3 +101,14 @@ def verify(
             )
         raise VerifyFailed(errors.errors)
     return result
+
+
+def _rehash(cached: BuildResult, store: Store) -> list[str]:
+    """Hash every blob the build's actions recorded; evict and name the bad ones."""
+    damaged = []
+    for action_id, res in sorted(cached.report.results.items()):
+        for output, digest in sorted(res.outputs.items()):
+            if not store.blob_ok(digest):
+                store.evict(digest, "evicted")
+                damaged.append(f"{action_id}: the cached {output} does not have its digest")
+    return damaged

@@ -15,8 +15,8 @@ from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
 
 from .actions import Action, SourceInput, build_graph
-from .executor import Executor
-from .store import Store
+from .executor import ExecutionReport, Executor
+from .store import BlobDamaged, Store
 from .timing import DEFAULT_WPM, line_id
 
 DEFAULT_LANGUAGE = "en-us"
@@ -106,13 +106,23 @@ def render_voices(
         toolchain_digest=toolchain,
         backend_version=backend,
     )
-    report = executor.run({a.id for a in actions})
-    if report.failures:
-        raise BuildFailed(_failure_diagnostics(report).errors)
+    for attempt in range(2):
+        report = executor.run({a.id for a in actions})
+        if report.failures:
+            raise BuildFailed(_failure_diagnostics(report).errors)
+        try:
+            return _lengths(actions, report, store), report
+        except BlobDamaged:
+            if attempt:
+                raise  # damaged again at once: the store's disk is failing
+    raise AssertionError("unreachable")
+
+
+def _lengths(actions: list[Action], report: ExecutionReport, store: Store) -> dict[str, float]:
+    """Each line's spoken length, from its words.json (checked against its digest;
+    a damaged one is evicted, and the caller runs the voices again)."""
     lengths = {}
     for action in actions:
-        words = json.loads(
-            store.blob_path(report.results[action.id].outputs["words.json"]).read_text()
-        )
+        words = json.loads(store.read_blob(report.results[action.id].outputs["words.json"]))
         lengths[action.id.removeprefix("voice/")] = words["seconds"]
-    return lengths, report
+    return lengths

@@ -42,9 +42,12 @@ class Outcome:
 def run_plan(root: Path, entry: str = "main.episode", out: Path | None = None) -> Outcome:
     diags = Diagnostics()
     try:
-        result = plan(root / entry, diags=diags, out=out)
+        result = plan(root / entry, diags=diags)
     except ReelError as exc:
         return Outcome(None, exc.diagnostics, diags.warnings, int(exc.exit_code))
+    if out is not None:  # the artifacts alone, as `reel build --stage plan` delivers them
+        for artifact in result.artifacts:
+            artifact.write(out / result.episode.id)
     return Outcome(result, [], diags.warnings, 0)
 
 

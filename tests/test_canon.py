@@ -118,14 +118,15 @@ def test_the_pilot_cast_is_consistent() -> None:
     assert run_plan(PILOT, entry="pilot.episode").exit_code == 0
 
 
-def test_a_contradiction_exits_1_and_writes_nothing_past_the_script(tmp_path: Path) -> None:
+def test_a_contradiction_exits_1_and_keeps_only_the_script_aside(tmp_path: Path) -> None:
     write_tree(
         tmp_path, {"main.episode": DEAD_CAST + 'scene a { shot wide 2s { say rosa "Hi" } }\n'}
     )
     proc = reel("build", "main.episode", "--out", "out", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "canon: Rosa (rosa) is dead" in proc.stderr and "Traceback" not in proc.stderr
-    written = sorted(p.name for p in (tmp_path / "out" / "t").iterdir())
-    assert written == ["Script.json"]
-    script = json.loads((tmp_path / "out" / "t" / "Script.json").read_text())
+    assert not (tmp_path / "out" / "t").exists()  # no delivered set: the build failed
+    failed = tmp_path / "out" / "t.failed"
+    assert sorted(p.name for p in failed.iterdir()) == [".reel-delivered.json", "Script.json"]
+    script = json.loads((failed / "Script.json").read_text())
     assert script["scenes"][0]["lines"][0]["speaker_id"] == "rosa"

@@ -164,7 +164,8 @@ def test_a_corrupt_image(tmp_path: Path) -> None:
     assert int(error.exit_code) == 1
     after = outputs(folder)
     assert after["master.mp4"] == before["master.mp4"]  # earlier outputs untouched
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # nothing half-written
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [".reel-delivered.json"]
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["tiny"]  # nothing half-written
 
 
 def test_a_text_file_given_as_a_video(tmp_path: Path) -> None:

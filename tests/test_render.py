@@ -53,6 +53,7 @@ def test_master_is_h264_aac_and_lasts_exactly_the_shotlist(pilot: dict) -> None:
 def test_every_output_is_delivered(pilot: dict) -> None:
     names = {p.name for p in pilot["folder"].iterdir()}
     assert names == {
+        ".reel-delivered.json",
         "Script.json",
         "ShotList.json",
         "AssetManifest.json",
@@ -245,9 +246,11 @@ def test_building_one_target(pilot: dict, tmp_path: Path) -> None:
 
 
 def test_clean(pilot: dict, tmp_path: Path) -> None:
+    from reel.compiler.store import Store
+
     out, cache = tmp_path / "out", tmp_path / "cache"
-    (out / "pilot").mkdir(parents=True)
-    cache.mkdir()
+    shutil.copytree(pilot["folder"], out / "pilot")  # a delivered set, with its record
+    Store(cache)
     proc = reel(
         "clean",
         str(pilot["copy"]),
