@@ -3,27 +3,23 @@ beat), or detected from the file when no bpm is given (cached by digest)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from reel.backends.audio import beats as detector
 from reel.lang import ir
 
-from .jsonio import write_json
-from .store import Store
+from .store import Store, read_checked, write_checked
 from .timing import BeatGrid
 
 
 def detected(store: Store, path: Path) -> tuple[float, float]:
     digest = store.file_digest(path)
     memo = store.root / "beats" / f"{digest.split(':')[1]}.json"
-    try:
-        data = json.loads(memo.read_text())
+    data = read_checked(memo)
+    if isinstance(data, dict) and {"bpm", "offset"} <= set(data):
         return data["bpm"], data["offset"]
-    except (OSError, ValueError, KeyError):
-        pass
     bpm, offset = detector.detect(detector.decode_mono(path))
-    write_json(memo, {"bpm": bpm, "offset": offset})
+    write_checked(memo, {"bpm": bpm, "offset": offset})
     return bpm, offset
 
 

@@ -157,21 +157,19 @@ def build(
         for artifact in planned.artifacts:
             artifact.write(staged.staging)
             staged.add_written(f"{artifact.kind}.json")
-        if not report.failures:
+        for attempt in range(2):
+            if result.report.failures:
+                break
             try:
-                _deliver(result, staged, store, wanted)
-            except BlobDamaged:
+                _deliver(result, staged, store, wanted, labels, diags)
+                break
+            except BlobDamaged as exc:
+                if attempt:
+                    raise _damaged_twice(exc) from None
                 # A blob was damaged since its action ran; it is evicted now, so
                 # running again remakes it (everything else is a cache hit).
-                result.report = report = executor.run(wanted)
-                if not report.failures:
-                    _deliver(result, staged, store, wanted)
-        if wanted and not report.failures:
-            written = write_render_output(result, store, labels, staged)
-            if written.loudness is not None:
-                result.summary_loudness = written.loudness.model_dump(mode="json")
-        if "loudness" in report.results:
-            warn_loudness(result, store, diags)
+                result.report = executor.run(wanted)
+        report = result.report
         result.repairs = _warn_repairs(store, diags)
         stages["deliver"] = time.perf_counter() - mark
         stages["total"] = time.perf_counter() - started
@@ -190,8 +188,17 @@ def build(
     return result
 
 
-def _deliver(result: BuildResult, staged: OutputSet, store: Store, wanted: set[str]) -> None:
-    """Copy the wanted targets' files from the CAS into the staged set."""
+def _deliver(
+    result: BuildResult,
+    staged: OutputSet,
+    store: Store,
+    wanted: set[str],
+    labels: list[str],
+    diags: Diagnostics,
+) -> None:
+    """Copy the wanted targets' files from the CAS into the staged set, with
+    the RenderOutput that describes them. Raises BlobDamaged if a blob it
+    reads no longer has its digest."""
     result.delivered = []
     for action_id, files in result.lowered.delivers.items():
         if action_id not in wanted or action_id not in result.report.results:
@@ -199,6 +206,23 @@ def _deliver(result: BuildResult, staged: OutputSet, store: Store, wanted: set[s
         for output_name, file_name in files:
             digest = result.report.results[action_id].outputs[output_name]
             result.delivered.append(staged.add_blob(digest, file_name))
+    if wanted:
+        written = write_render_output(result, store, labels, staged)
+        if written.loudness is not None:
+            result.summary_loudness = written.loudness.model_dump(mode="json")
+    if "loudness" in result.report.results:
+        warn_loudness(result, store, diags)
+
+
+def _damaged_twice(exc: BlobDamaged) -> BuildFailed:
+    diags = Diagnostics()
+    diags.error(
+        f"{exc}, again, right after it was made",
+        None,
+        "the disk holding the cache is failing or something else writes to it; "
+        "move the cache elsewhere with --cache-dir",
+    )
+    return BuildFailed(diags.errors)
 
 
 def _warn_repairs(store: Store, diags: Diagnostics) -> list[str]:

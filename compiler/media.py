@@ -9,7 +9,6 @@ probes nothing.
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,7 @@ from reel.backends.probe import ProbeError, probe
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, GateError
 
-from .jsonio import write_json
-from .store import Store
+from .store import Store, read_checked, write_checked
 
 
 class MediaError(GateError):
@@ -29,15 +27,14 @@ class MediaError(GateError):
 def cached_probe(store: Store, path: Path) -> dict[str, Any]:
     digest = store.file_digest(path)
     memo = store.root / "probe" / f"{digest.split(':')[1]}.json"
-    try:
-        return json.loads(memo.read_text())
-    except (OSError, ValueError):
-        pass
+    info = read_checked(memo)
+    if isinstance(info, dict):
+        return info
     try:
         info = probe(path)
     except ProbeError as exc:
         info = {"error": str(exc)}
-    write_json(memo, info)
+    write_checked(memo, info)
     return info
 
 

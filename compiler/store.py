@@ -12,7 +12,8 @@ Layout under the cache directory (``.reel/`` by default):
                           they are reused on this machine but never shared
     explain/<id>.json     what the last run of an action was keyed on (for --explain)
     memo/digests.json     path -> (size, mtime_ns, ctime_ns, inode, digest) for sources
-    probe/, noop/         media probes by digest; the no-op record of each build
+    probe/, beats/        media probes and detected tempi by digest (self-checking)
+    noop/                 the no-op record of each build
     tmp/                  sandboxes of running actions
 
 Every write is atomic (temporary file + rename), so a build killed at any
@@ -40,12 +41,12 @@ from typing import Any
 from reel.lang.diagnostics import Diagnostics, GateError
 
 from .files import DigestMismatch, place_verified
-from .hashing import PREFIX, hash_bytes, hash_file
+from .hashing import PREFIX, hash_bytes, hash_file, hash_value
 from .jsonio import write_atomic, write_json
 
 CACHE_ENV = "REEL_CACHE_DIR"
 DEFAULT_CACHE = ".reel"
-SUBDIRS = ("cas", "ac", "ac-local", "explain", "memo", "probe", "noop", "tmp")
+SUBDIRS = ("cas", "ac", "ac-local", "explain", "memo", "probe", "beats", "noop", "tmp")
 # The Cache Directory Tagging Specification (bford.info/cachedir): backup tools
 # skip a folder holding this file, and Reel empties no folder without it.
 CACHEDIR_TAG = (
@@ -80,6 +81,23 @@ def read_json_dict(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def write_checked(path: Path, value: Any) -> None:
+    """A derived record (a probe, a detected tempo) with its own checksum, so
+    that a damaged or hand-edited one reads back as a miss."""
+    write_json(path, {"value": value, "check": hash_value(value)})
+
+
+def read_checked(path: Path) -> Any | None:
+    record = read_json_dict(path)
+    if record is None or "value" not in record:
+        return None
+    value = record["value"]
+    try:
+        return value if hash_value(value) == record.get("check") else None
+    except ValueError:  # NaN or the like: never written by Reel
+        return None
 
 
 def _hex(digest: str) -> str:
