@@ -1,0 +1,141 @@
+"""Hostile inputs (issue 9): a blueprint may not read outside its project, hang on
+a pipe, crash on a NUL, exhaust memory or time, or inject markup into captions.
+
+Each test is a case the attack campaign found; it failed before the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import HEADER, reel, run_plan, write_tree
+
+SECRET = "TOPSECRET-do-not-print"
+
+
+def rendered(outcome) -> str:
+    return "\n".join(e.render() for e in outcome.errors)
+
+
+def line_number(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+# ---- 1. every path stays inside the project (or the stdlib) ---------------------
+SHOT = "scene a {{\n  shot wide 2s {{ {} }}\n}}\n"
+OUTSIDE_CASES = {  # (where it goes, text, message)
+    "load to /etc/passwd": ("load", 'load "{up}etc/passwd"', "is outside the project"),
+    "load through std/": ("load", 'load "std/../../../outside"', "is outside the project"),
+    "load beside the project": ("load", 'load "../outside"', "is outside the project"),
+    "plate": ("shot", 'plate image "../outside.png"', "is outside the project"),
+    "sfx": ("shot", 'plate solid "#000000" sfx "../outside.wav"', "is outside the project"),
+    "music": ("episode", 'music "../outside.wav"', "is outside the project"),
+    "recorded voice": ("shot", 'say maya "hi" file "../outside.wav"', "is outside the project"),
+    "symlink": (
+        "shot",
+        'plate image "link.png"',
+        "is a symbolic link to a file outside the project",
+    ),
+    "symlinked folder": (
+        "shot",
+        'plate image "linked/outside.png"',
+        "is a symbolic link to a file outside the project",
+    ),
+    "named pipe": ("shot", 'plate image "pipe.png"', "is a named pipe (FIFO), not a regular file"),
+    "folder": ("shot", 'plate image "folder.png"', "is a folder, not a regular file"),
+    "named pipe as a module": (
+        "load",
+        'load "./pipe"',
+        "is a named pipe (FIFO), not a regular file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OUTSIDE_CASES)
+def test_paths_outside_the_project_are_refused_unread(tmp_path: Path, case: str) -> None:
+    """Loads, plates, sounds and recorded lines resolve (after symlinks) inside
+    the project or the stdlib, and name regular files; anything else is a
+    positioned error (exit 2) that never shows the outside file's content."""
+    project = tmp_path / "project"
+    # Outside files whose lines, parsed as an episode, would each be quoted.
+    for name in ("outside.episode", "outside.png", "outside.wav"):
+        (tmp_path / name).write_text(f"{SECRET} one\n{SECRET} two\n")
+    where, statement, message = OUTSIDE_CASES[case]
+    statement = statement.format(up="../" * (len(project.parts) + 2))
+    if where == "load":
+        text, needle = f"{statement}\n{HEADER}", "load"
+    elif where == "episode":
+        episode = HEADER.replace('  title "T"\n', f'  title "T"\n  {statement}\n')
+        text, needle = episode + SHOT.format('plate solid "#000000"'), "music"
+    else:
+        text, needle = HEADER + SHOT.format(statement), "shot wide"
+    write_tree(project, {"main.episode": text})
+    (project / "link.png").symlink_to(tmp_path / "outside.png")
+    (project / "linked").symlink_to(tmp_path)
+    (project / "folder.png").mkdir()
+    os.mkfifo(project / "pipe.png")
+    os.mkfifo(project / "pipe.episode")
+
+    out = run_plan(project)
+
+    assert out.exit_code == 2, rendered(out)
+    (err,) = out.errors
+    assert message in err.message
+    assert err.span is not None and Path(err.span.file.display).name == "main.episode"
+    assert err.span.line == line_number(text, needle)
+    assert err.help
+    assert SECRET not in rendered(out) and "root:" not in rendered(out)
+
+
+# ---- 2. a named pipe beside the entry -----------------------------------------------
+def test_a_named_pipe_beside_the_entry_never_blocks(tmp_path: Path) -> None:
+    """Finding the entry in a folder opens only regular files: a FIFO called
+    `x.episode` used to block `reel check DIR` forever."""
+    write_tree(tmp_path, {"main.episode": HEADER + SHOT.format('plate solid "#000000"')})
+    os.mkfifo(tmp_path / "x.episode")
+    cache = str(tmp_path / "cache")
+    try:
+        in_folder = subprocess.run(
+            [sys.executable, "-m", "reel.cli", "check", str(tmp_path), "--cache-dir", cache],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        named = subprocess.run(
+            [sys.executable, "-m", "reel.cli", "check", str(tmp_path / "x.episode")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("reel blocked on a named pipe")
+    assert in_folder.returncode == 0, in_folder.stderr
+    assert named.returncode == 2
+    assert '"x.episode" is a named pipe (FIFO), not a regular file' in named.stderr
+
+
+# ---- 3. a NUL byte in a path --------------------------------------------------------
+@pytest.mark.parametrize(
+    "body",
+    [
+        'load "./\0"\n' + HEADER,
+        HEADER + 'scene a {\n  shot wide 2s { plate image "a\0.png" }\n}\n',
+        HEADER + 'scene a {\n  shot wide 2s { plate solid "#000000" sfx "b\0.wav" }\n}\n',
+    ],
+    ids=["load", "plate", "sfx"],
+)
+def test_a_nul_byte_in_a_path_is_a_positioned_error(tmp_path: Path, body: str) -> None:
+    """Found by a fuzzer: a NUL reached the OS and crashed Reel (exit 70)."""
+    write_tree(tmp_path, {"main.episode": body})
+    proc = reel("check", "main.episode", "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "internal error" not in proc.stderr
+    line = line_number(body, "\0")
+    assert f"--> main.episode:{line}:" in proc.stderr
+    assert "holds a NUL byte" in proc.stderr
