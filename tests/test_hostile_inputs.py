@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,86 @@ def test_a_nul_byte_in_a_path_is_a_positioned_error(tmp_path: Path, body: str) -
     line = line_number(body, "\0")
     assert f"--> main.episode:{line}:" in proc.stderr
     assert "holds a NUL byte" in proc.stderr
+
+
+# ---- 4. limits, checked before anything is decoded or allocated ----------------------
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A valid grey PNG of width×height, all zeros: a few hundred KB on disk that
+    decode to width×height bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    packer = zlib.compressobj(1)
+    row = bytes(width + 1)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    chunks = chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
+
+
+def _peak_rss_of(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run the CLI under a fresh Python whose only child it is, so the child's
+    peak resident memory (ru_maxrss) is not mixed with earlier children's."""
+    runner = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", runner, sys.executable, "-m", "reel.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+    code, peak = proc.stdout.split()
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return subprocess.CompletedProcess(args, int(code), "", proc.stderr), int(peak) * scale
+
+
+def test_oversized_media_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A 1 GiB sparse 'image' drove `reel check` to 1.1 GB before it was refused;
+    a PNG whose header claims more pixels than the limit was decoded whole."""
+    body = (
+        'scene a {\n  shot wide 2s { plate image "huge.png" }\n'
+        '  shot wide 2s { plate image "wide.png" }\n}\n'
+    )
+    write_tree(tmp_path, {"main.episode": HEADER + body})
+    with (tmp_path / "huge.png").open("wb") as sparse:
+        sparse.truncate(1 << 30)
+    _png_header_only(tmp_path / "wide.png", 9000, 9000)
+
+    proc, peak = _peak_rss_of(
+        ["check", "main.episode", "--cache-dir", str(tmp_path / "cache")], tmp_path
+    )
+
+    assert proc.returncode == 1, proc.stderr
+    assert peak < 300 * 2**20, f"peak memory {peak / 2**20:.0f} MiB"
+    text = HEADER + body
+    assert f"main.episode:{line_number(text, 'huge.png')}:" in proc.stderr
+    assert "huge.png is 1 GiB, over the limit of 256 MiB for image files" in proc.stderr
+    assert f"main.episode:{line_number(text, 'wide.png')}:" in proc.stderr
+    assert "wide.png has a picture of more than 67,108,864 pixels, over the limit" in proc.stderr
+    assert "8192×8192" in proc.stderr
+
+
+def test_durations_over_the_limits_are_refused_before_rendering(tmp_path: Path) -> None:
+    """`shot wide 86400s` used to plan a day-long render; an episode's total is bounded too."""
+    day = 'scene a {\n  shot wide 86400s { plate solid "#000000" }\n}\n'
+    write_tree(tmp_path / "day", {"main.episode": HEADER + day})
+    out = run_plan(tmp_path / "day")
+    assert out.exit_code == 2
+    (err,) = out.errors
+    assert err.message == "shot a.s01 lasts 24 h, over the limit of 10 min for one shot"
+    assert err.span.line == line_number(HEADER + day, "86400s")
+
+    long = "scene a {\n" + '  shot wide 590s { plate solid "#000000" }\n' * 19 + "}\n"
+    write_tree(tmp_path / "long", {"main.episode": HEADER + long})
+    out = run_plan(tmp_path / "long")
+    assert out.exit_code == 2
+    (err,) = out.errors
+    assert err.message == "episode t lasts 3 h 7 min, over the limit of 3 h"
+    assert err.span.line == line_number(HEADER, "episode t")
