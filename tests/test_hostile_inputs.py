@@ -6,13 +6,16 @@ Each test is a case the attack campaign found; it failed before the fix.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import subprocess
 import sys
 import zlib
 from pathlib import Path
 
 import pytest
+import webvtt
 
 from helpers import HEADER, reel, run_plan, write_tree
 
@@ -223,3 +226,55 @@ def test_durations_over_the_limits_are_refused_before_rendering(tmp_path: Path) 
     (err,) = out.errors
     assert err.message == "episode t lasts 3 h 7 min, over the limit of 3 h"
     assert err.span.line == line_number(HEADER, "episode t")
+
+
+# ---- 5. typed text never becomes caption markup --------------------------------------
+TYPED = r"{\fs300\c&H0000FF&}Run --> now <b>bold</b> & stop \N here"
+
+
+def _libass_text(dialogue: str) -> str:
+    """What libass draws for ASS dialogue text with no override blocks: its
+    escapes `\\{` and `\\}` are braces, and a word joiner draws nothing."""
+    return dialogue.replace("\\{", "{").replace("\\}", "}").replace("\u2060", "")
+
+
+def test_dialogue_text_is_escaped_in_every_caption_format(tmp_path: Path) -> None:
+    """Dialogue reached the caption files raw: `{\\fs300...}` restyled the burned-in
+    ASS captions, and `-->` and `<b>` reached SRT and WebVTT cue text."""
+    spoken = TYPED.replace("\\", "\\\\")  # as written in a .episode string
+    body = f'scene a {{\n  shot wide {{ plate solid "#000000" say maya "{spoken}" }}\n}}\n'
+    write_tree(tmp_path / "p", {"main.episode": HEADER + body})
+    proc = reel(
+        "build",
+        f"{tmp_path / 'p'}:captions",
+        "--out",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "out" / "t"
+
+    # WebVTT, read by an independent parser (webvtt-py); references decoded as HTML.
+    cues = list(webvtt.read(str(folder / "captions.vtt")))
+    assert " ".join(html.unescape(c.text).replace("\n", " ") for c in cues) == TYPED
+    assert len(cues) == 2  # 57 characters: two events of at most two lines of 42
+
+    # SubRip: only the timing lines hold an arrow, no tag can form, the words read as typed.
+    srt = (folder / "captions.srt").read_text(encoding="utf-8")
+    blocks = [b.split("\n") for b in srt.strip().split("\n\n")]
+    assert len(blocks) == len(cues)
+    assert [line for line in srt.splitlines() if "-->" in line] == [b[1] for b in blocks]
+    assert not re.search(r"<\/?[A-Za-z]|\{\\|\\[Nnh]|&[A-Za-z#]", srt)
+    shown = " ".join(" ".join(b[2:]) for b in blocks).replace("\u2060", "")
+    assert shown == TYPED
+
+    # ASS: no live override block or escape in any dialogue event.
+    ass = (folder / "captions.ass").read_text(encoding="utf-8")
+    dialogue = [line.split(",", 9)[9] for line in ass.splitlines() if line.startswith("Dialogue:")]
+    assert dialogue
+    for text in dialogue:
+        assert not re.search(r"(?<!\\)[{}]", text), text  # every brace is escaped
+        assert not re.search(r"\\[Nnh]", text), text
+    assert " ".join(_libass_text(t) for t in dialogue) == TYPED
