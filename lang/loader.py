@@ -28,8 +28,6 @@ from .source import (
 )
 from .suggest import hint
 
-__all__ = ["STDLIB_DIR", "LoadedProgram", "load_program", "resolve_load_target"]
-
 
 def stdlib_modules() -> list[str]:
     return sorted(f"std/{p.stem}" for p in STDLIB_DIR.glob(f"*{SUFFIX}"))
