@@ -5,17 +5,66 @@ per event, minimum and maximum time on screen, and the minimum gap between
 events. A line of dialogue too long for one event is split at word
 boundaries into several, its time shared by their lengths. Files are written
 by pysubs2.
+
+Dialogue is the user's text, never markup: each format's writer escapes it so
+that ``{\\fs300}``, ``<b>``, ``&amp;`` or ``-->`` typed in a line are shown as
+typed and style nothing (see :func:`ass_text`, :func:`srt_text`, :func:`vtt_text`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pysubs2
+import pysubs2.formats
+
+# U+2060 WORD JOINER: invisible, no line break at it, ignored by renderers. Put
+# after a character it stops that character from starting markup in formats
+# that have no escape for it, without changing what the viewer reads.
+WORD_JOINER = "\u2060"
+
+
+def ass_text(text: str) -> str:
+    """Typed words as ASS dialogue text that libass draws literally.
+
+    libass reads ``{...}`` as an override block (``{\\fs300\\c&H0000FF&}`` would
+    make the text huge and red) and ``\\N``, ``\\n``, ``\\h`` as breaks and hard
+    spaces. Braces are written as libass's escapes ``\\{`` and ``\\}``; a
+    backslash gets a word joiner after it, which libass draws as nothing, so it
+    never forms an escape with the next character.
+    """
+    text = text.replace("\\", "\\" + WORD_JOINER)
+    return text.replace("{", "\\{").replace("}", "\\}")
+
+
+def srt_text(text: str) -> str:
+    """Typed words as SubRip cue text that players show literally.
+
+    SRT has no escape mechanism, and players read markup in it: ffmpeg's SubRip
+    decoder (mpv, ffplay, the ``subtitles`` filter) and VLC take ``<b>``, ``<i>``,
+    ``<font ...>`` as tags, skip ``{\\...}`` blocks (keeping ``{\\an8}``, which
+    moves the caption), and pass ``\\N`` and ``\\h`` on to libass; some decode
+    ``&amp;``; and a line holding ``-->`` reads as a timing line to lenient
+    parsers. Entities such as ``&lt;`` are shown as typed by most players, so a
+    word joiner goes after ``<``, ``{``, ``\\`` and ``&`` and inside ``-->``:
+    no tag, block, escape, entity or arrow can form, and the text reads the same.
+    """
+    for char in ("\\", "<", "{", "&"):
+        text = text.replace(char, char + WORD_JOINER)
+    return text.replace("-->", "--" + WORD_JOINER + ">")
+
+
+def vtt_text(text: str) -> str:
+    """Typed words as WebVTT cue text: ``&``, ``<`` and ``>`` as the character
+    references the WebVTT spec defines (``&amp;``, ``&lt;``, ``&gt;``), which also
+    keeps ``-->`` out of a cue."""
+    return html.escape(text, quote=False)
 
 
 @dataclass(frozen=True)
@@ -217,11 +266,32 @@ def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
             pysubs2.SSAEvent(
                 start=round(start * 1000),
                 end=round(end * 1000),
-                text=text,
+                text=ass_text(text),
                 style="Accent" if use_accent else "Base",
             )
         )
     subs.save(str(sandbox / "captions.ass"), format_="ass")
+
+
+_FORMATS = {"srt": pysubs2.formats.SubripFormat, "vtt": pysubs2.formats.WebVTTFormat}
+
+
+def cue_file(cues: list[Cue], escape: Callable[[str], str], format_: str) -> str:
+    """An SRT or WebVTT file, laid out as pysubs2 writes one (timestamps are its).
+
+    The cue blocks are assembled here rather than by ``SSAFile.save`` because
+    pysubs2 reads event text as ASS markup on the way out: it strips ``{...}``
+    and turns a typed ``\\N`` or ``\\h`` into a break or a space, whatever the
+    options, so it cannot write the user's words as typed.
+    """
+    stamp = _FORMATS[format_].ms_to_timestamp
+    blocks = [
+        f"{number}\n{stamp(round(cue.start * 1000))} --> {stamp(round(cue.end * 1000))}\n"
+        + "\n".join(escape(row) for row in cue.text.split("\n"))
+        + "\n\n"
+        for number, cue in enumerate(cues, start=1)
+    ]
+    return ("WEBVTT\n\n" if format_ == "vtt" else "") + "".join(blocks)
 
 
 def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
@@ -231,16 +301,7 @@ def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     else:
         timed = [(c["start"], c["end"], c["text"]) for c in params["lines"]]
     cues = layout(timed, rules)
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        subs.append(
-            pysubs2.SSAEvent(
-                start=round(cue.start * 1000),
-                end=round(cue.end * 1000),
-                text=cue.text.replace("\n", "\\N"),
-            )
-        )
-    subs.save(str(sandbox / "captions.srt"), format_="srt")
-    subs.save(str(sandbox / "captions.vtt"), format_="vtt")
+    (sandbox / "captions.srt").write_text(cue_file(cues, srt_text, "srt"), encoding="utf-8")
+    (sandbox / "captions.vtt").write_text(cue_file(cues, vtt_text, "vtt"), encoding="utf-8")
     if "phrases" in params:
         write_ass(sandbox, params)

@@ -1,7 +1,12 @@
 """Check media before anything renders: a corrupt image, a text file named as
-a video, a clip shorter than its in/out points. Each is an error naming the
-file and the `.episode` line that uses it (exit 1), found in milliseconds
-instead of deep inside a render.
+a video, a clip shorter than its in/out points, a file past the limits of
+:mod:`reel.lang.limits`. Each is an error naming the file and the `.episode`
+line that uses it (exit 1), found in milliseconds instead of deep inside a
+render.
+
+Limits are checked in the order that costs least: the file's size from
+``stat`` before a byte is read (a still is read whole by ffmpeg), the picture
+size and duration from the header before a frame is decoded.
 
 Probe results are cached in the store by content digest, so a no-op build
 probes nothing.
@@ -16,6 +21,15 @@ from typing import Any
 from reel.backends.probe import ProbeError, probe
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, GateError
+from reel.lang.limits import (
+    MAX_AUDIO_SECONDS,
+    MAX_FILE_BYTES,
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    describe_bytes,
+    describe_seconds,
+)
+from reel.lang.source import Refused, regular_size
 
 from .store import Store, read_checked, write_checked
 
@@ -31,7 +45,7 @@ def cached_probe(store: Store, path: Path) -> dict[str, Any]:
     if isinstance(info, dict):
         return info
     try:
-        info = probe(path)
+        info = probe(path, max_size=(MAX_WIDTH, MAX_HEIGHT))
     except ProbeError as exc:
         info = {"error": str(exc)}
     write_checked(memo, info)
@@ -39,6 +53,11 @@ def cached_probe(store: Store, path: Path) -> dict[str, Any]:
 
 
 AUDIO_ROLES = ("music", "voice_recording", "sfx")
+_TOO_BIG_HELP = {
+    "image": "re-export it smaller, as PNG or JPEG: a still is read whole before it is decoded",
+    "video": "trim the clip to the part the shot uses",
+    "audio": "trim it, or export it as FLAC, which is about half the size of WAV",
+}
 
 
 def _uses(episode: ir.Episode) -> list[tuple[str, str, Any, ir.Shot | None]]:
@@ -68,7 +87,12 @@ def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict
     infos: dict[str, dict[str, Any]] = {}
     for path, role, span, shot in _uses(episode):
         file = root / path
-        if not file.is_file():
+        try:
+            size = regular_size(file, path)
+        except Refused as refused:  # replaced by a pipe or a folder since it was resolved
+            diags.error(refused.message, span, refused.help)
+            continue
+        if size is None:
             if role in AUDIO_ROLES:
                 diags.error(
                     f"{path} does not exist",
@@ -76,6 +100,8 @@ def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict
                     "add the audio file or fix the path (relative to the .episode file "
                     "that names it)",
                 )
+            continue
+        if not _within_size(path, size, role, span, diags):
             continue
         if path not in infos:
             infos[path] = cached_probe(store, file)
@@ -87,6 +113,8 @@ def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict
                     span,
                     "the file is corrupt or not an image; re-export it as PNG or JPEG",
                 )
+            else:
+                _check_picture_size(path, info, span, diags)
         elif role == "video":
             _check_video(path, info, shot, episode.fps, span, diags)
         elif "error" in info or not info.get("has_audio"):
@@ -94,9 +122,67 @@ def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict
             diags.error(
                 f"{path} is {what}", span, "give a WAV, FLAC, MP3 or M4A file with sound in it"
             )
+        else:
+            _check_audio_length(path, info, span, diags)
     if diags.has_errors():
         raise MediaError(diags.errors)
     return infos
+
+
+def _within_size(path: str, size: int, role: str, span: Any, diags: Diagnostics) -> bool:
+    """Refuse a file over its kind's size limit from ``stat`` alone, before it
+    is hashed, probed or read."""
+    kind = "audio" if role in AUDIO_ROLES else role
+    limit = MAX_FILE_BYTES[kind]
+    if size <= limit:
+        return True
+    diags.error(
+        f"{path} is {describe_bytes(size)}, over the limit of {describe_bytes(limit)} "
+        f"for {kind} files",
+        span,
+        _TOO_BIG_HELP[kind],
+    )
+    return False
+
+
+def _check_picture_size(path: str, info: dict[str, Any], span: Any, diags: Diagnostics) -> bool:
+    """The picture size from the header, against the limit; no frame of a
+    picture over it was decoded (see :func:`reel.backends.probe.probe`)."""
+    width, height = info.get("width"), info.get("height")
+    limit = f"{MAX_WIDTH}×{MAX_HEIGHT}"
+    help_ = f"re-export it at {limit} pixels or smaller; no output format is larger"
+    if info.get("over_pixel_limit"):
+        diags.error(
+            f"{path} has a picture of more than {MAX_WIDTH * MAX_HEIGHT:,} pixels, "
+            f"over the limit of {limit}",
+            span,
+            help_,
+        )
+        return False
+    if not width or not height:
+        diags.error(
+            f"{path} has a picture of unknown size",
+            span,
+            "the file is corrupt or not a picture; re-export it",
+        )
+        return False
+    if width > MAX_WIDTH or height > MAX_HEIGHT:
+        diags.error(f"{path} is {width}×{height}, over the limit of {limit}", span, help_)
+        return False
+    return True
+
+
+def _check_audio_length(path: str, info: dict[str, Any], span: Any, diags: Diagnostics) -> None:
+    """An audio file is decoded whole (beat detection, the mix): refuse one longer
+    than the longest episode from its header."""
+    length = info.get("audio_duration") or info.get("duration")
+    if length is not None and length > MAX_AUDIO_SECONDS:
+        diags.error(
+            f"{path} lasts {describe_seconds(length)}, over the limit of "
+            f"{describe_seconds(MAX_AUDIO_SECONDS)} for audio files",
+            span,
+            "trim it to the part the episode uses",
+        )
 
 
 def _check_video(
@@ -120,6 +206,8 @@ def _check_video(
             span,
             "use `plate image` for a still, or give a file with picture",
         )
+        return
+    if not _check_picture_size(path, info, span, diags):
         return
     length = info.get("video_duration") or info.get("duration")
     if shot is None or length is None:

@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
+from reel.lang.limits import MAX_EPISODE_SECONDS, MAX_SHOT_SECONDS, describe_seconds
 from reel.lang.values import Time
 
 from .hashing import hash_value
@@ -141,6 +142,8 @@ def _draft(
                 shot.span,
                 "make the shot `auto`, lengthen it, or shorten the lines",
             )
+    if not _within_shot_limit(shot, frames, fps, source, errors):
+        return None
     transition = shot.transition.duration.frames(fps) if shot.transition.duration else 0
     if transition > frames:
         errors.error(
@@ -158,6 +161,37 @@ def _draft(
                 f"the shot lasts {float(frames / fps):.2f}s",
             )
     return _Draft(shot, frames, source, transition, lines, needed)
+
+
+def _within_shot_limit(
+    shot: ir.Shot, frames: int, fps: Fraction, source: str, errors: Diagnostics
+) -> bool:
+    """Refuse a shot over MAX_SHOT_SECONDS before anything renders (a typo like
+    `86400s` would otherwise render for hours)."""
+    if frames <= _frames(MAX_SHOT_SECONDS, fps):
+        return True
+    why = "" if source == "explicit" else " (timed by its lines)"
+    errors.error(
+        f"shot {shot.id} lasts {describe_seconds(Fraction(frames) / fps)}{why}, over the "
+        f"limit of {describe_seconds(MAX_SHOT_SECONDS)} for one shot",
+        shot.span,
+        "split it into several shots, or check the duration's unit (s, ms or f)",
+    )
+    return False
+
+
+def _check_episode_limit(episode: ir.Episode, frames: int, fps: Fraction) -> None:
+    """Refuse an episode over MAX_EPISODE_SECONDS before anything renders."""
+    if frames <= _frames(MAX_EPISODE_SECONDS, fps):
+        return
+    errors = Diagnostics()
+    errors.error(
+        f"episode {episode.id} lasts {describe_seconds(Fraction(frames) / fps)}, over the "
+        f"limit of {describe_seconds(MAX_EPISODE_SECONDS)}",
+        episode.span,
+        "split it into several episodes",
+    )
+    raise InputError(errors.errors)
 
 
 def snap_to_beats(drafts: list[_Draft], beats: BeatGrid, fps: Fraction) -> int:
@@ -213,6 +247,7 @@ def plan_timing(
     ]
     if errors.has_errors():
         raise InputError(errors.errors)
+    _check_episode_limit(episode, sum(d.frames for d in drafts), fps)
     if drafts and drafts[0].shot.transition.kind == "crossfade" and drafts[0].transition:
         diags.warning(
             f"the first shot {drafts[0].shot.id} crossfades from nothing",

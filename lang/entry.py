@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .diagnostics import Diagnostics, InputError
-from .source import display_path
+from .limits import MAX_SOURCE_BYTES
+from .source import Refused, display_path, open_regular, regular_size
 
 SUFFIX = ".episode"
 
@@ -23,7 +24,11 @@ def find_entry(path: Path) -> Path:
                 )
             ]
         )
-    if path.is_file():
+    if not path.is_dir():
+        try:
+            regular_size(path, display_path(path))
+        except Refused as refused:
+            raise InputError([_plain_error(refused.message, refused.help)]) from None
         if path.suffix != SUFFIX:
             raise InputError(
                 [
@@ -59,9 +64,14 @@ def find_entry(path: Path) -> Path:
 
 
 def _declares_episode(path: Path) -> bool:
+    """Whether the file declares an episode. Only regular files are opened (a
+    named pipe called ``x.episode`` would block a read forever), and no more than
+    the source size limit is read: a larger file that declares an episode is
+    picked and then refused by the loader with its size."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, path.name) as handle:
+            text = handle.read(MAX_SOURCE_BYTES).decode("utf-8", errors="replace")
+    except (Refused, OSError):
         return False
     return any(line.lstrip().startswith("episode ") for line in text.splitlines())
 

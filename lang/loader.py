@@ -14,11 +14,19 @@ from pathlib import Path
 from . import ast
 from .diagnostics import Diagnostics
 from .entry import SUFFIX
+from .limits import MAX_SOURCE_BYTES
 from .parser import parse_source
-from .source import SourceFile, Span, display_path
+from .source import (
+    STDLIB_DIR,
+    Refused,
+    SourceFile,
+    Span,
+    confine,
+    display_path,
+    open_regular,
+    regular_size,
+)
 from .suggest import hint
-
-STDLIB_DIR = Path(__file__).resolve().parent.parent / "stdlib"
 
 
 def stdlib_modules() -> list[str]:
@@ -38,13 +46,27 @@ class LoadedProgram:
 
 
 def read_source(path: Path, root: Path, diags: Diagnostics, span: Span | None) -> SourceFile | None:
+    """The text of one module, or None after an error at ``span`` (the load that
+    names it; None for the entry). Only a regular file within the size limit is
+    read: the size is checked before a byte is read."""
     try:
-        raw = path.read_bytes()
+        with open_regular(path, display_path(path), MAX_SOURCE_BYTES, f"{SUFFIX} files") as f:
+            raw = f.read(MAX_SOURCE_BYTES + 1)
+    except Refused as refused:
+        diags.error(refused.message, span, refused.help)
+        return None
     except OSError as exc:
         diags.error(
             f"cannot read {display_path(path)}: {exc.strerror or exc}",
             span,
             "check that the file exists and is readable",
+        )
+        return None
+    if len(raw) > MAX_SOURCE_BYTES:  # it grew after it was measured
+        diags.error(
+            f"{display_path(path)} is over the limit of {MAX_SOURCE_BYTES} bytes",
+            span,
+            "split the blueprint into modules and load them",
         )
         return None
     try:
@@ -64,16 +86,29 @@ def read_source(path: Path, root: Path, diags: Diagnostics, span: Span | None) -
     return SourceFile(path.resolve(), text, display_path(path), key)
 
 
-def resolve_load_target(target: str, from_file: Path) -> Path | None:
+def resolve_load_target(target: str, from_file: Path, root: Path) -> Path | None:
+    """The module file ``target`` names, or None if there is none.
+
+    Raises :class:`Refused` when the target resolves (after symlinks) outside
+    the project ``root`` and the stdlib, or names something that is not a
+    regular file: such a file is never opened, so its content cannot reach a
+    message."""
     if target.startswith("std/"):
-        candidate = STDLIB_DIR / (target[4:] + SUFFIX)
-        return candidate if candidate.is_file() else None
-    if target.startswith(("./", "../")):
-        base = (from_file.parent / target).resolve()
-        for candidate in (base, base.with_name(base.name + SUFFIX)):
-            if candidate.is_file():
-                return candidate
+        base, names = STDLIB_DIR, [target[4:] + SUFFIX]
+    elif target.startswith(("./", "../")):
+        base, names = from_file.parent, [target, target + SUFFIX]
+    else:
         return None
+    refusal: Refused | None = None
+    for name in names:
+        candidate = confine(name, base, (root, STDLIB_DIR), shown=target)
+        try:
+            if regular_size(candidate, target) is not None:
+                return candidate
+        except Refused as exc:
+            refusal = refusal or exc
+    if refusal is not None:
+        raise refusal
     return None
 
 
@@ -112,7 +147,11 @@ def _walk(
         if target.kind != "string":
             diags.error("load takes a string", target.span, 'write load "std/templates"')
             continue
-        path = resolve_load_target(target.text, module.source.path)
+        try:
+            path = resolve_load_target(target.text, module.source.path, program.root)
+        except Refused as refused:
+            diags.error(refused.message, target.span, refused.help)
+            continue
         if path is None:
             _report_missing_load(target, module.source.path, diags)
             continue

@@ -7,6 +7,7 @@ is known.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from . import ast
 from .diagnostics import Diagnostics
+from .source import STDLIB_DIR, Refused, confine, regular_size
 from .suggest import hint
 
 UNITS = {
@@ -278,7 +280,11 @@ class Expect:
 
     def path(self, value: ast.Value, root: Path) -> str | None:
         """A file path, resolved against the file the literal was written in and
-        returned relative to ``root`` (the episode's folder), POSIX style."""
+        returned relative to ``root`` (the episode's folder), POSIX style.
+
+        The path must stay, after symlinks, inside the project or the stdlib and
+        name a regular file if it exists (a missing picture becomes a placeholder
+        later); anything else is an error here, before any file is opened."""
         text = self.string(value)
         if text is None:
             return None
@@ -290,11 +296,12 @@ class Expect:
                 "with forward slashes, so the project builds on any machine",
             )
             return None
-        here = value.span.file.path.parent
-        absolute = (here / text).resolve()
         try:
+            absolute = confine(text, value.span.file.path.parent, (root, STDLIB_DIR))
+            regular_size(absolute, text)
+        except Refused as refused:
+            self.diags.error(refused.message, value.span, refused.help)
+            return None
+        if absolute.is_relative_to(root):
             return absolute.relative_to(root).as_posix()
-        except ValueError:
-            import os
-
-            return Path(os.path.relpath(absolute, root)).as_posix()
+        return Path(os.path.relpath(absolute, root)).as_posix()  # a file of the stdlib
