@@ -26,6 +26,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,12 +133,20 @@ def _lock(path: Path) -> int:
     return fd
 
 
+GRACE_SECONDS = 60  # a staging folder younger than this may still be taking its lock
+
+
 def _abandoned(staging: Path) -> bool:
-    """A staging folder whose build is gone (its lock is free)."""
+    """A staging folder whose build is gone: its lock is free, or it has none
+    and is older than a build needs to take one (housekeeping only: this
+    clock reading never reaches an output or a hash)."""
     try:
         fd = os.open(staging / LOCK, os.O_RDWR)
     except OSError:
-        return True
+        try:
+            return time.time() - staging.stat().st_mtime > GRACE_SECONDS
+        except OSError:
+            return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
