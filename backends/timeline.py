@@ -10,8 +10,8 @@ the titles as editable title elements. It is valid against Apple's DTD
 (``tests/dtd/FCPXMLv1_10.dtd``).
 
 Tracks: V1 the shot segments (with their transitions), V2 the titles (live
-text), A1 the voice lines, A2 the music bed, A3 the effects; a marker at each
-scene start.
+text; V3 and up for titles that overlap), A1 the voice lines, A2 the music
+bed, A3 the effects; a marker at each scene start.
 
 Transitions: a shot's ``transition`` (``{"kind", "frames"}``, from the shot
 list) becomes a real transition where the format has one, starting at the cut
@@ -235,6 +235,25 @@ def _transition(otio: Any, transition: Transition, rate: float) -> Any:
     )
 
 
+def _title_lanes(titles: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Titles on as many video tracks as their overlaps need (V2, V3, ...).
+
+    Two titles on screen at once cannot share a track; each goes on the lowest
+    track free at its start, so none is trimmed or dropped. There is always at
+    least one title track.
+    """
+    lanes: list[list[dict[str, Any]]] = [[]]
+    ends = [0]
+    for title in sorted(titles, key=lambda t: t["start"]):
+        lane = next((i for i, end in enumerate(ends) if end <= title["start"]), len(lanes))
+        if lane == len(lanes):
+            lanes.append([])
+            ends.append(0)
+        lanes[lane].append(title)
+        ends[lane] = title["start"] + title["frames"]
+    return lanes
+
+
 def build_timeline(sandbox: Path, params: dict[str, Any]) -> Any:
     import opentimelineio as otio
 
@@ -267,7 +286,7 @@ def build_timeline(sandbox: Path, params: dict[str, Any]) -> Any:
         item = clip(shot["id"], shot["media"], shot["frames"], {"media": {"video": picture}})
         item.metadata["cmx_3600"] = {"reel": reels[shot["media"]]}
         video.append((shot["start"], shot["frames"], item))
-    titles = [(t["start"], t["frames"], _text_generator(otio, t, rate)) for t in params["titles"]]
+    title_lanes = _title_lanes(params["titles"])
     voices = [(v["start"], *sound_clip(v["id"], v["media"])) for v in params["voices"]]
     music = [(0, *sound_clip("music", params["music"]))] if params["music"] else []
     effects = [(e["start"], *sound_clip(e["name"], e["media"])) for e in params["effects"]]
@@ -286,7 +305,9 @@ def build_timeline(sandbox: Path, params: dict[str, Any]) -> Any:
         position = next(i for i, item in enumerate(v1) if item.name == shot_id)
         v1.insert(position, _transition(otio, transition, rate))
     timeline.tracks.append(v1)
-    timeline.tracks.append(_track(otio, "V2 titles", Video, titles, rate))
+    for lane, titles in enumerate(title_lanes):
+        items = [(t["start"], t["frames"], _text_generator(otio, t, rate)) for t in titles]
+        timeline.tracks.append(_track(otio, f"V{lane + 2} titles", Video, items, rate))
     timeline.tracks.append(_track(otio, "A1 voice", Audio, voices, rate))
     timeline.tracks.append(_track(otio, "A2 music", Audio, music, rate))
     timeline.tracks.append(_track(otio, "A3 effects", Audio, effects, rate))
@@ -485,6 +506,10 @@ class _Fcpxml:
                     value=markers[shot["start"]],
                 )
         ET.indent(self.root)
+        for text in self.root.iter("text"):  # mixed content: indenting would add to the title
+            text.text = None
+            for span in text:
+                span.tail = None
         body = ET.tostring(self.root, encoding="unicode")
         return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n' + body + "\n"
 
@@ -528,6 +553,17 @@ def _dips_from_black(text: str, dips: set[str]) -> str:
     return "\n".join(line for i, line in enumerate(lines) if i not in dropped)
 
 
+_DISSOLVE = re.compile(r"^(\d{3}  \S+\s+\S+\s+)D (\d{3})    ", re.MULTILINE)
+
+
+def _standard_columns(text: str) -> str:
+    """Dissolve lines in CMX3600's columns: the transition code in its four-wide
+    field and the duration in the next (``D    008``). OTIO's writer puts the
+    duration straight after the ``D`` (``D 008``), which column readers such as
+    pycmx read as a transition ``D 00`` of operand ``8``."""
+    return _DISSOLVE.sub(r"\1D    \2 ", text)
+
+
 def write_edl(path: Path, timeline: Any, params: dict[str, Any]) -> None:
     """The cut (V1) with its dissolves, one unique reel per source file."""
     import opentimelineio as otio
@@ -541,7 +577,7 @@ def write_edl(path: Path, timeline: Any, params: dict[str, Any]) -> None:
         for t in transitions(params)
         if t.kind == "dip_to_black"
     }
-    path.write_text(_dips_from_black(text, dips), encoding="utf-8")
+    path.write_text(_standard_columns(_dips_from_black(text, dips)), encoding="utf-8")
 
 
 def export(sandbox: Path, params: dict[str, Any]) -> None:
