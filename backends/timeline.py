@@ -283,7 +283,12 @@ def build_timeline(sandbox: Path, params: dict[str, Any]) -> Any:
     picture = {"width": params["width"], "height": params["height"]}
     video = []
     for shot in params["shots"]:
-        item = clip(shot["id"], shot["media"], shot["frames"], {"media": {"video": picture}})
+        item = clip(
+            shot["id"],
+            shot["media"],
+            shot["frames"],
+            {"media": {"video": {"samplecharacteristics": picture}}},
+        )
         item.metadata["cmx_3600"] = {"reel": reels[shot["media"]]}
         video.append((shot["start"], shot["frames"], item))
     title_lanes = _title_lanes(params["titles"])
