@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +158,41 @@ def layout(lines: list[tuple[float, float, str]], rules: Rules) -> list[Cue]:
     return fixed
 
 
+def on_frames(cues: list[Cue], fps: Fraction, min_gap: float) -> list[Cue]:
+    """Cues with each in and out time on the nearest frame of ``fps``.
+
+    A caption changes with the picture: editors and broadcast QC expect cue
+    times on frame boundaries, not between them (7.267 s is frame 174.41 at
+    24 fps). Times are exact frame times (1001/24000 s steps at 23.976), so the
+    file's own rounding (milliseconds, centiseconds) is the only error left.
+    Order is kept, every cue lasts at least a frame, and the minimum gap (in
+    whole frames, rounded up) is kept by trimming the earlier cue's out time,
+    or if that would empty it, by starting the later cue later.
+    """
+    gap = math.ceil(Fraction(min_gap).limit_denominator(100000) * fps - Fraction(1, 1000))
+    spans: list[list[int]] = []
+    for cue in cues:
+        start = round(Fraction(cue.start).limit_denominator(1000000) * fps)
+        end = max(start + 1, round(Fraction(cue.end).limit_denominator(1000000) * fps))
+        if spans:
+            previous = spans[-1]
+            start = max(start, previous[0] + 1)
+            previous[1] = max(previous[0] + 1, min(previous[1], start - gap))
+            start = max(start, previous[1] + gap)
+            end = max(end, start + 1)
+        spans.append([start, end])
+    return [
+        Cue(float(Fraction(start) / fps), float(Fraction(end) / fps), cue.text)
+        for (start, end), cue in zip(spans, cues, strict=True)
+    ]
+
+
+def _fps(params: dict[str, Any]) -> Fraction | None:
+    """The episode's frame rate, when the action's params carry it."""
+    fps = params.get("fps")
+    return Fraction(*fps) if fps else None
+
+
 def _halve(chunk: str, rules: Rules) -> list[str]:
     words = chunk.split()
     middle = len(words) // 2
@@ -257,6 +294,13 @@ def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
         for start, end, group in phrases(words, line["start"] + seconds, spec["max_words"]):
             clean = {w.strip(".,;:!?\"'").lower() for w in group}
             candidates.append((start, end, " ".join(group), bool(clean & marked)))
+    fps = _fps(params)
+    if fps is not None:
+        snapped = on_frames([Cue(a, b, t) for a, b, t, _ in candidates], fps, 0.0)
+        candidates = [
+            (cue.start, cue.end, text, accent)
+            for cue, (_, _, text, accent) in zip(snapped, candidates, strict=True)
+        ]
     budget = int(len(candidates) * spec["accent_ratio"] / 100)
     for start, end, text, accent in candidates:
         use_accent = accent and budget > 0
@@ -301,6 +345,9 @@ def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     else:
         timed = [(c["start"], c["end"], c["text"]) for c in params["lines"]]
     cues = layout(timed, rules)
+    fps = _fps(params)
+    if fps is not None:
+        cues = on_frames(cues, fps, rules.min_gap)
     (sandbox / "captions.srt").write_text(cue_file(cues, srt_text, "srt"), encoding="utf-8")
     (sandbox / "captions.vtt").write_text(cue_file(cues, vtt_text, "vtt"), encoding="utf-8")
     if "phrases" in params:

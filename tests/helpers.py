@@ -58,7 +58,7 @@ def reel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a full pilot build on a shared, busy machine takes over 2 minutes
     )
 
 
