@@ -211,6 +211,8 @@ def lower_captions(
                 "height": size[1] if size else lowering.plan.shotlist.height,
             },
             "writer": f"pysubs2 {pysubs2.__version__}",
+            # Cue times snap to the episode's frames (exact x/1001 rates included).
+            "fps": [lowering.plan.shotlist.fps_num, lowering.plan.shotlist.fps_den],
         },
         outputs=("captions.srt", "captions.vtt", "captions.ass"),
         run=captions_backend.write_sidecars,

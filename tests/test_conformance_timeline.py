@@ -368,11 +368,6 @@ def test_without_a_frame_rate_captions_keep_their_times(tmp_path: Path) -> None:
     assert pysubs2.load(str(tmp_path / "captions.srt"))[0].start == 1013
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the captions action's params need the episode's frame rate, "
-    '"fps": [num, den] (compiler/lower_audio.lower_captions); remove this mark when it lands',
-)
 def test_the_pilot_captions_sit_on_frame_boundaries(pilot: dict) -> None:
     folder = pilot["folder"]
     srt = pysubs2.load(str(folder / "captions.srt"))
