@@ -17,7 +17,7 @@ from typing import Any
 
 import ffmpeg
 
-from .encode import decode_args, video_args
+from .encode import MOVFLAGS, decode_args, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
 FOCUS_POINTS = {
@@ -36,6 +36,8 @@ PLATE_VIDEO = "plate-video"
 PREV_FRAME = "prev.png"
 OUTPUT = "segment.mp4"
 REFERENCE_HEIGHT = 1080  # text style sizes are written for 1080p
+# The picture is composed in 8-bit RGB; it becomes Y'CbCr once, at the end.
+WORKING_FORMAT = "rgb24"
 
 
 def _rate(params: dict[str, Any]) -> str:
@@ -281,9 +283,9 @@ def _transition(stream: Any, params: dict[str, Any]) -> Any:
         # frame (an input of this action) into this shot.
         num, den = params["fps"]
         prev = ffmpeg.input(PREV_FRAME, loop=1, framerate=_rate(params))
-        prev = prev.filter("trim", end_frame=frames).filter("format", "yuv420p")
+        prev = prev.filter("trim", end_frame=frames).filter("format", WORKING_FORMAT)
         prev = prev.filter("settb", "AVTB")
-        current = stream.filter("format", "yuv420p").filter("settb", "AVTB")
+        current = stream.filter("format", WORKING_FORMAT).filter("settb", "AVTB")
         return ffmpeg.filter(
             [prev, current],
             "xfade",
@@ -294,15 +296,26 @@ def _transition(stream: Any, params: dict[str, Any]) -> Any:
     return stream
 
 
+def _to_bt709(stream: Any) -> Any:
+    """RGB → BT.709 limited-range 4:2:0, tagged (see ``encode.TO_BT709``)."""
+    stream = stream.filter("scale", out_color_matrix="bt709", out_range="tv")
+    stream = stream.filter("format", "yuv420p")
+    return stream.filter(
+        "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
+    )
+
+
 def segment_args(params: dict[str, Any]) -> list[str]:
     """The ffmpeg arguments (no executable) that render one segment."""
+    # Plate, motion, text and blends all work in RGB (a colour typed as
+    # #rrggbb stays exactly that), converted once at the end to BT.709.
     stream = _plate(params)
-    stream = stream.filter("setsar", 1)
+    stream = stream.filter("setsar", 1).filter("format", WORKING_FORMAT)
     stream = _motion(stream, params)
     for spec in params["overlays"]:
         stream = _overlay(stream, spec, params)
     stream = _transition(stream, params)
-    stream = stream.filter("format", "yuv420p")
+    stream = _to_bt709(stream)
     num, _den = params["fps"]
     out = ffmpeg.output(
         stream,
@@ -323,6 +336,7 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         "1",
         *args[:-1],
         *video_args(params["encoder"]),
+        *MOVFLAGS,
         *BITEXACT_OUT,
         args[-1],
     ]
