@@ -285,7 +285,7 @@ def _transition(stream: Any, params: dict[str, Any]) -> Any:
         prev = ffmpeg.input(PREV_FRAME, loop=1, framerate=_rate(params))
         prev = prev.filter("trim", end_frame=frames).filter("format", WORKING_FORMAT)
         prev = prev.filter("settb", "AVTB")
-        current = stream.filter("format", WORKING_FORMAT).filter("settb", "AVTB")
+        current = stream.filter("settb", "AVTB")  # already WORKING_FORMAT
         return ffmpeg.filter(
             [prev, current],
             "xfade",
