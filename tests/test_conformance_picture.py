@@ -26,6 +26,7 @@ from reel.compiler.store import Store
 from helpers import reel, write_tree
 
 RED = "#ff2a2a"
+GREEN = "#20e040"
 EPISODE = """
 load "std/deliverables"
 episode c {{
@@ -33,9 +34,11 @@ episode c {{
   format 320x180 @ 24fps
 }}
 text_style huge {{ size 600 bold true color "#ffffff" position center }}
+text_style blue {{ size 600 bold true color "{blue}" position center }}
 scene one {{
   shot wide 12f {{ plate solid "{red}" }}
   shot wide 12f {{ plate solid "#000000" title "HI" style huge transition crossfade 4f }}
+  shot wide 12f {{ plate solid "#000000" title "HI" style blue }}
 }}
 {deliver}
 """
@@ -102,7 +105,8 @@ def x264_crfs(path: Path) -> list[float]:
 
 
 def write_episode(root: Path, master: str = "master") -> Path:
-    write_tree(root, {"c.episode": EPISODE.format(red=RED, deliver=DELIVER.format(master=master))})
+    text = EPISODE.format(red=RED, blue=GREEN, deliver=DELIVER.format(master=master))
+    write_tree(root, {"c.episode": text})
     return root / "c.episode"
 
 
@@ -131,6 +135,25 @@ def test_a_colour_plate_decodes_to_its_bt709_values(built: dict, name: str) -> N
     measured = read_yuv(built["folder"] / name, 6, (0.5, 0.4))
     assert all(abs(m - e) <= 2 for m, e in zip(measured, expected, strict=True)), (
         f"{name}: Y'CbCr {measured}, BT.709 says {tuple(round(e, 1) for e in expected)}"
+    )
+
+
+@pytest.mark.parametrize("name", ["master.mp4", "shorts.mp4", "review.mp4"])
+def test_a_title_colour_decodes_to_its_bt709_values(built: dict, name: str) -> None:
+    """The text filters convert a typed colour with the stream's own matrix."""
+    with av.open(str(built["folder"] / name)) as container:
+        frame = next(f for i, f in enumerate(container.decode(video=0)) if i == 30)
+    w, h = frame.width, frame.height
+    plane = frame.to_ndarray()
+    y = plane[:h:2, ::2].ravel()  # one luma sample per chroma sample
+    cb = plane[h : h + h // 4].reshape(h // 2, w // 2).ravel()
+    cr = plane[h + h // 4 :].reshape(h // 2, w // 2).ravel()
+    lit = y > 40  # the title, not the black plate
+    values, counts = np.unique(np.stack([y[lit], cb[lit], cr[lit]]), axis=1, return_counts=True)
+    measured = values[:, counts.argmax()]  # the glyphs' solid inside
+    expected = bt709(GREEN)
+    assert all(abs(int(m) - e) <= 2 for m, e in zip(measured, expected, strict=True)), (
+        f"{name}: title Y'CbCr {tuple(measured)}, BT.709 says {expected}"
     )
 
 
@@ -192,7 +215,7 @@ def test_the_review_proxy_gets_its_own_audio_bitrate(tmp_path: Path) -> None:
 def test_a_field_that_cannot_be_honoured_is_an_error_at_the_field(
     tmp_path: Path, override: str, field: str, message: str
 ) -> None:
-    text = EPISODE.format(red=RED, deliver=override)
+    text = EPISODE.format(red=RED, blue=GREEN, deliver=override)
     write_tree(tmp_path, {"c.episode": text})
     proc = reel("check", "c.episode", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
@@ -247,7 +270,7 @@ def test_renaming_a_deliverable_changes_no_other_deliverables_actions(
     assert others_before == others_after
     assert len(before) == len(after)
     segments = [k for k in after if k.startswith("segment")]
-    assert len(segments) == 4  # the shared picture's 2 shots and the vertical short's 2
+    assert len(segments) == 6  # the shared picture's 3 shots and the vertical short's 3
 
 
 # ---- clean plates for the timeline ----------------------------------------------------
@@ -270,7 +293,11 @@ def test_clean_plates_are_own_actions_only_where_needed(tmp_path: Path) -> None:
     actions = lower(result, tmp_path, Store(tmp_path / "cache")).by_id()
     timeline = actions["timeline/edit"]
     media = {name: ref.action for name, ref in timeline.inputs.items() if name.endswith(".mp4")}
-    assert media == {"media/one.s01.mp4": "segment/one.s01", "media/one.s02.mp4": "plate/one.s02"}
+    assert media == {
+        "media/one.s01.mp4": "segment/one.s01",
+        "media/one.s02.mp4": "plate/one.s02",
+        "media/one.s03.mp4": "plate/one.s03",
+    }
     plate = actions["plate/one.s02"]
     assert plate.params["overlays"] == [] and plate.params["transition"]["kind"] == "cut"
     shots = {s["id"]: s for s in timeline.params["shots"]}
