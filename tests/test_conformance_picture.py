@@ -314,3 +314,23 @@ def test_pilot_outputs_are_bt709_at_their_deliverables_crf(pilot: dict) -> None:
         assert colr_box(path) == ("nclx", 1, 1, 1), path.name
         name = path.stem if path.parent == folder else "master"  # timeline media: master's
         assert set(x264_crfs(path)) == {float(specs[name]["encoder"]["crf"])}, path.name
+
+
+@pytest.mark.parametrize(("reframe", "focus"), [("focus", [0.0, 0.5]), ("center", [0.5, 0.5])])
+def test_reframe_is_read_by_renditions(tmp_path: Path, reframe: str, focus: list[float]) -> None:
+    from test_incremental import make_png
+
+    make_png(tmp_path / "a.png")
+    write_tree(
+        tmp_path,
+        {
+            "c.episode": 'load "std/deliverables"\n'
+            'episode c { title "C" format 320x180 @ 24fps }\n'
+            'scene one { shot wide 12f focus left { plate image "a.png" } }\n'
+            "deliver master = youtube_1080p { resolution 320x180 }\n"
+            f"deliver v = shorts_vertical {{ resolution 180x320 reframe {reframe} }}\n"
+        },
+    )
+    actions = lower(plan(tmp_path / "c.episode"), tmp_path, Store(tmp_path / "cache")).by_id()
+    assert actions["segment@v/one.s01"].params["plate"]["focus"] == focus
+    assert actions["segment/one.s01"].params["plate"]["focus"] == [0.0, 0.5]
