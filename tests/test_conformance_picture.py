@@ -227,7 +227,7 @@ def test_a_field_that_cannot_be_honoured_is_an_error_at_the_field(
 
 def test_a_preset_field_nobody_reads_is_reported_in_the_preset(tmp_path: Path) -> None:
     text = EPISODE.format(
-        red=RED, deliver="preset mine {\n  kind audio\n  crf 20\n}\ndeliver a = mine"
+        red=RED, blue=GREEN, deliver="preset mine {\n  kind audio\n  crf 20\n}\ndeliver a = mine"
     )
     write_tree(tmp_path, {"c.episode": text})
     proc = reel("check", "c.episode", cwd=tmp_path)

@@ -28,7 +28,14 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
     copy = work / "pilot"
     shutil.copytree(PILOT, copy)
     first = reel(
-        "build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"), cwd=work
+        "build",
+        str(copy),
+        "--out",
+        str(work / "out"),
+        "--cache-dir",
+        str(work / "cache"),
+        cwd=work,
+        timeout=900,  # every deliverable of the pilot: minutes on a busy 2-core machine
     )
     assert first.returncode == 0, first.stderr
     return {"work": work, "copy": copy, "folder": work / "out" / "pilot", "first": first}
