@@ -71,6 +71,12 @@ def _lavfi(source: str) -> Any:
     return ffmpeg.input(source, f="lavfi")
 
 
+def _colour(colour: str, w: int, h: int, rate: str) -> Any:
+    """A colour source held in RGB: left to negotiate, it would make Y'CbCr with
+    its own matrix, and the conversion to BT.709 after it would round twice."""
+    return _lavfi(f"color=c={colour}:s={w}x{h}:r={rate}").filter("format", "rgb24")
+
+
 def _plate(params: dict[str, Any]) -> Any:
     plate = params["plate"]
     w, h, rate, n = params["width"], params["height"], _rate(params), params["frames"]
@@ -90,7 +96,7 @@ def _plate(params: dict[str, Any]) -> Any:
         # Seed 004's "fit to slot": hold the last frame if the clip is shorter.
         return stream.filter("tpad", stop_mode="clone", stop=n)
     if kind == "solid":
-        return _lavfi(f"color=c={_hex(plate['colours'][0])}:s={w}x{h}:r={rate}")
+        return _colour(_hex(plate["colours"][0]), w, h, rate)
     if kind == "gradient":
         # A linear gradient along `angle` (degrees clockwise from "to the right";
         # 90 runs top to bottom), computed exactly with geq. ffmpeg's own
@@ -102,7 +108,7 @@ def _plate(params: dict[str, Any]) -> Any:
         y0 = 0 if dy >= 0 else h - 1
         ramp = f"clip(((X-{x0})*{dx:.6f}+(Y-{y0})*{dy:.6f})/{extent:.6f},0,1)"
         (r0, g0, b0), (r1, g1, b1) = (_rgb(c) for c in plate["colours"])
-        base = _lavfi(f"color=c=black:s={w}x{h}:r={rate}").filter("format", "rgb24")
+        base = _colour("black", w, h, rate)
         base = base.filter(
             "geq",
             r=f"{r0}+({r1 - r0})*{ramp}",
@@ -120,7 +126,7 @@ def _plate(params: dict[str, Any]) -> Any:
             a = math.radians(plate.get("angle", 45))
             along = f"X*{math.cos(a):.6f}+Y*{math.sin(a):.6f}+{4 * (w + h)}"
             cond = f"lt(mod({along},{2 * width}),{width})"
-        base = _lavfi(f"color=c=black:s={w}x{h}:r={rate}").filter("format", "rgb24")
+        base = _colour("black", w, h, rate)
         base = base.filter(
             "geq", r=f"if({cond},{r0},{r1})", g=f"if({cond},{g0},{g1})", b=f"if({cond},{b0},{b1})"
         )
@@ -146,7 +152,7 @@ def _fit(stream: Any, plate: dict[str, Any], w: int, h: int) -> Any:
 def _slate(params: dict[str, Any]) -> Any:
     """A slate card for a missing file or a shot not made yet: it names what is missing."""
     w, h, rate = params["width"], params["height"], _rate(params)
-    stream = _lavfi(f"color=c=0x1e1e24:s={w}x{h}:r={rate}")
+    stream = _colour("0x1e1e24", w, h, rate)
     border = max(2, h // 120)
     stream = stream.filter(
         "drawbox",
