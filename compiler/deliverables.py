@@ -6,9 +6,12 @@ with burned-in timecode, labels and captions, or copies of the captions.
 Changing one deliverable's fields changes only its own actions' keys.
 
 A video deliverable at another resolution (`shorts_vertical`, `youtube_4k`)
-is a rendition: every shot rendered again at that size, plates cropped around
-each shot's focus point, captions laid out for that frame and burned in when
-the preset says so, with the master's sound.
+is a rendition: every shot rendered again at that size and crf, plates cropped
+around each shot's focus point (`reframe focus`) or the centre, captions laid
+out for that frame and burned in when the preset says so. A video deliverable's
+sound is the master's unless its loudness, peak or bitrate differ. Which
+deliverable is the master, and each one's encoder settings, come from
+``roles`` through the RenderPlan.
 """
 
 from __future__ import annotations
