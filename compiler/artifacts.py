@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 
 class Model(BaseModel):
@@ -278,6 +278,16 @@ class EncoderSettings(Model):
     audio_codec: str
     audio_rate: int
     audio_channels: int
+    quality: int | None = Field(
+        default=None, description="VideoToolbox's -q:v, mapped from crf (h264_videotoolbox only)"
+    )
+    audio_bitrate_kbps: int | None = None
+    colour_primaries: str = "bt709"
+    colour_transfer: str = "bt709"
+    colour_matrix: str = Field(
+        default="bt709", description="The RGB→Y'CbCr matrix the pixels are converted with"
+    )
+    colour_range: Literal["tv", "pc"] = "tv"
 
 
 class ResolvedAsset(Model):
@@ -297,7 +307,15 @@ class DeliverableSpec(Model):
     name: str
     preset: str
     kind: str
+    role: str = Field(
+        default="",
+        description="master (the first video deliverable at the episode's format that burns "
+        "nothing in, in declaration order), rendition, review_proxy, audio, captions, timeline",
+    )
     settings: dict[str, Any]
+    encoder: EncoderSettings | None = Field(
+        default=None, description="A video deliverable's encodes: exactly what they run with"
+    )
 
 
 class RenderPlan(Artifact):

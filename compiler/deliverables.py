@@ -6,9 +6,12 @@ with burned-in timecode, labels and captions, or copies of the captions.
 Changing one deliverable's fields changes only its own actions' keys.
 
 A video deliverable at another resolution (`shorts_vertical`, `youtube_4k`)
-is a rendition: every shot rendered again at that size, plates cropped around
-each shot's focus point, captions laid out for that frame and burned in when
-the preset says so, with the master's sound.
+is a rendition: every shot rendered again at that size and crf, plates cropped
+around each shot's focus point (`reframe focus`) or the centre, captions laid
+out for that frame and burned in when the preset says so. A video deliverable's
+sound is the master's unless its loudness, peak or bitrate differ. Which
+deliverable is the master, and each one's encoder settings, come from
+``roles`` through the RenderPlan.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from reel.backends.fonts import font_file
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
 
+from . import roles
 from .actions import Action, ActionInput, BlobInput, SourceInput
 
 if TYPE_CHECKING:
@@ -44,51 +48,66 @@ def caption_fonts() -> dict[str, SourceInput]:
     }
 
 
-def primary_video(episode: ir.Episode) -> ir.Deliverable | None:
-    return next((d for d in episode.deliverables if _props(d).get("kind") == "video"), None)
-
-
 def lower_deliverables(lowering: Lowering, diags: Diagnostics) -> None:
+    """Each deliverable's own actions, by its role (see ``roles``): the master is
+    the shared picture and sound muxed; the others add only what is their own."""
     episode = lowering.episode
-    primary = primary_video(episode)
     for deliverable in episode.deliverables:
         props = _props(deliverable)
-        kind = props.get("kind", "video")
         name = deliverable.name
-        same_size = tuple(props.get("resolution") or (episode.width, episode.height)) == (
-            episode.width,
-            episode.height,
-        )
-        if deliverable is primary and same_size:
+        role = roles.role(deliverable, episode)
+        if role == "master":
             lowering.targets[name] = "mux"
             lowering.delivers["mux"] = [("master.mp4", f"{name}.mp4")]
-        elif deliverable is primary:
-            _rendition(lowering, deliverable, props)
-        elif kind == "audio":
+        elif role == "audio":
             _audio(lowering, deliverable, props)
-        elif kind == "captions":
+        elif role == "captions":
             lowering.targets[name] = "captions"
             lowering.delivers.setdefault("captions", []).extend(
                 [("captions.srt", f"{name}.srt"), ("captions.vtt", f"{name}.vtt")]
             )
-        elif kind == "video" and (props.get("timecode") or props.get("labels")):
+        elif role == "review_proxy":
             _proxy(lowering, deliverable, props)
-        elif kind == "timeline":
+        elif role == "timeline":
             _timeline(lowering, deliverable)
-        elif kind == "video" and props.get("resolution"):
-            _rendition(lowering, deliverable, props)
         else:
-            diags.warning(
-                f"deliverable '{name}' ({deliverable.preset}) is not built yet: "
-                + (
-                    "the timeline export"
-                    if kind == "timeline"
-                    else "renders at another resolution or with reframing"
-                ),
-                deliverable.span,
-                "the master, audio, captions and review proxy deliverables "
-                "are built; this one is skipped",
-            )
+            _rendition(lowering, deliverable, props)
+
+
+def sound(lowering: Lowering, deliverable: ir.Deliverable) -> str:
+    """The loudness action a video deliverable's sound comes from: the master's
+    when its loudness, peak and bitrate are the same, else its own."""
+    settings = roles.audio_settings(deliverable)
+    if settings == roles.audio_settings(roles.primary_video(lowering.episode)):
+        return "loudness"
+    action_id = f"loudness/{deliverable.name}"
+    lowering.actions.append(
+        Action(
+            id=action_id,
+            kind="loudness",
+            params=settings,
+            inputs={"mix.wav": ActionInput("mix", "mix.wav")},
+            outputs=("audio.m4a", "loudness.json"),
+            run=loudness_backend.normalise,
+            description=f"loudness for {deliverable.name}",
+        )
+    )
+    return action_id
+
+
+def captions_ass(
+    lowering: Lowering, deliverable: ir.Deliverable, size: tuple[int, int] | None = None
+) -> str:
+    """The captions action whose ASS a deliverable burns in: the shared one when
+    the frame and the caption style are the episode's, else its own."""
+    from .lower_audio import lower_captions
+
+    style = _props(deliverable).get("caption_style") or lowering.episode.caption_style
+    if size is None and style == lowering.episode.caption_style:
+        return "captions"
+    action = lower_captions(lowering, f"captions@{deliverable.name}", size, style)
+    lowering.actions.append(action)
+    return action.id
 
 
 def _audio(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any]) -> None:
@@ -144,12 +163,13 @@ def _audio(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
 
 
 def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any]) -> None:
+    """The joined master picture, scaled down, with what a reviewer reads."""
     name = deliverable.name
-    width, height = props.get("resolution", (640, 360))
+    width, height = roles.size(deliverable, lowering.episode)
     fps = lowering.fps
     inputs: dict[str, Any] = {
         "video.mp4": ActionInput("concat", "video.mp4"),
-        "audio.m4a": ActionInput("loudness", "audio.m4a"),
+        "audio.m4a": ActionInput(sound(lowering, deliverable), "audio.m4a"),
         "font-regular.ttf": SourceInput(font_file(None, False)),
     }
     labels = []
@@ -162,9 +182,9 @@ def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
                     "end": round(float(Fraction(shot.start_frame + shot.duration_frames) / fps), 6),
                 }
             )
-    burn = props.get("captions") in ("burn_in", "both")
+    burn = roles.burns_captions(deliverable)
     if burn:
-        inputs["captions.ass"] = ActionInput("captions", "captions.ass")
+        inputs["captions.ass"] = ActionInput(captions_ass(lowering, deliverable), "captions.ass")
         inputs.update(caption_fonts())
     lowering.actions.append(
         Action(
@@ -174,7 +194,7 @@ def _proxy(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any
                 "width": width,
                 "height": height,
                 "fps": [fps.numerator, fps.denominator],
-                "encoder": lowering.encoder(crf=int(props.get("crf", 30)), preset="veryfast"),
+                "encoder": lowering.encoder(lowering.deliverable_encoder(name)),
                 "timecode": bool(props.get("timecode")),
                 "labels": labels,
                 "captions": burn,
@@ -203,15 +223,17 @@ def _timeline(lowering: Lowering, deliverable: ir.Deliverable) -> None:
     shots, titles, voices, effects, markers = [], [], [], [], []
     starts = line_starts(lowering)
     seen_scenes: set[str] = set()
-    for shot in plan.shotlist.shots:
+    for index, shot in enumerate(plan.shotlist.shots):
         media = f"media/{shot.id}.mp4"
-        inputs[media] = ActionInput(f"segment/{shot.id}", "segment.mp4")
+        inputs[media] = ActionInput(_clean_plate(lowering, index, shot), "segment.mp4")
         shots.append(
             {
                 "id": shot.id,
                 "media": media,
                 "start": shot.start_frame,
                 "frames": shot.duration_frames,
+                # The transition into this shot; the media does not bake it in.
+                "transition": lowering.transition(index, shot),
             }
         )
         if shot.scene_id not in seen_scenes:
@@ -290,6 +312,29 @@ def _timeline(lowering: Lowering, deliverable: ir.Deliverable) -> None:
     lowering.delivers[f"timeline/{name}"] = [(out, f"{name}/{out}") for out in outputs]
 
 
+def _clean_plate(lowering: Lowering, index: int, shot: Any) -> str:
+    """The action whose ``segment.mp4`` is the shot's clean plate for V1: the
+    shot's own frames (plate and motion) without its titles, which the timeline
+    carries as live title elements, nor its transition, which the timeline
+    carries as a transition. A shot with neither is its segment as rendered."""
+    transition = lowering.transition(index, shot)
+    if not shot.overlays and (transition["kind"] == "cut" or not transition["frames"]):
+        return f"segment/{shot.id}"
+    action_id = f"plate/{shot.id}"
+    if not any(action.id == action_id for action in lowering.actions):
+        lowering.actions.append(
+            lowering.segment(
+                index,
+                shot,
+                lowering.plan.shotlist.width,
+                lowering.plan.shotlist.height,
+                reframe=lowering.reframe,
+                clean=True,
+            )
+        )
+    return action_id
+
+
 def _fcp_colour(colour: str) -> str:
     """'#rrggbb' → FCPXML's 'r g b a' in 0..1."""
     body = colour.lstrip("#")
@@ -299,32 +344,38 @@ def _fcp_colour(colour: str) -> str:
 
 
 def _rendition(lowering: Lowering, deliverable: ir.Deliverable, props: dict[str, Any]) -> None:
-    """The whole picture again at the deliverable's size, reframed per shot."""
-    from .lower_audio import lower_captions
+    """The picture at the deliverable's size, crf and framing, with its captions.
 
+    At the episode's own size and framing the shared picture is reused (as is
+    when its crf is the master's, re-encoded at the deliverable's crf when
+    captions are burned in); at any other size, crf or framing every shot is
+    rendered again at the deliverable's settings.
+    """
     name = deliverable.name
-    width, height = props["resolution"]
-    suffix = f"@{name}"
-    concat = lowering.picture(width, height, suffix)
-    burn = props.get("captions") in ("burn_in", "both")
+    episode = lowering.episode
+    width, height = roles.size(deliverable, episode)
+    encoder = lowering.deliverable_encoder(name)
+    burn = roles.burns_captions(deliverable)
+    reframe = str(props.get("reframe", "focus"))
+    shared_size = (width, height) == (episode.width, episode.height) and reframe == lowering.reframe
+    if shared_size and (burn or encoder.crf == lowering.plan.render_plan.encoder.crf):
+        concat = "concat"
+    else:
+        concat = lowering.picture(width, height, f"@{name}", encoder=encoder, reframe=reframe)
     inputs: dict[str, Any] = {
         "video.mp4": ActionInput(concat, "video.mp4"),
-        "audio.m4a": ActionInput("loudness", "audio.m4a"),
+        "audio.m4a": ActionInput(sound(lowering, deliverable), "audio.m4a"),
     }
     if burn:
-        captions = lower_captions(lowering, f"captions{suffix}", (width, height))
-        lowering.actions.append(captions)
-        inputs["captions.ass"] = ActionInput(captions.id, "captions.ass")
+        frame = None if (width, height) == (episode.width, episode.height) else (width, height)
+        captions = captions_ass(lowering, deliverable, frame)
+        inputs["captions.ass"] = ActionInput(captions, "captions.ass")
         inputs.update(caption_fonts())
-    crf = props.get("crf")
     lowering.actions.append(
         Action(
             id=f"rendition/{name}",
             kind="rendition",
-            params={
-                "burn_captions": burn,
-                "encoder": lowering.encoder(crf=None if crf is None else int(crf)),
-            },
+            params={"burn_captions": burn, "encoder": lowering.encoder(encoder)},
             inputs=inputs,
             outputs=("rendition.mp4",),
             commands=deliver_backend.finish_rendition_commands,

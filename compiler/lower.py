@@ -22,6 +22,7 @@ from reel.lang import ir
 from reel.lang.values import Time
 
 from . import artifacts as a
+from . import roles
 from .actions import Action, ActionInput, BlobInput, SourceInput
 from .deliverables import lower_deliverables
 from .lower_audio import lower_audio, lower_captions
@@ -99,17 +100,20 @@ class Lowering:
         self.targets: dict[str, str] = dict(TARGETS)
         self.delivers: dict[str, list[tuple[str, str]]] = {k: list(v) for k, v in DELIVERS.items()}
 
-    def encoder(self, *, crf: int | None = None, preset: str | None = None) -> dict[str, Any]:
-        """The backend's encoder parameters for a picture action (a deliverable may
-        override the profile's quality or speed)."""
-        enc = self.plan.render_plan.encoder
+    def encoder(self, settings: a.EncoderSettings | None = None) -> dict[str, Any]:
+        """The backend's encoder parameters for a picture action, from the
+        RenderPlan's settings (the shared picture's unless ``settings`` is a
+        deliverable's): the plan is the one source of what the encoders run."""
+        enc = settings or self.plan.render_plan.encoder
         return encoder_params(
-            enc.video_codec,
-            preset=preset or enc.preset,
-            crf=enc.crf if crf is None else crf,
-            threads=enc.threads,
-            gop=enc.gop_frames,
+            enc.video_codec, preset=enc.preset, crf=enc.crf, threads=enc.threads, gop=enc.gop_frames
         )
+
+    def deliverable_encoder(self, name: str) -> a.EncoderSettings:
+        """A video deliverable's encoder settings, as the RenderPlan records them."""
+        spec = next(d for d in self.plan.render_plan.deliverables if d.name == name)
+        assert spec.encoder is not None, f"{name} is not a video deliverable"
+        return spec.encoder
 
     @property
     def hermetic_video(self) -> bool:
@@ -121,7 +125,9 @@ class Lowering:
         return str(span) if span is not None else None
 
     # -- segments ------------------------------------------------------------
-    def plate(self, shot: a.ShotEntry, inputs: dict[str, Any]) -> dict[str, Any]:
+    def plate(
+        self, shot: a.ShotEntry, inputs: dict[str, Any], reframe: str = "focus"
+    ) -> dict[str, Any]:
         spec = shot.plate
         plate: dict[str, Any] = {"kind": spec.kind}
         if spec.asset_id is not None:
@@ -133,7 +139,9 @@ class Lowering:
                 name = segment.PLATE_IMAGE if spec.kind == "image" else segment.PLATE_VIDEO
                 inputs[name] = SourceInput(self.root / asset.path)
                 plate["fit"] = spec.fit or "cover"
-                plate["focus"] = list(segment.FOCUS_POINTS[shot.focus])
+                # `reframe focus` crops around the shot's focus, `center` ignores it.
+                focus = shot.focus if reframe == "focus" else "center"
+                plate["focus"] = list(segment.FOCUS_POINTS[focus])
                 if spec.kind == "video":
                     plate["in_s"] = _seconds(spec.in_frame, self.fps) if spec.in_frame else None
                     plate["out_s"] = (
@@ -189,31 +197,49 @@ class Lowering:
             )
         return out
 
-    def segment(
-        self, index: int, shot: a.ShotEntry, width: int, height: int, suffix: str = ""
-    ) -> Action:
-        inputs: dict[str, Any] = {}
+    def transition(self, index: int, shot: a.ShotEntry) -> dict[str, Any]:
+        """The transition into shot ``index`` as it is rendered."""
         transition = {"kind": shot.transition.kind, "frames": shot.transition.frames}
-        if transition["kind"] == "crossfade":
-            if index == 0:
-                transition["kind"] = "dip_to_black"  # nothing to fade from
-            else:
-                prev = self.plan.shotlist.shots[index - 1]
-                self.tails.add(prev.id)
-                inputs[segment.PREV_FRAME] = ActionInput(f"tail{suffix}/{prev.id}", "tail.png")
+        if transition["kind"] == "crossfade" and index == 0:
+            transition["kind"] = "dip_to_black"  # nothing to fade from
+        return transition
+
+    def segment(
+        self,
+        index: int,
+        shot: a.ShotEntry,
+        width: int,
+        height: int,
+        suffix: str = "",
+        *,
+        encoder: a.EncoderSettings | None = None,
+        reframe: str = "focus",
+        clean: bool = False,
+    ) -> Action:
+        """One shot's render. ``clean``: the shot's own frames only (plate and
+        motion, no titles, no transition), the clean plate an editor's timeline
+        puts on V1 under live titles."""
+        inputs: dict[str, Any] = {}
+        transition = self.transition(index, shot)
+        if clean:
+            transition = {"kind": "cut", "frames": 0}
+        elif transition["kind"] == "crossfade":
+            prev = self.plan.shotlist.shots[index - 1]
+            self.tails.add(prev.id)
+            inputs[segment.PREV_FRAME] = ActionInput(f"tail{suffix}/{prev.id}", "tail.png")
         params = {
             "width": width,
             "height": height,
             "fps": [self.plan.shotlist.fps_num, self.plan.shotlist.fps_den],
             "frames": shot.duration_frames,
-            "plate": self.plate(shot, inputs),
+            "plate": self.plate(shot, inputs, reframe),
             "motion": shot.motion.model_dump(mode="json"),
-            "overlays": self.overlays(shot, inputs, width, height),
+            "overlays": [] if clean else self.overlays(shot, inputs, width, height),
             "transition": transition,
-            "encoder": self.encoder(),
+            "encoder": self.encoder(encoder),
         }
         return Action(
-            id=f"segment{suffix}/{shot.id}",
+            id=f"{'plate' if clean else 'segment'}{suffix}/{shot.id}",
             kind="segment",
             params=params,
             inputs=inputs,
@@ -222,7 +248,7 @@ class Lowering:
             hermetic=self.hermetic_video,
             origin=self.origin(shot.id),
             scene=shot.scene_id,
-            description=f"render shot {shot.id}",
+            description=f"{'clean plate of' if clean else 'render'} shot {shot.id}",
         )
 
     # -- assembly --------------------------------------------------------------------
@@ -244,13 +270,22 @@ class Lowering:
                 rules[key] = round(_time_seconds(style[key], self.fps, 0.0), 6)
         return rules
 
-    def picture(self, width: int, height: int, suffix: str = "") -> str:
+    def picture(
+        self,
+        width: int,
+        height: int,
+        suffix: str = "",
+        *,
+        encoder: a.EncoderSettings | None = None,
+        reframe: str = "focus",
+    ) -> str:
         """Segments, crossfade tails and the joined picture at one size; returns the
         id of the joining action. ``suffix`` keeps a rendition's ids apart."""
         shots = self.plan.shotlist.shots
         self.tails = set()
         self.actions.extend(
-            self.segment(i, shot, width, height, suffix) for i, shot in enumerate(shots)
+            self.segment(i, shot, width, height, suffix, encoder=encoder, reframe=reframe)
+            for i, shot in enumerate(shots)
         )
         for shot in shots:
             if shot.id in self.tails:
@@ -286,8 +321,14 @@ class Lowering:
         )
         return f"concat{suffix}"
 
+    @property
+    def reframe(self) -> str:
+        """How the shared picture crops plates: the master deliverable's ``reframe``."""
+        primary = roles.primary_video(self.episode)
+        return str(roles.props(primary).get("reframe", "focus")) if primary else "focus"
+
     def lower(self) -> Lowered:
-        self.picture(self.plan.shotlist.width, self.plan.shotlist.height)
+        self.picture(self.plan.shotlist.width, self.plan.shotlist.height, reframe=self.reframe)
         lower_audio(self)
         self.actions.append(
             Action(

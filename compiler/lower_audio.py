@@ -16,6 +16,7 @@ from reel.backends.audio import mix as mix_backend
 from reel.backends.audio.voice import RATE
 from reel.lang.values import Time
 
+from . import roles
 from .actions import Action, ActionInput, SourceInput
 from .voices import voice_actions
 
@@ -36,15 +37,6 @@ def line_starts(lowering: Lowering) -> dict[str, int]:
         for shot in lowering.plan.shotlist.shots
         for cue in shot.lines
     }
-
-
-def master_preset(lowering: Lowering) -> dict[str, Any]:
-    """The first video deliverable's settings (loudness target, bitrate)."""
-    for deliverable in lowering.episode.deliverables:
-        props = dict(deliverable.props)
-        if props.get("kind") == "video":
-            return props
-    return {}
 
 
 def _effects(lowering: Lowering, inputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,16 +127,12 @@ def lower_audio(lowering: Lowering) -> None:
             description="voice, music and effects; music ducked under voice",
         )
     )
-    preset = master_preset(lowering)
     lowering.actions.append(
         Action(
             id="loudness",
             kind="loudness",
-            params={
-                "target_lufs": float(preset.get("loudness", -14)),
-                "true_peak_dbtp": float(preset.get("true_peak", -1)),
-                "bitrate_kbps": int(preset.get("audio_bitrate", 192)),
-            },
+            # The master's sound: its deliverable's loudness, peak and bitrate.
+            params=roles.audio_settings(roles.primary_video(lowering.episode)),
             inputs={"mix.wav": ActionInput("mix", "mix.wav")},
             outputs=("audio.m4a", "loudness.json"),
             run=loudness_backend.normalise,
@@ -158,10 +146,14 @@ def _plain(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def lower_captions(
-    lowering: Lowering, action_id: str = "captions", size: tuple[int, int] | None = None
+    lowering: Lowering,
+    action_id: str = "captions",
+    size: tuple[int, int] | None = None,
+    style_name: str | None = None,
 ) -> Action:
     """The captions action; with ``size``, an ASS laid out for another frame
-    (a vertical rendition keeps its captions inside the safe area)."""
+    (a vertical rendition keeps its captions inside the safe area); with
+    ``style_name``, in that caption style instead of the episode's."""
     import pysubs2
 
     script_lines = {line.id: line for scene in lowering.plan.script.scenes for line in scene.lines}
@@ -185,7 +177,7 @@ def lower_captions(
         (
             dict(b.props)
             for b in lowering.episode.caption_styles
-            if b.name == lowering.episode.caption_style
+            if b.name == (style_name or lowering.episode.caption_style)
         ),
         {},
     )

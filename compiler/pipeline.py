@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reel.lang import ir
-from reel.lang.diagnostics import Diagnostics, ReelError
+from reel.lang.diagnostics import Diagnostics, InputError, ReelError
 from reel.lang.entry import find_entry
 from reel.lang.resolve import analyse
 
@@ -35,6 +35,7 @@ from .plan import (
     build_script,
     build_shotlist,
 )
+from .roles import check_deliverables
 from .store import Store
 from .timing import Timeline, plan_timing
 
@@ -95,6 +96,9 @@ def plan(
     diags = diags if diags is not None else Diagnostics()
     root = episode_root(path)
     episode = analyse(path, diags)
+    check_deliverables(episode, diags)
+    if diags.errors:
+        raise InputError(diags.errors)
     script = build_script(episode)
     try:
         return _plan_from_script(episode, script, root, profile, backend, diags, store, jobs)

@@ -12,19 +12,22 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from reel.backends.ffmpeg.encode import VIDEOTOOLBOX, X264
+from reel.backends.ffmpeg.encode import VIDEOTOOLBOX, X264, videotoolbox_quality
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
 from reel.lang.vocabulary import GENERATED_PLATES
 
 from . import artifacts as a
+from . import roles
 from .hashing import hash_file
 from .timing import DEFAULT_WPM, LINE_GAP, POST_ROLL, PRE_ROLL, Timeline, line_id
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # Fixed thread counts: x264's bytes depend on them (see DESIGN.md).
-    "preview_local": {"preset": "veryfast", "crf": 26},
-    "standard_local": {"preset": "medium", "crf": 18},
+    # A profile sets how hard the encoder works (x264's preset: speed for the
+    # same quality); the quality itself (crf) is each deliverable's own field,
+    # so a profile never changes what a deliverable promises.
+    "preview_local": {"preset": "veryfast"},
+    "standard_local": {"preset": "medium"},
 }
 THREADS = 2
 # Backends: the video codec each lowers to (see reel/backends/ffmpeg/encode.py).
@@ -381,12 +384,19 @@ def build_render_plan(
     deliverables = []
     for d in episode.deliverables:
         props = dict(d.props)
+        role = roles.role(d, episode)
         deliverables.append(
             a.DeliverableSpec(
                 name=d.name,
                 preset=d.preset,
-                kind=props.get("kind", "video"),
+                kind=roles.kind(d),
+                role=role,
                 settings={k: _json_value(v) for k, v in sorted(props.items())},
+                encoder=(
+                    _encoder(backend, settings, fps, d, role == "review_proxy")
+                    if roles.kind(d) == "video"
+                    else None
+                ),
             )
         )
     return a.RenderPlan.build(
@@ -401,17 +411,9 @@ def build_render_plan(
         fps_num=shotlist.fps_num,
         fps_den=shotlist.fps_den,
         timing_lock_hash=shotlist.timing_lock_hash,
-        encoder=a.EncoderSettings(
-            video_codec=BACKENDS[backend],
-            preset=settings["preset"],
-            crf=settings["crf"],
-            threads=THREADS,
-            gop_frames=round(fps * 2),
-            pix_fmt="yuv420p",
-            audio_codec="aac",
-            audio_rate=48000,
-            audio_channels=2,
-        ),
+        # The shared picture (segments, the joined picture, the master) is
+        # encoded as the master deliverable says.
+        encoder=_encoder(backend, settings, fps, roles.primary_video(episode)),
         assets=resolved,
         shots=[
             a.ShotRender(
@@ -423,6 +425,32 @@ def build_render_plan(
             for s in shotlist.shots
         ],
         deliverables=deliverables,
+    )
+
+
+def _encoder(
+    backend: str,
+    profile: dict[str, Any],
+    fps: Fraction,
+    deliverable: ir.Deliverable | None,
+    proxy: bool = False,
+) -> a.EncoderSettings:
+    """The settings one deliverable's video encodes run with: its own crf and
+    audio bitrate, the profile's speed, the backend's codec, BT.709 tags."""
+    codec = BACKENDS[backend]
+    crf = roles.crf(deliverable)
+    return a.EncoderSettings(
+        video_codec=codec,
+        preset=roles.PROXY_PRESET if proxy else profile["preset"],
+        crf=crf,
+        quality=videotoolbox_quality(crf) if codec == VIDEOTOOLBOX else None,
+        threads=THREADS,
+        gop_frames=round(fps * 2),
+        pix_fmt="yuv420p",
+        audio_codec="aac",
+        audio_rate=48000,
+        audio_channels=2,
+        audio_bitrate_kbps=roles.audio_settings(deliverable)["bitrate_kbps"],
     )
 
 

@@ -175,6 +175,11 @@ class Deliverable:
     preset: str
     props: tuple[tuple[str, Any], ...]  # the preset's, with the blueprint's overrides
     span: Span | None = field(default=None, compare=False, repr=False)
+    # field -> where its value was written (the override, else the preset)
+    field_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)
+
+    def field_span(self, key: str) -> Span | None:
+        return dict(self.field_spans).get(key, self.span)
 
 
 @dataclass(frozen=True)

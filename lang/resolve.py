@@ -344,10 +344,19 @@ class Resolver:
                 decl.overrides, vocab.BLOCK_PROPS["preset"], f"deliverable '{decl.name}'"
             )
             merged = {**base, **overrides}
+            # Where each field was written (the override, else the preset), so a
+            # field the deliverable cannot honour is reported where it was typed.
+            spans = {p.key: p.span for p in (*preset_decl.props, *decl.overrides)}
             out[decl.name] = ir.Deliverable(
-                decl.name, decl.preset, tuple(sorted(merged.items())), decl.span
+                decl.name,
+                decl.preset,
+                tuple(sorted(merged.items())),
+                decl.span,
+                tuple((key, spans[key]) for key in sorted(merged)),
             )
-        return tuple(out[name] for name in sorted(out))
+        # Declaration order: which deliverable is the master follows what the
+        # author wrote first, never how the names sort.
+        return tuple(out.values())
 
 
 def _from_stdlib(decl: Any) -> bool:

@@ -28,8 +28,16 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("deliver")
     copy = work / "pilot"
     shutil.copytree(PILOT, copy)
+    # Every deliverable of a 1-minute 720p episode: minutes on a busy 2-core machine.
     proc = reel(
-        "build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"), cwd=work
+        "build",
+        str(copy),
+        "--out",
+        str(work / "out"),
+        "--cache-dir",
+        str(work / "cache"),
+        cwd=work,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     folder = work / "out" / "pilot"

@@ -51,14 +51,14 @@ def run_plan(root: Path, entry: str = "main.episode", out: Path | None = None) -
     return Outcome(result, [], diags.warnings, 0)
 
 
-def reel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def reel(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real `reel` command line in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "reel.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=600,  # a full pilot build on a shared, busy machine takes over 2 minutes
+        timeout=timeout,
     )
 
 

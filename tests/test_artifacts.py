@@ -175,7 +175,12 @@ def test_profile_changes_only_the_render_plan(tmp_path: Path) -> None:
     standard = plan(PILOT / "pilot.episode", profile="standard_local")
     assert preview.script == standard.script and preview.shotlist == standard.shotlist
     assert preview.render_plan.content_hash != standard.render_plan.content_hash
-    assert standard.render_plan.encoder.crf < preview.render_plan.encoder.crf
+    # A profile sets the encoder's speed; the quality is each deliverable's own crf.
+    assert (preview.render_plan.encoder.preset, standard.render_plan.encoder.preset) == (
+        "veryfast",
+        "medium",
+    )
+    assert standard.render_plan.encoder.crf == preview.render_plan.encoder.crf == 20
 
 
 # ---- readers (seed 003 §30.2) ------------------------------------------------------------

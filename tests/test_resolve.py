@@ -83,7 +83,7 @@ def test_every_construct_resolves(tmp_path: Path) -> None:
     assert blocks["caption_style"]["min_gap"] == Time(Fraction(2), "f")
     assert blocks["preset"]["loudness"] == -14 and blocks["preset"]["captions"] == "sidecar"
     assert blocks["asset"]["retrieval_date"] == "2026-01-02"
-    bare, master = ep.deliverables  # sorted by name, whatever the source order
-    assert (bare.name, master.name) == ("bare", "master")
+    master, bare = ep.deliverables  # in declaration order: roles follow it, not names
+    assert (master.name, bare.name) == ("master", "bare")
     assert dict(master.props)["crf"] == 18 and "crf" not in dict(bare.props)
     assert [w.message for w in diags.warnings] == []

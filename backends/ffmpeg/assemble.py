@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .encode import FROM_BT709, MOVFLAGS
 from .toolchain import BITEXACT_OUT, Commands
 
 
@@ -21,7 +22,8 @@ def tail_frame_commands(params: dict[str, Any]) -> Commands:
             "-i",
             "segment.mp4",
             "-vf",
-            f"select=eq(n\\,{last})",
+            # The segment is BT.709 (see encode.TO_BT709): decode it with that matrix.
+            f"select=eq(n\\,{last}),scale={FROM_BT709},format=rgb24",
             "-frames:v",
             "1",
             "-fps_mode",
@@ -49,8 +51,7 @@ def concat_commands(params: dict[str, Any]) -> Commands:
             "0:v",
             "-c",
             "copy",
-            "-movflags",
-            "+faststart",
+            *MOVFLAGS,
             *BITEXACT_OUT,
             "video.mp4",
         ]
@@ -70,8 +71,7 @@ def mux_args(output: str) -> list[str]:
         "1:a:0",
         "-c",
         "copy",
-        "-movflags",
-        "+faststart",
+        *MOVFLAGS,
         *BITEXACT_OUT,
         output,
     ]

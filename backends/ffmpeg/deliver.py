@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .assemble import mux_args
-from .encode import VIDEOTOOLBOX, video_args
+from .encode import FROM_BT709, MOVFLAGS, TO_BT709, VIDEOTOOLBOX, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
 
@@ -60,8 +60,9 @@ def reencode(
     video_filter: str, enc: dict[str, Any], output: str, gpu_filters: bool = False
 ) -> list[str]:
     """Picture re-encoded through ``video_filter`` with the backend's encoder,
-    the master's sound copied alongside. ``gpu_filters``: the filter chain uploads
-    frames to a VideoToolbox device (see ``_scale``)."""
+    the deliverable's sound copied alongside. ``gpu_filters``: the filter chain
+    uploads frames to a VideoToolbox device (see ``_scale``). The chain must end
+    in ``TO_BT709``: the encoder is told the picture is BT.709."""
     hardware = enc["codec"] == VIDEOTOOLBOX
     device = ["-init_hw_device", "videotoolbox=vt", "-filter_hw_device", "vt"]
     return [
@@ -82,8 +83,7 @@ def reencode(
         *video_args(enc),
         "-c:a",
         "copy",
-        "-movflags",
-        "+faststart",
+        *MOVFLAGS,
         *BITEXACT_OUT,
         output,
     ]
@@ -93,8 +93,12 @@ def _scale(w: int, h: int, enc: dict[str, Any]) -> str:
     """Downscale on the GPU with VideoToolbox's scale_vt where the backend has it
     (frames go up to the GPU and come back for the CPU text filters after it)."""
     if enc["codec"] == VIDEOTOOLBOX:
-        return f"format=nv12,hwupload,scale_vt=w={w}:h={h},hwdownload,format=nv12"
-    return f"scale={w}:{h}"
+        return (
+            f"format=nv12,hwupload,scale_vt=w={w}:h={h}:color_matrix=bt709:"
+            "color_primaries=bt709:color_transfer=bt709,hwdownload,format=nv12"
+        )
+    # Y'CbCr to Y'CbCr at the same matrix: the picture is only resized.
+    return f"scale={w}:{h}:{FROM_BT709}:out_color_matrix=bt709:out_range=tv"
 
 
 def review_proxy_commands(params: dict[str, Any]) -> Commands:
@@ -116,13 +120,14 @@ def review_proxy_commands(params: dict[str, Any]) -> Commands:
         )
     if params["captions"]:
         chain.append("ass=captions.ass:fontsdir=fonts")
-    chain.append("format=yuv420p")
+    chain.append(TO_BT709)
     return [reencode(",".join(chain), params["encoder"], "review.mp4", gpu_filters=True)]
 
 
 def finish_rendition_commands(params: dict[str, Any]) -> Commands:
     """Picture and master sound into one file; captions burned in when asked."""
     if params["burn_captions"]:
-        chain = "ass=captions.ass:fontsdir=fonts,format=yuv420p"
+        chain = f"scale={FROM_BT709}:out_color_matrix=bt709:out_range=tv,"
+        chain += f"ass=captions.ass:fontsdir=fonts,{TO_BT709}"
         return [reencode(chain, params["encoder"], "rendition.mp4")]
     return [mux_args("rendition.mp4")]

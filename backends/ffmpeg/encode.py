@@ -18,6 +18,35 @@ VIDEOTOOLBOX = "h264_videotoolbox"
 CODECS = (X264, VIDEOTOOLBOX)
 
 
+# Every picture Reel writes is HD or larger, and is BT.709, limited range: the
+# matrix the pixels are converted with, and the tags a player reads to undo it
+# (H.264 VUI from the encoder options, the MP4 `colr` box from the muxer).
+# Untagged HD is *assumed* BT.709 by players, so an untagged BT.601 conversion
+# shows the wrong colours; tagging alone (without converting) is no better.
+COLOUR_TAGS = [
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-colorspace",
+    "bt709",
+    "-color_range",
+    "tv",
+]
+# MP4 muxer flags for a file with a picture: the `colr` box, and the index first.
+MOVFLAGS = ["-movflags", "+faststart+write_colr"]
+# The last filters of a picture chain: RGB (or YUV of any matrix) → BT.709
+# limited-range 4:2:0, then the frame's own tags set to match, since ffmpeg's
+# encoder takes a frame's tags over its options.
+TO_BT709 = (
+    "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+    "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+)
+# Reading a picture Reel wrote (decoded BT.709 Y'CbCr) into a filter that may
+# convert it to RGB: say which matrix it was made with.
+FROM_BT709 = "in_color_matrix=bt709:in_range=tv"
+
+
 def is_hermetic(codec: str) -> bool:
     return codec == X264
 
@@ -59,6 +88,7 @@ def video_args(enc: dict[str, Any]) -> list[str]:
             "0",
             "-pix_fmt",
             "yuv420p",
+            *COLOUR_TAGS,
         ]
     if codec == VIDEOTOOLBOX:
         # -q:v is VideoToolbox's constant-quality mode (Apple Silicon only);
@@ -83,6 +113,7 @@ def video_args(enc: dict[str, Any]) -> list[str]:
             "0",
             "-pix_fmt",
             "yuv420p",
+            *COLOUR_TAGS,
         ]
     raise ValueError(f"unknown video codec {codec}")  # pragma: no cover - set by the plan
 

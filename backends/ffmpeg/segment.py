@@ -17,7 +17,7 @@ from typing import Any
 
 import ffmpeg
 
-from .encode import decode_args, video_args
+from .encode import MOVFLAGS, decode_args, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
 FOCUS_POINTS = {
@@ -36,6 +36,11 @@ PLATE_VIDEO = "plate-video"
 PREV_FRAME = "prev.png"
 OUTPUT = "segment.mp4"
 REFERENCE_HEIGHT = 1080  # text style sizes are written for 1080p
+# Plates become BT.709 Y'CbCr as they enter (from RGB, or from a video's own
+# matrix); motion, text and blends then work in it. The text filters convert a
+# typed #rrggbb with the matrix the stream is tagged with, so it stays exact.
+# (Composing in RGB instead costs about twice the filter time of a moving shot.)
+WORKING_FORMAT = "yuv420p"
 
 
 def _rate(params: dict[str, Any]) -> str:
@@ -66,6 +71,12 @@ def _lavfi(source: str) -> Any:
     return ffmpeg.input(source, f="lavfi")
 
 
+def _colour(colour: str, w: int, h: int, rate: str) -> Any:
+    """A colour source held in RGB: left to negotiate, it would make Y'CbCr with
+    its own matrix, and the conversion to BT.709 after it would round twice."""
+    return _lavfi(f"color=c={colour}:s={w}x{h}:r={rate}").filter("format", "rgb24")
+
+
 def _plate(params: dict[str, Any]) -> Any:
     plate = params["plate"]
     w, h, rate, n = params["width"], params["height"], _rate(params), params["frames"]
@@ -85,7 +96,7 @@ def _plate(params: dict[str, Any]) -> Any:
         # Seed 004's "fit to slot": hold the last frame if the clip is shorter.
         return stream.filter("tpad", stop_mode="clone", stop=n)
     if kind == "solid":
-        return _lavfi(f"color=c={_hex(plate['colours'][0])}:s={w}x{h}:r={rate}")
+        return _colour(_hex(plate["colours"][0]), w, h, rate)
     if kind == "gradient":
         # A linear gradient along `angle` (degrees clockwise from "to the right";
         # 90 runs top to bottom), computed exactly with geq. ffmpeg's own
@@ -97,7 +108,7 @@ def _plate(params: dict[str, Any]) -> Any:
         y0 = 0 if dy >= 0 else h - 1
         ramp = f"clip(((X-{x0})*{dx:.6f}+(Y-{y0})*{dy:.6f})/{extent:.6f},0,1)"
         (r0, g0, b0), (r1, g1, b1) = (_rgb(c) for c in plate["colours"])
-        base = _lavfi(f"color=c=black:s={w}x{h}:r={rate}").filter("format", "rgb24")
+        base = _colour("black", w, h, rate)
         base = base.filter(
             "geq",
             r=f"{r0}+({r1 - r0})*{ramp}",
@@ -115,7 +126,7 @@ def _plate(params: dict[str, Any]) -> Any:
             a = math.radians(plate.get("angle", 45))
             along = f"X*{math.cos(a):.6f}+Y*{math.sin(a):.6f}+{4 * (w + h)}"
             cond = f"lt(mod({along},{2 * width}),{width})"
-        base = _lavfi(f"color=c=black:s={w}x{h}:r={rate}").filter("format", "rgb24")
+        base = _colour("black", w, h, rate)
         base = base.filter(
             "geq", r=f"if({cond},{r0},{r1})", g=f"if({cond},{g0},{g1})", b=f"if({cond},{b0},{b1})"
         )
@@ -141,7 +152,7 @@ def _fit(stream: Any, plate: dict[str, Any], w: int, h: int) -> Any:
 def _slate(params: dict[str, Any]) -> Any:
     """A slate card for a missing file or a shot not made yet: it names what is missing."""
     w, h, rate = params["width"], params["height"], _rate(params)
-    stream = _lavfi(f"color=c=0x1e1e24:s={w}x{h}:r={rate}")
+    stream = _colour("0x1e1e24", w, h, rate)
     border = max(2, h // 120)
     stream = stream.filter(
         "drawbox",
@@ -281,9 +292,8 @@ def _transition(stream: Any, params: dict[str, Any]) -> Any:
         # frame (an input of this action) into this shot.
         num, den = params["fps"]
         prev = ffmpeg.input(PREV_FRAME, loop=1, framerate=_rate(params))
-        prev = prev.filter("trim", end_frame=frames).filter("format", "yuv420p")
-        prev = prev.filter("settb", "AVTB")
-        current = stream.filter("format", "yuv420p").filter("settb", "AVTB")
+        prev = _to_bt709(prev.filter("trim", end_frame=frames)).filter("settb", "AVTB")
+        current = stream.filter("settb", "AVTB")  # already BT.709
         return ffmpeg.filter(
             [prev, current],
             "xfade",
@@ -294,15 +304,28 @@ def _transition(stream: Any, params: dict[str, Any]) -> Any:
     return stream
 
 
+def _to_bt709(stream: Any) -> Any:
+    """RGB (or Y'CbCr of another matrix) → BT.709 limited-range 4:2:0, tagged
+    (see ``encode.TO_BT709``)."""
+    stream = stream.filter("scale", out_color_matrix="bt709", out_range="tv")
+    return _tagged(stream.filter("format", WORKING_FORMAT))
+
+
+def _tagged(stream: Any) -> Any:
+    """Frames that say what they are: the encoder takes a frame's tags over its options."""
+    return stream.filter(
+        "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
+    )
+
+
 def segment_args(params: dict[str, Any]) -> list[str]:
     """The ffmpeg arguments (no executable) that render one segment."""
-    stream = _plate(params)
-    stream = stream.filter("setsar", 1)
+    stream = _to_bt709(_plate(params).filter("setsar", 1))
     stream = _motion(stream, params)
     for spec in params["overlays"]:
         stream = _overlay(stream, spec, params)
     stream = _transition(stream, params)
-    stream = stream.filter("format", "yuv420p")
+    stream = _tagged(stream.filter("format", WORKING_FORMAT))
     num, _den = params["fps"]
     out = ffmpeg.output(
         stream,
@@ -323,6 +346,7 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         "1",
         *args[:-1],
         *video_args(params["encoder"]),
+        *MOVFLAGS,
         *BITEXACT_OUT,
         args[-1],
     ]
