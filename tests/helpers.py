@@ -51,7 +51,7 @@ def run_plan(root: Path, entry: str = "main.episode", out: Path | None = None) -
     return Outcome(result, [], diags.warnings, 0)
 
 
-def reel(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def reel(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run the real `reel` command line in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "reel.cli", *args],

@@ -165,7 +165,7 @@ def test_a_corrupt_image(tmp_path: Path) -> None:
     after = outputs(folder)
     assert after["master.mp4"] == before["master.mp4"]  # earlier outputs untouched
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [".reel-delivered.json"]
-    assert sorted(p.name for p in folder.parent.iterdir()) == ["tiny"]  # nothing half-written
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["tiny", "tiny.failed"]  # no temp
 
 
 def test_a_text_file_given_as_a_video(tmp_path: Path) -> None:
