@@ -424,7 +424,9 @@ def build_render_plan(
             )
             for s in shotlist.shots
         ],
-        deliverables=deliverables,
+        # By name: each entry records its role, so moving a declaration that
+        # changes no role changes no byte of the plan.
+        deliverables=sorted(deliverables, key=lambda d: d.name),
     )
 
 
