@@ -81,6 +81,7 @@ class Expander:
 
     # -- scenes ----------------------------------------------------------------
     def scene(self, decl: ast.SceneDecl) -> ir.Scene:
+        self.ctx.file_name(decl.name, decl.name_span, "scene")
         opts = self.ctx.options(decl.options, vocab.SCENE_OPTIONS, f"scene '{decl.name}'")
         builder = SceneBuilder(decl.name)
         self.body(decl.body, None, builder, template=None, stack=())

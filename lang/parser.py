@@ -348,6 +348,7 @@ class _ToAst(Transformer):
             tuple(props or ()),
             self._meta_span(meta),
             self._tok_span(preset),
+            self._tok_span(name),
         )
 
     @v_args(meta=True)

@@ -328,3 +328,48 @@ def test_user_declarations_shadow_the_stdlib_but_not_each_other(episode) -> None
         "text_style accent { size 1 }\ntext_style accent { size 2 }\nscene a { shot wide 1s { } }\n"
     )
     assert only(twice.errors).message == "text style 'accent' is declared twice"
+
+
+# ---- limits and odd input, found by the fuzzer (tests/test_fuzz.py) ------------------------
+
+
+@pytest.mark.parametrize(
+    "body, what, line, column",
+    [
+        (
+            'episode {name} {{ title "T" format 640x360 @ 24fps }}\n'
+            "scene a {{ shot wide 1s {{ }} }}\n",
+            "episode",
+            1,
+            9,
+        ),
+        (
+            'episode t {{ title "T" format 640x360 @ 24fps }}\n'
+            "scene {name} {{ shot wide 1s {{ }} }}\n",
+            "scene",
+            2,
+            7,
+        ),
+        (
+            'load "std/deliverables"\nepisode t {{ title "T" format 640x360 @ 24fps }}\n'
+            "scene a {{ shot wide 1s {{ }} }}\ndeliver {name} = podcast_audio\n",
+            "deliverable",
+            4,
+            9,
+        ),
+    ],
+)
+def test_names_that_become_file_names_are_at_most_100_characters(
+    tmp_path: Path, body: str, what: str, line: int, column: int
+) -> None:
+    """An episode id or deliverable name of 10,000 characters crashed the build
+    with "File name too long": they name files under the output folder."""
+    write_tree(tmp_path, {"main.episode": body.format(name="n" * 101)})
+    out = run_plan(tmp_path)
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == f"this {what} name is 101 characters long; the limit is 100"
+    assert where(err) == ("main.episode", line, column)
+    assert "become file names" in err.help
+    write_tree(tmp_path, {"main.episode": body.format(name="n" * 100)})
+    assert run_plan(tmp_path).exit_code == 0
