@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -333,6 +334,20 @@ def test_user_declarations_shadow_the_stdlib_but_not_each_other(episode) -> None
 # ---- limits and odd input, found by the fuzzer (tests/test_fuzz.py) ------------------------
 
 
+def _fan_out(width: int, depth: int) -> str:
+    """Templates that multiply: width**depth shots from a few lines."""
+    lines = ["template f0() { shot wide 1f { } }"]
+    for i in range(1, depth + 1):
+        lines.append(f"template f{i}() {{ " + f"use f{i - 1}() " * width + "}")
+    return "\n".join([*lines, f"scene fan {{ use f{depth}() }}"])
+
+
+def _deep_chain(depth: int) -> str:
+    lines = ["template d0() { shot wide 1f { } }"]
+    lines += [f"template d{i}() {{ use d{i - 1}() }}" for i in range(1, depth + 1)]
+    return "\n".join([*lines, f"scene deep {{ use d{depth}() }}"])
+
+
 @pytest.mark.parametrize(
     "body, what, line, column",
     [
@@ -373,3 +388,23 @@ def test_names_that_become_file_names_are_at_most_100_characters(
     assert "become file names" in err.help
     write_tree(tmp_path, {"main.episode": body.format(name="n" * 100)})
     assert run_plan(tmp_path).exit_code == 0
+
+
+def test_templates_that_multiply_stop_with_an_error(episode) -> None:
+    """Ten templates each using the next ten times asked for 10**10 shots: the
+    check ran forever. Now expansion stops at 10,000 and says where."""
+    body = _fan_out(10, 10) + "\n"
+    started = time.perf_counter()
+    out = episode(body)
+    assert time.perf_counter() - started < 10
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == "templates expand more than 10000 times in this episode"
+    assert where(err) == ("main.episode", HEADER.count("\n") + 12, 17)  # use f10() in the scene
+    assert "multiplies" in err.help
+
+
+def test_templates_nested_too_deep_are_not_called_recursive(episode) -> None:
+    err = only(episode(_deep_chain(20) + "\n").errors)
+    assert err.message.startswith("templates nest more than 16 deep: d20 -> d19 -> ")
+    assert "uses itself" not in err.message
