@@ -23,6 +23,11 @@ from .suggest import did_you_mean
 
 GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar.lark"
 MAX_SYNTAX_ERRORS = 20
+# No duration, size, rate or level needs more digits than this, and a number with
+# thousands of them cannot even be converted (Python refuses integers of more than
+# 4300 digits from text) or overflows a float downstream. Checked when parsing.
+MAX_DIGITS = 30
+_NUMERIC = ("NUMBER", "QUANTITY", "RESOLUTION")
 
 # Human names for terminals in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -82,6 +87,7 @@ class _ToAst(Transformer):
     def __init__(self, source: SourceFile) -> None:
         super().__init__(visit_tokens=False)
         self.source = source
+        self.oversized: list[Token] = []  # numbers with more than MAX_DIGITS digits
 
     # -- helpers ---------------------------------------------------------
     def _tok_span(self, tok: Token) -> Span:
@@ -101,6 +107,8 @@ class _ToAst(Transformer):
     def value_of(self, tok: Token | ast.Value) -> ast.Value:
         if isinstance(tok, ast.Value):
             return tok
+        if tok.type in _NUMERIC and sum(c.isdigit() for c in tok) > MAX_DIGITS:
+            self.oversized.append(tok)
         kinds = {
             "STRING": "string",
             "NUMBER": "number",
@@ -553,8 +561,22 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Module | None:
             continue
         if found_error:
             return None
-        try:
-            return _ToAst(source).transform(tree)
-        except VisitError as exc:  # pragma: no cover - a bug in the transformer
-            raise exc.orig_exc from exc
+        return _to_ast(tree, source, diags)
     return None
+
+
+def _to_ast(tree: Tree, source: SourceFile, diags: Diagnostics) -> ast.Module | None:
+    """The AST of a parse tree, or None (after errors) if a number is too long."""
+    builder = _ToAst(source)
+    try:
+        module = builder.transform(tree)
+    except VisitError as exc:  # pragma: no cover - a bug in the transformer
+        raise exc.orig_exc from exc
+    for tok in builder.oversized:
+        digits = sum(c.isdigit() for c in tok)
+        diags.error(
+            f"this number has {digits} digits; a number may have at most {MAX_DIGITS}",
+            builder._tok_span(tok),
+            "no duration, size, rate or level needs more: check for a typo",
+        )
+    return None if builder.oversized else module

@@ -408,3 +408,33 @@ def test_templates_nested_too_deep_are_not_called_recursive(episode) -> None:
     err = only(episode(_deep_chain(20) + "\n").errors)
     assert err.message.startswith("templates nest more than 16 deep: d20 -> d19 -> ")
     assert "uses itself" not in err.message
+
+
+@pytest.mark.parametrize(
+    "snippet, digits, column",
+    [
+        ("shot wide " + "9" * 5000 + "f { }", 5000, 13),
+        ('shot wide 1s { plate checker "#000" "#fff" cell ' + "1" * 400 + " }", 400, 51),
+        ("shot wide 1s { move pan_left 0." + "0" * 40 + "1% }", 42, 32),
+    ],
+)
+def test_a_number_with_thousands_of_digits_is_an_error(
+    episode, snippet: str, digits: int, column: int
+) -> None:
+    """Python refuses to convert a 5000-digit integer from text, and a 400-digit
+    one overflowed a float: both crashed with an internal error."""
+    out = episode(f"scene a {{\n  {snippet}\n}}\n")
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == f"this number has {digits} digits; a number may have at most 30"
+    assert where(err) == ("main.episode", HEADER.count("\n") + 2, column)
+    assert "typo" in err.help
+
+
+def test_a_resolution_with_thousands_of_digits_is_an_error(tmp_path: Path) -> None:
+    header = 'episode t { title "T" format 1' + "0" * 5000 + "x16 @ 24fps }\n"
+    write_tree(tmp_path, {"main.episode": header + "scene a { shot wide 1s { } }\n"})
+    out = run_plan(tmp_path)
+    err = only(out.errors)
+    assert err.message == "this number has 5003 digits; a number may have at most 30"
+    assert where(err) == ("main.episode", 1, 30)
