@@ -31,6 +31,9 @@ LINE_GAP = Fraction(1, 4)  # seconds between two lines in one shot
 POST_ROLL = Fraction(1, 2)  # seconds after the last line
 MIN_LINE = Fraction(3, 4)  # no line is shorter than this, however few its words
 AUTO_WITHOUT_LINES = Fraction(2)  # an `auto` shot with nothing to say
+# No shot lasts longer than a day: a longer one is a typo (`2000000s` for `2s`),
+# and would ask the renderer for millions of frames.
+MAX_SHOT_SECONDS = 24 * 60 * 60
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 
@@ -127,6 +130,13 @@ def _draft(
     else:
         frames = shot.duration.frames(fps)
         source = "explicit"
+        if shot.duration.seconds(fps) > MAX_SHOT_SECONDS:
+            errors.error(
+                f"shot {shot.id} lasts {_long(shot.duration.seconds(fps))}, longer than a day",
+                shot.span,
+                f"a shot lasts at most {MAX_SHOT_SECONDS}s (24 hours): check the duration",
+            )
+            return None
         if frames < 1:
             errors.error(
                 f"shot {shot.id} lasts less than one frame",
@@ -160,6 +170,26 @@ def _draft(
     return _Draft(shot, frames, source, transition, lines, needed)
 
 
+def _long(seconds: Fraction) -> str:
+    """A duration for a message, however large."""
+    return f"{float(seconds):.6g}s" if seconds < 10**30 else "more than 1e30 s"
+
+
+def _nearest_beat(end: int, offset: Fraction, period: Fraction, fps: Fraction, last: int) -> int:
+    """The beat frame nearest to frame ``end`` (the earlier one on a tie), among
+    beats at or before frame ``last``; ``end`` itself if there is none. Beats are
+    at offset + k * period seconds, k = 0, 1, ...: the candidates are the beats
+    either side of ``end``, found by division, not by listing every beat (a long
+    episode has millions)."""
+    k = int(((end / fps - offset) / period).__floor__())
+    candidates = [
+        frame
+        for i in range(max(0, k - 1), max(1, k + 3))
+        if (frame := _frames(offset + i * period, fps)) <= last
+    ]
+    return min(candidates, key=lambda b: (abs(b - end), b)) if candidates else end
+
+
 def snap_to_beats(drafts: list[_Draft], beats: BeatGrid, fps: Fraction) -> int:
     """Move each cut to the nearest beat within the tolerance, by lengthening or
     shortening the shot before it (never below its lines or its transition).
@@ -169,17 +199,10 @@ def snap_to_beats(drafts: list[_Draft], beats: BeatGrid, fps: Fraction) -> int:
     total = sum(d.frames for d in drafts) + beats.tolerance_frames + 1
     period = Fraction(60) / Fraction(beats.bpm).limit_denominator(1000)
     offset = Fraction(beats.offset).limit_denominator(100000)
-    beat_frames, k = [], 0
-    while True:
-        frame = _frames(offset + k * period, fps)
-        if frame > total:
-            break
-        beat_frames.append(frame)
-        k += 1
     moved, cursor = 0, 0
     for draft in drafts[:-1]:
         end = cursor + draft.frames
-        nearest = min(beat_frames, key=lambda b: (abs(b - end), b)) if beat_frames else end
+        nearest = _nearest_beat(end, offset, period, fps, total)
         delta = nearest - end
         floor = max(1, draft.needed, draft.transition)
         if delta and abs(delta) <= beats.tolerance_frames and draft.frames + delta >= floor:
