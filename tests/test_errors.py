@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from reel.compiler.files import is_file
+
 from helpers import HEADER, only, reel, run_plan, write_tree
 
 
@@ -438,3 +440,15 @@ def test_a_resolution_with_thousands_of_digits_is_an_error(tmp_path: Path) -> No
     err = only(out.errors)
     assert err.message == "this number has 5003 digits; a number may have at most 30"
     assert where(err) == ("main.episode", 1, 30)
+
+
+def test_a_path_that_cannot_exist_is_a_missing_file(episode) -> None:
+    """A 300-character file name made `Path.is_file()` raise ENAMETOOLONG while
+    the asset manifest was built; it is a missing file, shown as a placeholder."""
+    assert not is_file(Path("x" * 300)) and not is_file(Path("a\x00b"))
+    name = "x" * 300 + ".png"
+    out = episode(f'scene a {{\n  shot wide 1s {{ plate image "{name}" }}\n}}\n')
+    assert out.exit_code == 0, [e.render() for e in out.errors]
+    warning = only(out.warnings)
+    assert warning.message == f"{name} does not exist: a placeholder stands in for it"
+    assert where(warning) == ("main.episode", HEADER.count("\n") + 2, 18)
