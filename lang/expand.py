@@ -185,6 +185,11 @@ class Expander:
         builder: SceneBuilder,
         stack: tuple[ast.UseStmt, ...],
     ) -> None:
+        # Every use counts, even one that fails: a use of an unknown template,
+        # multiplied, is as many errors to find and report.
+        self.expansions += 1
+        if self.expansions > MAX_EXPANSIONS:
+            return
         template = self.ctx.templates.get(stmt.template)
         if template is None:
             self.diags.error(
@@ -211,9 +216,7 @@ class Expander:
                 )
 
     def _may_expand(self, stmt: ast.UseStmt, stack: tuple[ast.UseStmt, ...]) -> bool:
-        """Refuse recursion, nesting deeper than MAX_EXPANSION_DEPTH, and more
-        than MAX_EXPANSIONS expansions in the episode (reported once, at the
-        use written in the scene)."""
+        """Refuse recursion and nesting deeper than MAX_EXPANSION_DEPTH."""
         chain = " -> ".join([*(s.template for s in stack), stmt.template])
         if any(s.template == stmt.template for s in stack):
             self.diags.error(
@@ -229,8 +232,7 @@ class Expander:
                 "flatten the chain: let a template use the shots of the next one directly",
             )
             return False
-        self.expansions += 1
-        return self.expansions <= MAX_EXPANSIONS
+        return True
 
     def _report_too_many(self, stmt: ast.UseStmt) -> None:
         """After a use written in a scene: say once if the budget ran out in it."""

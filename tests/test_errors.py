@@ -406,6 +406,20 @@ def test_templates_that_multiply_stop_with_an_error(episode) -> None:
     assert "multiplies" in err.help
 
 
+def test_a_missing_template_multiplied_is_bounded_too(episode) -> None:
+    """Uses of an unknown template count towards the limit: multiplied, they
+    made thousands of errors per level, and the check took minutes."""
+    body = _fan_out(10, 10).replace("template f2() {", "template unused() {") + "\n"
+    started = time.perf_counter()
+    out = episode(body)
+    assert time.perf_counter() - started < 10
+    assert out.exit_code == 2
+    assert out.errors[0].message == "unknown template 'f2'"
+    assert len(out.errors) <= 10_001
+    assert out.errors[-1].message == "templates expand more than 10000 times in this episode"
+    assert where(out.errors[-1]) == ("main.episode", HEADER.count("\n") + 12, 17)
+
+
 def test_templates_nested_too_deep_are_not_called_recursive(episode) -> None:
     err = only(episode(_deep_chain(20) + "\n").errors)
     assert err.message.startswith("templates nest more than 16 deep: d20 -> d19 -> ")
