@@ -42,6 +42,22 @@ _TERMINAL_NAMES = {
 }
 
 
+class _WholeWords:
+    """A lark post-lexer that only makes the lexer read names as whole words.
+
+    lark's contextual lexer tries only the tokens the parser can accept next.
+    Where a keyword may come but a name may not (at the start of a statement),
+    `shotwide` matched the keyword `shot` and went on with `wide`, so glued
+    words were silently read as two. Always accepting NAME makes the longest
+    match win: `shotwide` is one name, an error with "did you mean 'shot'?".
+    """
+
+    always_accept = ("NAME",)
+
+    def process(self, stream: Any) -> Any:
+        return stream
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     # cache=True stores the LALR tables keyed by the grammar's hash, so start-up
@@ -51,6 +67,7 @@ def _parser() -> Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
+        postlex=_WholeWords(),
         cache=True,
     )
 

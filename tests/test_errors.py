@@ -35,6 +35,27 @@ def test_misspelt_keyword_suggests_the_keyword(episode) -> None:
     assert err.help == "did you mean 'shot'?"
 
 
+@pytest.mark.parametrize(
+    "snippet, word, column, keyword",
+    [
+        ("shotwide 2s { }", "shotwide", 3, "shot"),
+        ('shot wide 2s { platevideo "x.mp4" }', "platevideo", 18, "plate"),
+    ],
+)
+def test_a_keyword_glued_to_a_word_is_not_two_words(
+    episode, snippet: str, word: str, column: int, keyword: str
+) -> None:
+    """Found by the fuzzer: where only a keyword could come, the lexer read
+    `shotwide` as `shot wide` and the blueprint passed."""
+    body = f"scene a {{\n  {snippet}\n}}\n"
+    out = episode(body)
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message.startswith(f"unexpected '{word}', expected ")
+    assert where(err) == ("main.episode", line_of(body, word), column)
+    assert err.help == f"did you mean '{keyword}'?"
+
+
 def test_incomplete_statement_points_at_its_end(episode) -> None:
     body = "scene a {\n  shot wide 2s {\n    say maya\n  }\n}\n"
     err = only(episode(body).errors)
