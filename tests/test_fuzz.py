@@ -636,7 +636,7 @@ def run_check(entry: Path, cache: Path, timeout: float = CASE_TIMEOUT) -> Outcom
     try:
         with time_limit(timeout):
             result: Result = CliRunner().invoke(
-                main, ["check", str(entry), "--cache-dir", str(cache)]
+                main, ["check", str(entry), "--cache-dir", str(cache)], env={"REEL_DEBUG": None}
             )
     except CaseTimeout as exc:
         trace = "".join(traceback.format_exception(exc)[-12:])
@@ -655,14 +655,12 @@ def run_check(entry: Path, cache: Path, timeout: float = CASE_TIMEOUT) -> Outcom
 
 def debug_traceback(entry: Path, cache: Path) -> str:
     """The traceback of a failing case: run it again with REEL_DEBUG=1."""
-    os.environ["REEL_DEBUG"] = "1"
+    args = ["check", str(entry), "--cache-dir", str(cache)]
     try:
         with time_limit(CASE_TIMEOUT):
-            result = CliRunner().invoke(main, ["check", str(entry), "--cache-dir", str(cache)])
+            result = CliRunner().invoke(main, args, env={"REEL_DEBUG": "1"})
     except CaseTimeout as exc:
         return "".join(traceback.format_exception(exc)[-8:])
-    finally:
-        os.environ.pop("REEL_DEBUG", None)
     if result.exc_info is None or isinstance(result.exception, SystemExit):
         return "(no traceback)"
     return "".join(traceback.format_exception(*result.exc_info)[-8:])
