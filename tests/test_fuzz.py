@@ -56,6 +56,7 @@ SEED = os.environ.get("REEL_FUZZ_SEED", "0")
 ONLY = os.environ.get("REEL_FUZZ_CASE")
 CASE_TIMEOUT = float(os.environ.get("REEL_FUZZ_TIMEOUT", "30"))  # seconds: a hang is a bug too
 ALLOWED_EXIT = {0, 1, 2}
+MEMO_RESET = 200  # cases between two resets of the cache's digest memo
 SEEDS_DIR = Path(__file__).resolve().parent / "fuzz_seeds"
 STDLIB = REPO / "stdlib"
 
@@ -746,22 +747,28 @@ def test_fuzz_check(fuzz_dirs: tuple[Path, Path, Path]) -> None:
     numbers = [int(ONLY)] if ONLY else range(CASES)
     failures: dict[str, list[tuple[Case, Outcome]]] = {}
     timings: list[float] = []
-    # One folder for every case: the cache's digest memo is keyed by path, and a
-    # new folder per case would grow it (and its load time) with every case.
-    folder = cases / "case"
     for number in numbers:
         case = make_case(seed, number)
+        folder = cases / f"case-{number}"
+        if number % MEMO_RESET == 0:
+            _forget_digest_memo(cache)
         outcome = run_check(write_case(case, folder, assets), cache)
         timings.append(outcome.seconds)
-        if outcome.problem is not None:
-            key = _signature(outcome, folder, case, cache)
-            failures.setdefault(key, []).append((case, outcome))
-            folder.rename(cases / f"case-{number}")  # kept for the report
-        else:
+        if outcome.problem is None:
             shutil.rmtree(folder)
+            continue
+        key = _signature(outcome, folder, case, cache)
+        failures.setdefault(key, []).append((case, outcome))
     _print_timings(seed, timings, cache)
     if failures:
         pytest.fail(_report(failures, cases, cache, assets), pytrace=False)
+
+
+def _forget_digest_memo(cache: Path) -> None:
+    """The cache's digest memo is keyed by path, and every case has new paths:
+    kept, it would grow with every case, and every case reads and writes it.
+    It is only a memo, so the fuzzer forgets it now and then."""
+    (cache / "memo" / "digests.json").unlink(missing_ok=True)
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
