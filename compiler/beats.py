@@ -8,6 +8,7 @@ from pathlib import Path
 from reel.backends.audio import beats as detector
 from reel.lang import ir
 
+from .files import is_file
 from .store import Store, read_checked, write_checked
 from .timing import BeatGrid
 
@@ -31,7 +32,7 @@ def beat_grid(episode: ir.Episode, root: Path, store: Store | None) -> BeatGrid 
     if music.bpm is not None:
         return BeatGrid(float(music.bpm), 0.0, "declared", tolerance)
     path = root / music.path
-    if store is None or not path.is_file():
+    if store is None or not is_file(path):
         return None
     bpm, offset = detected(store, path)
     return BeatGrid(bpm, offset, "detected", tolerance)

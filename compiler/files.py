@@ -12,7 +12,8 @@ Three operations the store and the delivery of outputs share:
   one in a single step, with a two-rename fallback where the kernel or the
   filesystem cannot.
 * ``regular_file``: whether a path is a regular file, without following it
-  into a FIFO or a device (opening a FIFO blocks forever).
+  into a FIFO or a device (opening a FIFO blocks forever); ``is_file`` and
+  ``is_dir`` answer False instead of raising for a name that cannot exist.
 
 Python's standard library has no reflink and no ``renameat2``; both are one
 system call, so they are called here through ``fcntl`` and ``ctypes``.
@@ -47,6 +48,24 @@ class DigestMismatch(Exception):
         self.path = path
         self.expected = expected
         self.actual = actual
+
+
+def is_file(path: Path) -> bool:
+    """``Path.is_file()``, but False (not a crash) for a name that cannot exist
+    at all: a component longer than the file system allows (ENAMETOOLONG), a
+    NUL byte, a permission problem on the way. A blueprint may name such a
+    path; for Reel it is simply not a file, reported as missing."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def regular_file(path: Path) -> bool:

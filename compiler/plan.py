@@ -19,6 +19,7 @@ from reel.lang.vocabulary import GENERATED_PLATES
 
 from . import artifacts as a
 from . import roles
+from .files import is_dir, is_file
 from .hashing import hash_file
 from .timing import DEFAULT_WPM, LINE_GAP, POST_ROLL, PRE_ROLL, Timeline, line_id
 
@@ -255,9 +256,9 @@ def build_manifest(
     assets = []
     for path, use in sorted(_uses(episode).items()):
         file = root / path
-        present = file.is_file()
+        present = is_file(file)
         if not present and not use["roles"] & {"music", "sfx", "voice_recording"}:
-            reason = "is a folder, not a file" if file.is_dir() else "does not exist"
+            reason = "is a folder, not a file" if is_dir(file) else "does not exist"
             diags.warning(
                 f"{path} {reason}: a placeholder stands in for it",
                 use["span"],

@@ -126,6 +126,15 @@ def _draft(
         frames = needed if shot.lines else _frames(AUTO_WITHOUT_LINES, fps)
         source = "auto"
     else:
+        if shot.duration.seconds(fps) > MAX_SHOT_SECONDS:
+            # Before counting frames: a typo like `2000000s` is refused at once.
+            errors.error(
+                f"shot {shot.id} lasts {_long(shot.duration.seconds(fps))}, over the limit "
+                f"of {describe_seconds(MAX_SHOT_SECONDS)} for one shot",
+                shot.span,
+                "split it into several shots, or check the duration's unit (s, ms or f)",
+            )
+            return None
         frames = shot.duration.frames(fps)
         source = "explicit"
         if frames < 1:
@@ -192,6 +201,24 @@ def _check_episode_limit(episode: ir.Episode, frames: int, fps: Fraction) -> Non
         "split it into several episodes",
     )
     raise InputError(errors.errors)
+def _long(seconds: Fraction) -> str:
+    """A duration for a message, however large."""
+    return f"{float(seconds):.6g}s" if seconds < 10**30 else "more than 1e30 s"
+
+
+def _nearest_beat(end: int, offset: Fraction, period: Fraction, fps: Fraction, last: int) -> int:
+    """The beat frame nearest to frame ``end`` (the earlier one on a tie), among
+    beats at or before frame ``last``; ``end`` itself if there is none. Beats are
+    at offset + k * period seconds, k = 0, 1, ...: the candidates are the beats
+    either side of ``end``, found by division, not by listing every beat (a long
+    episode has millions)."""
+    k = int(((end / fps - offset) / period).__floor__())
+    candidates = [
+        frame
+        for i in range(max(0, k - 1), max(1, k + 3))
+        if (frame := _frames(offset + i * period, fps)) <= last
+    ]
+    return min(candidates, key=lambda b: (abs(b - end), b)) if candidates else end
 
 
 def snap_to_beats(drafts: list[_Draft], beats: BeatGrid, fps: Fraction) -> int:
@@ -203,17 +230,10 @@ def snap_to_beats(drafts: list[_Draft], beats: BeatGrid, fps: Fraction) -> int:
     total = sum(d.frames for d in drafts) + beats.tolerance_frames + 1
     period = Fraction(60) / Fraction(beats.bpm).limit_denominator(1000)
     offset = Fraction(beats.offset).limit_denominator(100000)
-    beat_frames, k = [], 0
-    while True:
-        frame = _frames(offset + k * period, fps)
-        if frame > total:
-            break
-        beat_frames.append(frame)
-        k += 1
     moved, cursor = 0, 0
     for draft in drafts[:-1]:
         end = cursor + draft.frames
-        nearest = min(beat_frames, key=lambda b: (abs(b - end), b)) if beat_frames else end
+        nearest = _nearest_beat(end, offset, period, fps, total)
         delta = nearest - end
         floor = max(1, draft.needed, draft.transition)
         if delta and abs(delta) <= beats.tolerance_frames and draft.frames + delta >= floor:

@@ -16,6 +16,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 
 from .actions import Action, SourceInput, build_graph
 from .executor import ExecutionReport, Executor
+from .files import is_file
 from .store import BlobDamaged, Store
 from .timing import DEFAULT_WPM, line_id
 
@@ -51,7 +52,7 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
         for i, line in enumerate(shot.lines, start=1):
             lid = line_id(shot, i)
             origin = str(line.span) if line.span else None
-            if line.file and (root / line.file).is_file():
+            if line.file and is_file(root / line.file):
                 actions.append(
                     Action(
                         id=f"voice/{lid}",

@@ -190,6 +190,7 @@ class DeliverDecl:
     overrides: tuple[Prop, ...]
     span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     preset_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
 Item = (

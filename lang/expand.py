@@ -31,6 +31,11 @@ _PARAM_KIND = {
     "name": ("name",),
 }
 MAX_EXPANSION_DEPTH = 16
+# Templates multiply: one that uses another ten times, ten levels deep, asks for
+# 10**10 shots in ten lines. Past this many expansions in one episode, Reel stops
+# with an error instead of running out of time or memory. (A feature film has a
+# few thousand shots.)
+MAX_EXPANSIONS = 10_000
 # *word* in a line marks a keyword for the accent caption style; the stars are not spoken.
 _MARKED = re.compile(r"\*([^*\s][^*]*?)\*")
 
@@ -47,6 +52,8 @@ class Expander:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.diags = ctx.diags
+        self.expansions = 0  # template uses expanded so far in this episode
+        self.too_many_reported = False
 
     # -- parameters ---------------------------------------------------------
     def sub(self, value: ast.Value | None, env: Env | None) -> ast.Value | None:
@@ -81,6 +88,7 @@ class Expander:
 
     # -- scenes ----------------------------------------------------------------
     def scene(self, decl: ast.SceneDecl) -> ir.Scene:
+        self.ctx.file_name(decl.name, decl.name_span, "scene")
         opts = self.ctx.options(decl.options, vocab.SCENE_OPTIONS, f"scene '{decl.name}'")
         builder = SceneBuilder(decl.name)
         self.body(decl.body, None, builder, template=None, stack=())
@@ -166,6 +174,22 @@ class Expander:
         builder: SceneBuilder,
         stack: tuple[ast.UseStmt, ...],
     ) -> None:
+        self._expand(stmt, env, builder, stack)
+        if not stack:
+            self._report_too_many(stmt)
+
+    def _expand(
+        self,
+        stmt: ast.UseStmt,
+        env: Env | None,
+        builder: SceneBuilder,
+        stack: tuple[ast.UseStmt, ...],
+    ) -> None:
+        # Every use counts, even one that fails: a use of an unknown template,
+        # multiplied, is as many errors to find and report.
+        self.expansions += 1
+        if self.expansions > MAX_EXPANSIONS:
+            return
         template = self.ctx.templates.get(stmt.template)
         if template is None:
             self.diags.error(
@@ -176,13 +200,7 @@ class Expander:
                 ' such as "std/templates")',
             )
             return
-        if any(s.template == stmt.template for s in stack) or len(stack) >= MAX_EXPANSION_DEPTH:
-            chain = " -> ".join([*(s.template for s in stack), stmt.template])
-            self.diags.error(
-                f"template '{stmt.template}' uses itself: {chain}",
-                stmt.name_span,
-                "templates cannot be recursive",
-            )
+        if not self._may_expand(stmt, stack):
             return
         bound = self.bind(template, stmt, env)
         if bound is None:
@@ -196,6 +214,36 @@ class Expander:
                 self.diags.items[i] = type(d)(
                     d.severity, d.message, d.span, d.help, (*d.notes, note)
                 )
+
+    def _may_expand(self, stmt: ast.UseStmt, stack: tuple[ast.UseStmt, ...]) -> bool:
+        """Refuse recursion and nesting deeper than MAX_EXPANSION_DEPTH."""
+        chain = " -> ".join([*(s.template for s in stack), stmt.template])
+        if any(s.template == stmt.template for s in stack):
+            self.diags.error(
+                f"template '{stmt.template}' uses itself: {chain}",
+                stmt.name_span,
+                "templates cannot be recursive",
+            )
+            return False
+        if len(stack) >= MAX_EXPANSION_DEPTH:
+            self.diags.error(
+                f"templates nest more than {MAX_EXPANSION_DEPTH} deep: {chain}",
+                stmt.name_span,
+                "flatten the chain: let a template use the shots of the next one directly",
+            )
+            return False
+        return True
+
+    def _report_too_many(self, stmt: ast.UseStmt) -> None:
+        """After a use written in a scene: say once if the budget ran out in it."""
+        if self.expansions > MAX_EXPANSIONS and not self.too_many_reported:
+            self.too_many_reported = True
+            self.diags.error(
+                f"templates expand more than {MAX_EXPANSIONS} times in this episode",
+                stmt.name_span,
+                "a template that uses another several times, nested, multiplies the "
+                "shots: use fewer or shallower templates",
+            )
 
     def bind(self, template: ast.TemplateDecl, stmt: ast.UseStmt, env: Env | None) -> Env | None:
         """Match arguments to parameters; check count, names and kinds."""

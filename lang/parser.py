@@ -23,6 +23,11 @@ from .suggest import did_you_mean
 
 GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar.lark"
 MAX_SYNTAX_ERRORS = 20
+# No duration, size, rate or level needs more digits than this, and a number with
+# thousands of them cannot even be converted (Python refuses integers of more than
+# 4300 digits from text) or overflows a float downstream. Checked when parsing.
+MAX_DIGITS = 30
+_NUMERIC = ("NUMBER", "QUANTITY", "RESOLUTION")
 
 # Human names for terminals in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -37,6 +42,22 @@ _TERMINAL_NAMES = {
 }
 
 
+class _WholeWords:
+    """A lark post-lexer that only makes the lexer read names as whole words.
+
+    lark's contextual lexer tries only the tokens the parser can accept next.
+    Where a keyword may come but a name may not (at the start of a statement),
+    `shotwide` matched the keyword `shot` and went on with `wide`, so glued
+    words were silently read as two. Always accepting NAME makes the longest
+    match win: `shotwide` is one name, an error with "did you mean 'shot'?".
+    """
+
+    always_accept = ("NAME",)
+
+    def process(self, stream: Any) -> Any:
+        return stream
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     # cache=True stores the LALR tables keyed by the grammar's hash, so start-up
@@ -46,6 +67,7 @@ def _parser() -> Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
+        postlex=_WholeWords(),
         cache=True,
     )
 
@@ -82,6 +104,7 @@ class _ToAst(Transformer):
     def __init__(self, source: SourceFile) -> None:
         super().__init__(visit_tokens=False)
         self.source = source
+        self.oversized: list[Token] = []  # numbers with more than MAX_DIGITS digits
 
     # -- helpers ---------------------------------------------------------
     def _tok_span(self, tok: Token) -> Span:
@@ -101,6 +124,8 @@ class _ToAst(Transformer):
     def value_of(self, tok: Token | ast.Value) -> ast.Value:
         if isinstance(tok, ast.Value):
             return tok
+        if tok.type in _NUMERIC and sum(c.isdigit() for c in tok) > MAX_DIGITS:
+            self.oversized.append(tok)
         kinds = {
             "STRING": "string",
             "NUMBER": "number",
@@ -348,6 +373,7 @@ class _ToAst(Transformer):
             tuple(props or ()),
             self._meta_span(meta),
             self._tok_span(preset),
+            self._tok_span(name),
         )
 
     @v_args(meta=True)
@@ -552,8 +578,22 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Module | None:
             continue
         if found_error:
             return None
-        try:
-            return _ToAst(source).transform(tree)
-        except VisitError as exc:  # pragma: no cover - a bug in the transformer
-            raise exc.orig_exc from exc
+        return _to_ast(tree, source, diags)
     return None
+
+
+def _to_ast(tree: Tree, source: SourceFile, diags: Diagnostics) -> ast.Module | None:
+    """The AST of a parse tree, or None (after errors) if a number is too long."""
+    builder = _ToAst(source)
+    try:
+        module = builder.transform(tree)
+    except VisitError as exc:  # pragma: no cover - a bug in the transformer
+        raise exc.orig_exc from exc
+    for tok in builder.oversized:
+        digits = sum(c.isdigit() for c in tok)
+        diags.error(
+            f"this number has {digits} digits; a number may have at most {MAX_DIGITS}",
+            builder._tok_span(tok),
+            "no duration, size, rate or level needs more: check for a typo",
+        )
+    return None if builder.oversized else module

@@ -142,6 +142,7 @@ class Resolver:
                 f"{episodes[0].span}",
             )
         decl = episodes[0]
+        self.ctx.file_name(decl.name, decl.name_span, "episode")
         settings = self.settings(decl)
         cast = self.cast(claims)
         locations = tuple(self.location(loc) for _, loc in sorted(self.ctx.locations.items()))
@@ -320,6 +321,8 @@ class Resolver:
     def deliverables(self, delivers: list[ast.DeliverDecl]) -> tuple[ir.Deliverable, ...]:
         out: dict[str, ir.Deliverable] = {}
         for decl in delivers:
+            if not self.ctx.file_name(decl.name, decl.name_span, "deliverable"):
+                continue
             if decl.name in out:
                 self.diags.error(
                     f"deliverable '{decl.name}' is declared twice",

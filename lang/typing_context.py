@@ -16,10 +16,18 @@ from typing import Any
 from . import ast
 from . import vocabulary as vocab
 from .diagnostics import Diagnostics
+from .source import Span
 from .suggest import hint
 from .values import Expect
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Episode, scene and deliverable names become file and folder names: the output
+# folder `reel-out/<episode>/`, `<deliverable>.mp4`, and files named after shots
+# and lines, which carry their scene's name (`.words-<scene>.s01.l1.json`,
+# `media/<scene>.s01.mp4`). File systems cap a name at 255 bytes, and Reel adds
+# prefixes and suffixes around it; 100 characters leaves room for them, and is
+# still far more than a readable name needs.
+MAX_FILE_NAME = 100
 
 
 @dataclass
@@ -60,6 +68,18 @@ class Context:
             )
             return None
         return name
+
+    def file_name(self, name: str, span: Span | None, what: str) -> bool:
+        """Check a name that becomes a file name; record an error if it is too long."""
+        if len(name) <= MAX_FILE_NAME:
+            return True
+        self.diags.error(
+            f"this {what} name is {len(name)} characters long; the limit is {MAX_FILE_NAME}",
+            span,
+            f"{what} names become file names (under the output folder), so they are "
+            f"at most {MAX_FILE_NAME} characters: choose a shorter one",
+        )
+        return False
 
     # -- typed conversion -------------------------------------------------------
     def convert(self, type_: str, value: ast.Value) -> Any:

@@ -14,12 +14,12 @@ import numpy as np
 import pysubs2
 import pytest
 
-from reel.backends.audio import beats
+from reel.backends.audio import beats, tts
 from reel.backends.audio.loudness import measure_ebur128
 from reel.backends.audio.voice import RATE, read_wav, recorded
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 
-from helpers import PILOT, reel, write_tree
+from helpers import HEADER, PILOT, reel, write_tree
 
 FPS = 24
 FRAME = 1 / FPS
@@ -298,3 +298,33 @@ def test_a_bpm_of_zero(tmp_path: Path) -> None:
 
 def test_frames_to_samples_is_exact() -> None:
     assert Fraction(1, 24) * RATE == 2000
+
+
+# ---- found by the fuzzer (tests/test_fuzz.py) ----------------------------------------------
+
+
+def test_a_long_voice_variant_is_an_unknown_voice_not_an_abort(tmp_path: Path) -> None:
+    """libespeak-ng copies a variant name into a 40-byte buffer: a longer one
+    aborted the whole process ("buffer overflow detected"). A subprocess, so a
+    regression fails this test instead of killing the test run."""
+    long_variant = "v" * 40
+    header = HEADER.replace(
+        "format 640x360 @ 24fps",
+        f'format 640x360 @ 24fps\n  voice maya = tts "en-us" variant {long_variant}\n'
+        f'  voice leo = tts "en+{long_variant}"',
+    )
+    write_tree(tmp_path, {"main.episode": header + 'scene a { shot wide 1s { say maya "Hi." } }'})
+    proc = reel("check", "main.episode", "--cache-dir", "cache", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"error: unknown voice 'en-us+{long_variant}' for maya" in proc.stderr
+    assert "main.episode:5:3" in proc.stderr
+    assert f"error: unknown voice 'en+{long_variant}' for leo" in proc.stderr
+    assert "main.episode:6:3" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_voices_are_checked_before_libespeak_sees_them() -> None:
+    assert tts.known_voice("en-us") and tts.known_voice("en", "f2")
+    assert not tts.known_voice("en", "no_such_variant")  # the library said yes to any
+    assert not tts.known_voice("en\x00us")  # the library read only up to the NUL
+    assert not tts.known_voice("en+" + "v" * 40)

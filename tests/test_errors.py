@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+
+from reel.compiler.files import is_file
 
 from helpers import HEADER, only, reel, run_plan, write_tree
 
@@ -30,6 +33,27 @@ def test_misspelt_keyword_suggests_the_keyword(episode) -> None:
     assert err.message.startswith("unexpected 'shto'")
     assert where(err) == ("main.episode", line_of(body, "shto"), 3)
     assert err.help == "did you mean 'shot'?"
+
+
+@pytest.mark.parametrize(
+    "snippet, word, column, keyword",
+    [
+        ("shotwide 2s { }", "shotwide", 3, "shot"),
+        ('shot wide 2s { platevideo "x.mp4" }', "platevideo", 18, "plate"),
+    ],
+)
+def test_a_keyword_glued_to_a_word_is_not_two_words(
+    episode, snippet: str, word: str, column: int, keyword: str
+) -> None:
+    """Found by the fuzzer: where only a keyword could come, the lexer read
+    `shotwide` as `shot wide` and the blueprint passed."""
+    body = f"scene a {{\n  {snippet}\n}}\n"
+    out = episode(body)
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message.startswith(f"unexpected '{word}', expected ")
+    assert where(err) == ("main.episode", line_of(body, word), column)
+    assert err.help == f"did you mean '{keyword}'?"
 
 
 def test_incomplete_statement_points_at_its_end(episode) -> None:
@@ -328,3 +352,138 @@ def test_user_declarations_shadow_the_stdlib_but_not_each_other(episode) -> None
         "text_style accent { size 1 }\ntext_style accent { size 2 }\nscene a { shot wide 1s { } }\n"
     )
     assert only(twice.errors).message == "text style 'accent' is declared twice"
+
+
+# ---- limits and odd input, found by the fuzzer (tests/test_fuzz.py) ------------------------
+
+
+def _fan_out(width: int, depth: int) -> str:
+    """Templates that multiply: width**depth shots from a few lines."""
+    lines = ["template f0() { shot wide 1f { } }"]
+    for i in range(1, depth + 1):
+        lines.append(f"template f{i}() {{ " + f"use f{i - 1}() " * width + "}")
+    return "\n".join([*lines, f"scene fan {{ use f{depth}() }}"])
+
+
+def _deep_chain(depth: int) -> str:
+    lines = ["template d0() { shot wide 1f { } }"]
+    lines += [f"template d{i}() {{ use d{i - 1}() }}" for i in range(1, depth + 1)]
+    return "\n".join([*lines, f"scene deep {{ use d{depth}() }}"])
+
+
+@pytest.mark.parametrize(
+    "body, what, line, column",
+    [
+        (
+            'episode {name} {{ title "T" format 640x360 @ 24fps }}\n'
+            "scene a {{ shot wide 1s {{ }} }}\n",
+            "episode",
+            1,
+            9,
+        ),
+        (
+            'episode t {{ title "T" format 640x360 @ 24fps }}\n'
+            "scene {name} {{ shot wide 1s {{ }} }}\n",
+            "scene",
+            2,
+            7,
+        ),
+        (
+            'load "std/deliverables"\nepisode t {{ title "T" format 640x360 @ 24fps }}\n'
+            "scene a {{ shot wide 1s {{ }} }}\ndeliver {name} = podcast_audio\n",
+            "deliverable",
+            4,
+            9,
+        ),
+    ],
+)
+def test_names_that_become_file_names_are_at_most_100_characters(
+    tmp_path: Path, body: str, what: str, line: int, column: int
+) -> None:
+    """An episode id or deliverable name of 10,000 characters crashed the build
+    with "File name too long": they name files under the output folder."""
+    write_tree(tmp_path, {"main.episode": body.format(name="n" * 101)})
+    out = run_plan(tmp_path)
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == f"this {what} name is 101 characters long; the limit is 100"
+    assert where(err) == ("main.episode", line, column)
+    assert "become file names" in err.help
+    write_tree(tmp_path, {"main.episode": body.format(name="n" * 100)})
+    assert run_plan(tmp_path).exit_code == 0
+
+
+def test_templates_that_multiply_stop_with_an_error(episode) -> None:
+    """Ten templates each using the next ten times asked for 10**10 shots: the
+    check ran forever. Now expansion stops at 10,000 and says where."""
+    body = _fan_out(10, 10) + "\n"
+    started = time.perf_counter()
+    out = episode(body)
+    assert time.perf_counter() - started < 10
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == "templates expand more than 10000 times in this episode"
+    assert where(err) == ("main.episode", HEADER.count("\n") + 12, 17)  # use f10() in the scene
+    assert "multiplies" in err.help
+
+
+def test_a_missing_template_multiplied_is_bounded_too(episode) -> None:
+    """Uses of an unknown template count towards the limit: multiplied, they
+    made thousands of errors per level, and the check took minutes."""
+    body = _fan_out(10, 10).replace("template f2() {", "template unused() {") + "\n"
+    started = time.perf_counter()
+    out = episode(body)
+    assert time.perf_counter() - started < 10
+    assert out.exit_code == 2
+    assert out.errors[0].message == "unknown template 'f2'"
+    assert len(out.errors) <= 10_001
+    assert out.errors[-1].message == "templates expand more than 10000 times in this episode"
+    assert where(out.errors[-1]) == ("main.episode", HEADER.count("\n") + 12, 17)
+
+
+def test_templates_nested_too_deep_are_not_called_recursive(episode) -> None:
+    err = only(episode(_deep_chain(20) + "\n").errors)
+    assert err.message.startswith("templates nest more than 16 deep: d20 -> d19 -> ")
+    assert "uses itself" not in err.message
+
+
+@pytest.mark.parametrize(
+    "snippet, digits, column",
+    [
+        ("shot wide " + "9" * 5000 + "f { }", 5000, 13),
+        ('shot wide 1s { plate checker "#000" "#fff" cell ' + "1" * 400 + " }", 400, 51),
+        ("shot wide 1s { move pan_left 0." + "0" * 40 + "1% }", 42, 32),
+    ],
+)
+def test_a_number_with_thousands_of_digits_is_an_error(
+    episode, snippet: str, digits: int, column: int
+) -> None:
+    """Python refuses to convert a 5000-digit integer from text, and a 400-digit
+    one overflowed a float: both crashed with an internal error."""
+    out = episode(f"scene a {{\n  {snippet}\n}}\n")
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == f"this number has {digits} digits; a number may have at most 30"
+    assert where(err) == ("main.episode", HEADER.count("\n") + 2, column)
+    assert "typo" in err.help
+
+
+def test_a_resolution_with_thousands_of_digits_is_an_error(tmp_path: Path) -> None:
+    header = 'episode t { title "T" format 1' + "0" * 5000 + "x16 @ 24fps }\n"
+    write_tree(tmp_path, {"main.episode": header + "scene a { shot wide 1s { } }\n"})
+    out = run_plan(tmp_path)
+    err = only(out.errors)
+    assert err.message == "this number has 5003 digits; a number may have at most 30"
+    assert where(err) == ("main.episode", 1, 30)
+
+
+def test_a_path_that_cannot_exist_is_a_missing_file(episode) -> None:
+    """A 300-character file name made `Path.is_file()` raise ENAMETOOLONG while
+    the asset manifest was built; it is a missing file, shown as a placeholder."""
+    assert not is_file(Path("x" * 300)) and not is_file(Path("a\x00b"))
+    name = "x" * 300 + ".png"
+    out = episode(f'scene a {{\n  shot wide 1s {{ plate image "{name}" }}\n}}\n')
+    assert out.exit_code == 0, [e.render() for e in out.errors]
+    warning = only(out.warnings)
+    assert warning.message == f"{name} does not exist: a placeholder stands in for it"
+    assert where(warning) == ("main.episode", HEADER.count("\n") + 2, 18)

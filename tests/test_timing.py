@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
-from reel.compiler.timing import reading_time, word_count
+from reel.compiler.timing import _frames, _nearest_beat, reading_time, word_count
 from reel.lang.values import Time
 
 from helpers import HEADER, only
+
+
+def where(diag) -> tuple[str, int, int]:
+    return (Path(diag.span.file.display).name, diag.span.line, diag.span.column)
 
 
 @pytest.mark.parametrize(
@@ -122,3 +129,49 @@ def test_ntsc_rates_are_exact(episode) -> None:
     shotlist = out.result.shotlist
     assert (shotlist.fps_num, shotlist.fps_den) == (30000, 1001)
     assert shotlist.total_frames == 300
+
+
+# ---- found by the fuzzer (tests/test_fuzz.py) ----------------------------------------------
+
+
+def test_a_shot_of_absurd_length_is_an_error(episode) -> None:
+    out = episode("scene a {\n  shot wide 99999999999999999999s { }\n  shot wide 600s { }\n}\n")
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert err.message == "shot a.s01 lasts 1e+20s, over the limit of 10 min for one shot"
+    assert where(err) == ("main.episode", HEADER.count("\n") + 2, 3)
+    assert err.help == "split it into several shots, or check the duration's unit (s, ms or f)"
+
+
+def test_snapping_a_day_long_episode_to_beats_is_quick(episode) -> None:
+    """Cuts snapped to beats by listing every beat of the episode: a long shot
+    and a fast tempo made the check hang."""
+    header = HEADER.replace(
+        "format 640x360 @ 24fps",
+        'format 640x360 @ 240fps\n  music "bed.flac" bpm 400 snap 18f',
+    )
+    started = time.perf_counter()
+    out = episode("scene a {\n  shot wide 86399s { }\n  shot wide 1s { }\n}\n", header=header)
+    assert time.perf_counter() - started < 5
+    assert out.exit_code == 0, [e.render() for e in out.errors]
+    assert out.result.shotlist.beat_grid.snapped_cuts == 1
+
+
+def test_the_nearest_beat_is_the_one_listing_every_beat_finds() -> None:
+    def listed(end: int, offset: Fraction, period: Fraction, fps: Fraction, last: int) -> int:
+        beats, k = [], 0
+        while (frame := _frames(offset + k * period, fps)) <= last:
+            beats.append(frame)
+            k += 1
+        return min(beats, key=lambda b: (abs(b - end), b)) if beats else end
+
+    rng = random.Random(9)
+    for _ in range(2000):
+        fps = rng.choice([Fraction(24), Fraction(30000, 1001), Fraction(1), Fraction(240)])
+        period = 60 / Fraction(rng.uniform(20, 400)).limit_denominator(1000)
+        offset = Fraction(rng.uniform(0, 3)).limit_denominator(100000)
+        last = rng.randint(0, 3000)
+        end = rng.randint(0, last)
+        assert _nearest_beat(end, offset, period, fps, last) == listed(
+            end, offset, period, fps, last
+        )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,9 +186,26 @@ def languages() -> tuple[str, ...]:
     return tuple(sorted(p.name.lower() for p in lang_dir.rglob("*") if p.is_file()))
 
 
+@functools.lru_cache(maxsize=1)
+def variants() -> tuple[str, ...]:
+    """The voice variants in libespeak-ng's data (``f2``, ``m3``, ``whisper`` ...)."""
+    return tuple(sorted(p.name for p in (data_path() / "voices" / "!v").iterdir() if p.is_file()))
+
+
+# A language is a code such as "en", "en-us" or "cmn-latn-pinyin". Checked before
+# libespeak-ng sees it: the library copies a voice's variant part (after a "+")
+# into a 40-byte buffer unchecked, and a longer one aborts the whole process
+# ("buffer overflow detected"), and it stops reading a name at a NUL byte.
+_LANGUAGE = re.compile(r"[A-Za-z0-9-]{1,40}")
+
+
 @functools.lru_cache(maxsize=64)
 def known_voice(language: str, variant: str | None = None) -> bool:
-    """Whether libespeak-ng accepts this voice (asked of the library itself)."""
+    """Whether libespeak-ng has this voice: the variant must be one of its
+    variant files (the library itself accepts any, or crashes on a long one),
+    and the library must accept the language."""
+    if not _LANGUAGE.fullmatch(language) or (variant is not None and variant not in variants()):
+        return False
     with _LOCK:
         return _engine().has_voice(voice_name(language, variant))
 
