@@ -201,8 +201,13 @@ def _check_episode_limit(episode: ir.Episode, frames: int, fps: Fraction) -> Non
         "split it into several episodes",
     )
     raise InputError(errors.errors)
+
+
 def _long(seconds: Fraction) -> str:
-    """A duration for a message, however large."""
+    """A duration for a message, however large: hours and minutes while they
+    read well, then a plain number of seconds."""
+    if seconds < 10**7:
+        return describe_seconds(seconds)
     return f"{float(seconds):.6g}s" if seconds < 10**30 else "more than 1e30 s"
 
 

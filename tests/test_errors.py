@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -417,9 +416,7 @@ def test_templates_that_multiply_stop_with_an_error(episode) -> None:
     """Ten templates each using the next ten times asked for 10**10 shots: the
     check ran forever. Now expansion stops at 10,000 and says where."""
     body = _fan_out(10, 10) + "\n"
-    started = time.perf_counter()
     out = episode(body)
-    assert time.perf_counter() - started < 10
     err = only(out.errors)
     assert out.exit_code == 2
     assert err.message == "templates expand more than 10000 times in this episode"
@@ -431,9 +428,7 @@ def test_a_missing_template_multiplied_is_bounded_too(episode) -> None:
     """Uses of an unknown template count towards the limit: multiplied, they
     made thousands of errors per level, and the check took minutes."""
     body = _fan_out(10, 10).replace("template f2() {", "template unused() {") + "\n"
-    started = time.perf_counter()
     out = episode(body)
-    assert time.perf_counter() - started < 10
     assert out.exit_code == 2
     assert out.errors[0].message == "unknown template 'f2'"
     assert len(out.errors) <= 10_001
@@ -477,13 +472,13 @@ def test_a_resolution_with_thousands_of_digits_is_an_error(tmp_path: Path) -> No
     assert where(err) == ("main.episode", 1, 30)
 
 
-def test_a_path_that_cannot_exist_is_a_missing_file(episode) -> None:
+def test_a_path_that_cannot_exist_is_a_positioned_error(episode) -> None:
     """A 300-character file name made `Path.is_file()` raise ENAMETOOLONG while
-    the asset manifest was built; it is a missing file, shown as a placeholder."""
+    the asset manifest was built (exit 70); it is now an error at the path."""
     assert not is_file(Path("x" * 300)) and not is_file(Path("a\x00b"))
     name = "x" * 300 + ".png"
     out = episode(f'scene a {{\n  shot wide 1s {{ plate image "{name}" }}\n}}\n')
-    assert out.exit_code == 0, [e.render() for e in out.errors]
-    warning = only(out.warnings)
-    assert warning.message == f"{name} does not exist: a placeholder stands in for it"
-    assert where(warning) == ("main.episode", HEADER.count("\n") + 2, 18)
+    assert out.exit_code == 2
+    err = only(out.errors)
+    assert err.message.startswith(f'cannot read "{name}"')
+    assert where(err) == ("main.episode", HEADER.count("\n") + 2, 30)
