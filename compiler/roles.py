@@ -132,6 +132,13 @@ def audio_settings(deliverable: ir.Deliverable | None) -> dict[str, Any]:
 
 
 # ---- checks ----------------------------------------------------------------------
+# The rates SMPTE timecode (and so OTIO's FCP7 XML and CMX3600 writers) knows.
+SMPTE_RATES = frozenset(
+    [Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)]
+    + [Fraction(n) for n in (24, 25, 30, 48, 50, 60)]
+)
+
+
 def check_deliverables(episode: ir.Episode, diags: Diagnostics) -> None:
     """Every field of every deliverable is read and its value can be honoured."""
     for deliverable in episode.deliverables:
@@ -163,6 +170,14 @@ def _check_one(deliverable: ir.Deliverable, episode: ir.Episode, diags: Diagnost
     _check_range(
         deliverable, "audio_bitrate", p.get("audio_bitrate"), AUDIO_BITRATE_RANGE, "kb/s", diags
     )
+    if what == "timeline" and episode.fps not in SMPTE_RATES:
+        diags.error(
+            f"deliverable '{name}' ({deliverable.preset}): the timeline's FCP7 XML and EDL need "
+            f"SMPTE timecode, which has no {_rate(episode.fps)}",
+            deliverable.span,
+            "give the episode a SMPTE `format` rate (23.976, 24, 25, 29.97, 30, 48, 50, 59.94 "
+            "or 60fps), or remove this deliverable",
+        )
     fps = p.get("fps")
     if what == "video" and fps is not None and Fraction(fps) != episode.fps:
         diags.error(

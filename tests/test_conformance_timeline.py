@@ -374,3 +374,16 @@ def test_the_pilot_captions_sit_on_frame_boundaries(pilot: dict) -> None:
     vtt = list(webvtt.read(str(folder / "captions.vtt")))
     assert_on_frames([t / 1000 for e in srt for t in (e.start, e.end)], Fraction(24))
     assert_on_frames([vtt_seconds(t) for c in vtt for t in (c.start, c.end)], Fraction(24))
+
+
+def test_a_timeline_at_a_rate_smpte_lacks_is_refused_at_the_deliver_statement(
+    tmp_path: Path,
+) -> None:
+    """CMX3600 and FCP7 timecode exist only at SMPTE rates: at 12 fps the timeline
+    action used to fail deep in OTIO; now planning says so at the statement."""
+    (tmp_path / "small.episode").write_text(SMALL.replace("@ 24fps", "@ 12fps"))
+    proc = reel("check", "small.episode", "--cache-dir", "cache", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "need SMPTE timecode, which has no 12fps" in proc.stderr
+    line = SMALL.splitlines().index("deliver edit = resolve_timeline") + 1
+    assert f"small.episode:{line}:1" in proc.stderr
