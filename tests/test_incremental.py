@@ -4,7 +4,6 @@ interruption; one failing action does not take the others down with --keep-going
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from reel.compiler.media import MediaError
 from reel.compiler.store import CacheDirError
 from reel.lang.diagnostics import Diagnostics
 
-from helpers import PILOT, reel, write_tree
+from helpers import reel, write_tree
 
 TINY = """
 episode tiny {{
@@ -120,23 +119,29 @@ def test_incremental_build_equals_clean_build(edits: list[tuple[str, int]]) -> N
 
 
 def test_two_clean_builds_in_different_directories_give_identical_digests(tmp_path: Path) -> None:
+    """Every deliverable kind (master, vertical short, proxy, podcast, timeline), built
+    from two folders at different depths with different job counts, byte for byte."""
+    from test_conformance_picture import write_episode
+
     digests = []
     for n in range(2):
-        copy = tmp_path / f"where{n}" / ("nested/" * n) / "pilot"
-        shutil.copytree(PILOT, copy)
+        root = tmp_path / f"where{n}" / ("nested/" * n) / "project"
+        write_episode(root)
         proc = reel(
             "build",
-            str(copy),
+            str(root),
             "--out",
             str(tmp_path / f"out{n}"),
             "--cache-dir",
             str(tmp_path / f"cache{n}"),
-            cwd=copy.parent,
+            "-j",
+            str(n + 1),
+            cwd=root.parent,
         )
         assert proc.returncode == 0, proc.stderr
-        digests.append(outputs(tmp_path / f"out{n}" / "pilot"))
+        digests.append(outputs(tmp_path / f"out{n}" / "c"))
     assert digests[0] == digests[1]
-    assert {"master.mp4", "captions.srt", "captions.vtt", "RenderOutput.json"} <= set(digests[0])
+    assert {"master.mp4", "shorts.mp4", "review.mp4", "edit/timeline.fcpxml"} <= set(digests[0])
 
 
 # ---- bad media ----------------------------------------------------------------------
