@@ -28,6 +28,8 @@ the traceback (rerun with REEL_DEBUG=1) and the folder it was kept in.
     REEL_FUZZ_CASES=20000 pytest tests/test_fuzz.py   # more cases (default 1000)
     REEL_FUZZ_SEED=7 pytest tests/test_fuzz.py         # another seed ("random": a new one)
     REEL_FUZZ_SEED=0 REEL_FUZZ_CASE=123 pytest tests/test_fuzz.py -k fuzz_check   # one case
+    REEL_FUZZ_TIMEOUT=10 ...                            # seconds before a case is a hang (30)
+    pytest -s tests/test_fuzz.py                        # also print the run's timings
 """
 
 from __future__ import annotations
