@@ -32,10 +32,6 @@ if TYPE_CHECKING:
     from .lower import Lowering
 
 
-def _props(d: ir.Deliverable) -> dict[str, Any]:
-    return dict(d.props)
-
-
 def _number(value: Any, default: float) -> float:
     return float(value) if value is not None else default
 
@@ -53,7 +49,7 @@ def lower_deliverables(lowering: Lowering, diags: Diagnostics) -> None:
     the shared picture and sound muxed; the others add only what is their own."""
     episode = lowering.episode
     for deliverable in episode.deliverables:
-        props = _props(deliverable)
+        props = roles.props(deliverable)
         name = deliverable.name
         role = roles.role(deliverable, episode)
         if role == "master":
@@ -102,7 +98,7 @@ def captions_ass(
     the frame and the caption style are the episode's, else its own."""
     from .lower_audio import lower_captions
 
-    style = _props(deliverable).get("caption_style") or lowering.episode.caption_style
+    style = roles.props(deliverable).get("caption_style") or lowering.episode.caption_style
     if size is None and style == lowering.episode.caption_style:
         return "captions"
     action = lower_captions(lowering, f"captions@{deliverable.name}", size, style)
