@@ -288,15 +288,11 @@ def _replay(data: dict[str, Any], out: Path, seconds: float) -> None:
 
 
 def _lowered(path: Path, profile: str) -> tuple[Any, Any, Any]:
-    from .compiler.actions import build_graph
-    from .compiler.lower import lower
-    from .compiler.pipeline import episode_root, plan
+    from .compiler.session import Session
     from .compiler.store import Store, resolve_cache_dir
 
-    store = Store(resolve_cache_dir(None))
-    planned = plan(path, profile=profile, store=store)
-    lowered = lower(planned, episode_root(path), store)
-    return planned, lowered, build_graph(lowered.actions).to_networkx()
+    session = Session(path, Store(resolve_cache_dir(None)), profile)
+    return session.plan, session.lowered, session.graph.to_networkx()
 
 
 @main.command()

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pysubs2
 import pysubs2.formats
+
+from .kind import Kind
 
 # U+2060 WORD JOINER: invisible, no line break at it, ignored by renderers. Put
 # after a character it stops that character from starting markup in formats
@@ -315,6 +317,31 @@ def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
             )
         )
     subs.save(str(sandbox / "captions.ass"), format_="ass")
+    for shot in params.get("shots", []):
+        shot_file(subs, shot).save(str(sandbox / f"captions-{shot['id']}.ass"), format_="ass")
+
+
+def shot_file(subs: pysubs2.SSAFile, shot: dict[str, Any]) -> pysubs2.SSAFile:
+    """The events one shot shows, cut at its edges and timed from its first frame.
+
+    A deliverable that burns captions does so shot by shot (so an edit
+    re-encodes only the shots it touched): an event that spans a cut is split
+    in two, one part in each shot, and looks continuous when they are joined.
+    The picture a shot's captions are drawn on has none of its own (the
+    crossfade blends caption-free frames), so burned text never ghosts.
+    """
+    start, end = round(shot["start"] * 1000), round(shot["end"] * 1000)
+    cut = pysubs2.SSAFile()
+    cut.info = dict(subs.info)
+    cut.styles = dict(subs.styles)
+    for event in subs.events:
+        if event.end <= start or event.start >= end:
+            continue
+        part = event.copy()
+        part.start = max(event.start, start) - start
+        part.end = min(event.end, end) - start
+        cut.append(part)
+    return cut
 
 
 _FORMATS = {"srt": pysubs2.formats.SubripFormat, "vtt": pysubs2.formats.WebVTTFormat}
@@ -352,3 +379,23 @@ def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     (sandbox / "captions.vtt").write_text(cue_file(cues, vtt_text, "vtt"), encoding="utf-8")
     if "phrases" in params:
         write_ass(sandbox, params)
+
+
+class CaptionsParams(TypedDict):
+    lines: list[dict[str, Any]]  # start, text, words (a words.json input), keywords
+    rules: dict[str, Any]  # line rules: max_chars_per_line, max_lines, durations, gaps
+    phrases: dict[str, Any]  # the ASS layout: words per phrase, accents, styles, frame size
+    writer: str  # pysubs2's version: its output is part of the key
+    fps: list[int]  # cue times snap to these frames
+    shots: NotRequired[list[dict[str, Any]]]  # id, start, end (s): one cut ASS per shot
+
+
+CAPTIONS = Kind(
+    name="captions",
+    params=CaptionsParams,
+    inputs=("words-*.json",),
+    outputs=("captions.srt", "captions.vtt", "captions.ass", "captions-*.ass"),
+    run=write_sidecars,
+    toolchain=False,
+    about="SRT, WebVTT and ASS captions timed by the voices; a cut ASS per shot to burn",
+)

@@ -2,14 +2,13 @@
 emitted build script (see reel/compiler/emit.py).
 
 Runs in the current directory, where the script has placed the action's
-inputs, and calls the same backend function `reel build` calls, with the
-parameters recorded in the plan. Only functions of ``reel.backends`` may be
-named, so a plan file cannot be used to run arbitrary code.
+inputs, and runs the same kind `reel build` runs (looked up by name in the
+registry of kinds), with the parameters recorded in the plan. Only a declared
+kind may be named, so a plan file cannot be used to run arbitrary code.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -21,11 +20,13 @@ def run(plan_file: Path, action_id: str, folder: Path) -> None:
     if action_id not in entries:
         raise SystemExit(f"run_action: {plan_file} has no action {action_id!r}")
     entry = entries[action_id]
-    module_name, _, function_name = (entry.get("run") or "").partition(":")
-    if not module_name.startswith("reel.backends.") or not function_name.isidentifier():
+    from . import registry
+
+    name = entry.get("run") or ""
+    kind = registry.kinds().get(name)
+    if kind is None or kind.run is None:
         raise SystemExit(f"run_action: {action_id} is not an in-process backend action")
-    function = getattr(importlib.import_module(module_name), function_name)
-    function(folder, entry["params"])
+    kind.execute(folder, entry["params"])
     missing = [name for name in entry["outputs"] if not (folder / name).is_file()]
     if missing:
         raise SystemExit(f"run_action: {action_id} did not produce {', '.join(missing)}")

@@ -29,8 +29,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
+
+from .kind import Kind
 
 OUTPUTS = ("timeline.otio", "timeline.fcpxml", "timeline.xml", "timeline.edl")
 
@@ -593,3 +595,29 @@ def export(sandbox: Path, params: dict[str, Any]) -> None:
     otio.adapters.write_to_file(timeline, str(sandbox / "timeline.xml"), adapter_name="fcp_xml")
     write_edl(sandbox / "timeline.edl", timeline, params)
     write_fcpxml(sandbox / "timeline.fcpxml", params, sandbox)
+
+
+class TimelineParams(TypedDict):
+    episode: str
+    title: str
+    fps: list[int]
+    width: int
+    height: int
+    total_frames: int
+    shots: list[dict[str, Any]]  # id, media, start, frames, transition
+    titles: list[dict[str, Any]]
+    voices: list[dict[str, Any]]
+    effects: list[dict[str, Any]]
+    music: str | None
+    markers: list[dict[str, Any]]
+
+
+TIMELINE = Kind(
+    name="timeline",
+    params=TimelineParams,
+    inputs=("media/*",),
+    outputs=(*OUTPUTS, "media/*"),
+    run=export,
+    toolchain=False,
+    about="OTIO, FCPXML, FCP7 XML and CMX3600 EDL, with the media they reference",
+)

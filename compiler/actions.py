@@ -1,21 +1,26 @@
 """Actions: the nodes of the target graph.
 
 An action has a kind, canonical parameters, named inputs and declared
-outputs, and a ``run`` function that produces the outputs inside a sandbox
-directory, using only relative file names. Its key is xxh3-128 over the kind,
-the parameters, the *digests* of its inputs, the toolchain's digest and the
-backend version: never paths, mtimes or wall-clock time.
+outputs. How it runs belongs to its kind (``reel.backends.registry``): the
+action holds only data, so it can be keyed, shown, emitted as a script and
+sent to another machine. Its key is xxh3-128 over the kind, the parameters,
+the *digests* of its inputs, the toolchain's digest and the kind's version
+(its own source, see ``registry``): never paths, mtimes or wall-clock time.
+
+Lowering makes actions with ``make``, which checks the parameter and file
+names against the kind's declaration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import networkx as nx
+
+from reel.backends import registry
 
 from .hashing import hash_bytes, hash_value
 
@@ -52,50 +57,56 @@ Input = SourceInput | ActionInput | BlobInput
 @dataclass
 class Action:
     id: str  # the label a user can type: segment/cold_open.s01
-    kind: str
+    kind: str  # a name in reel.backends.registry
     params: dict[str, Any]
     inputs: dict[str, Input]  # sandbox file name -> where it comes from
     outputs: tuple[str, ...]
-    # How it runs: ``commands`` for an action that is only ffmpeg invocations
-    # (argument lists as data, so --emit-commands writes exactly what runs);
-    # ``run``, a backend function called in process, for everything else.
-    run: Callable[[Path, dict[str, Any]], None] | None = field(
-        default=None, repr=False, compare=False
-    )
-    commands: Callable[[dict[str, Any]], list[list[str]]] | None = field(
-        default=None, repr=False, compare=False
-    )
     origin: str | None = None  # the .episode statement it came from, for messages
     scene: str | None = None
-    toolchain: bool = True  # keyed on the ffmpeg digest
     hermetic: bool = True  # bit-reproducible: may be shared and verified
     description: str = ""
 
-    def __post_init__(self) -> None:
-        if (self.run is None) == (self.commands is None):  # pragma: no cover - lowering bug
-            raise ValueError(f"{self.id}: give exactly one of run and commands")
+    @property
+    def toolchain(self) -> bool:
+        """Keyed on the ffmpeg binary's digest."""
+        return registry.get(self.kind).toolchain
+
+    @property
+    def version(self) -> str:
+        return registry.version(self.kind)
 
     def execute(self, sandbox: Path) -> None:
         """Produce the outputs in ``sandbox``, where the inputs already are."""
-        if self.commands is not None:
-            from reel.backends.ffmpeg.toolchain import run_commands
+        registry.get(self.kind).execute(sandbox, self.params)
 
-            run_commands(self.commands(self.params), sandbox)
-        elif self.run is not None:
-            self.run(sandbox, self.params)
-
-    def key(
-        self, input_digests: dict[str, str], toolchain_digest: str | None, backend_version: str
-    ) -> str:
+    def key(self, input_digests: dict[str, str], toolchain_digest: str | None) -> str:
         return hash_value(
             {
                 "kind": self.kind,
                 "params": self.params,
                 "inputs": dict(sorted(input_digests.items())),
                 "toolchain": toolchain_digest if self.toolchain else None,
-                "backend": backend_version,
+                "backend": self.version,
             }
         )
+
+
+def make(
+    kind: str,
+    action_id: str,
+    params: dict[str, Any],
+    inputs: dict[str, Input] | None = None,
+    outputs: tuple[str, ...] | None = None,
+    **about: Any,
+) -> Action:
+    """An action of ``kind``, its names checked against the kind's declaration.
+    ``outputs`` defaults to the kind's, when they are plain names."""
+    declared = registry.get(kind)
+    inputs = inputs or {}
+    if outputs is None:
+        outputs = tuple(name for name in declared.outputs if not any(c in name for c in "*?["))
+    declared.check(action_id, params, list(inputs), list(outputs))
+    return Action(action_id, kind, params, inputs, outputs, **about)
 
 
 @dataclass

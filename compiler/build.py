@@ -10,25 +10,28 @@ the next build finishes the job from the cache.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe, has_encoder
+from reel.backends import registry
+from reel.backends.ffmpeg.toolchain import ffmpeg_exe, has_encoder
 from reel.lang.diagnostics import Diagnostics, GateError, InputError, ReelError
 from reel.lang.suggest import hint
 
 from . import artifacts as a
 from .actions import build_graph
-from .executor import ExecutionReport, Executor, progress_printer
+from .executor import ExecutionReport, progress_printer
+from .failures import BuildFailed, failure_diagnostics
+from .hashing import PREFIX, hash_value
 from .jsonio import write_json
-from .lower import Lowered, lower
 from .media import cached_probe
 from .outputs import OutputSet, check_output_folder
-from .pipeline import PlanResult, PlanStopped, episode_root, plan
+from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND
+from .rules import Lowered
+from .session import Session
 from .store import BlobDamaged, Store
 
 ARTIFACT_TARGETS = ("script", "shotlist", "assetmanifest", "renderplan")
@@ -47,12 +50,13 @@ class BuildResult:
     repairs: list[str] = field(default_factory=list)  # damaged cache blobs found (evicted)
 
 
-class BuildFailed(GateError):
-    """One or more actions failed (exit 1)."""
-
-
 def toolchain_digest(store: Store) -> str:
     return store.file_digest(ffmpeg_exe())
+
+
+def registry_digest() -> str:
+    """One name for the code of every action kind (each action is keyed on its own)."""
+    return "kinds+" + hash_value(registry.versions()).removeprefix(PREFIX)[:16]
 
 
 def resolve_targets(lowered: Lowered, target: str | None) -> tuple[list[str], set[str]]:
@@ -78,31 +82,6 @@ def resolve_targets(lowered: Lowered, target: str | None) -> tuple[list[str], se
     return labels, ids
 
 
-def _failure_diagnostics(report: ExecutionReport, kept: Path | None = None) -> Diagnostics:
-    diags = Diagnostics()
-    for failure in report.failures:
-        notes = []
-        if failure.action.origin:
-            notes.append(f"from the statement at {failure.action.origin}")
-        if failure.detail:
-            notes.append(
-                "ffmpeg said:\n"
-                + "\n".join("       " + line for line in failure.detail.splitlines())
-            )
-        diags.error(
-            f"{failure.action.id} failed: {failure.message}",
-            None,
-            "fix the input named above, then run `reel build` again; finished actions are cached",
-            notes=tuple(notes)
-            + (
-                (f"the delivered outputs are as they were; this run's files are in {kept}",)
-                if kept is not None
-                else ()
-            ),
-        )
-    return diags
-
-
 def build(
     path: Path,
     *,
@@ -124,32 +103,27 @@ def build(
     stages: dict[str, float] = {}
     started = time.perf_counter()
     store = Store(cache_dir)
-    root = episode_root(path)
-    planned = _plan_or_keep_failed(
-        path, out, store, diags, profile=profile, backend=backend, jobs=jobs
-    )
+    session = Session(path, store, profile, backend, jobs, diags)
+    root = session.root
+    planned = _plan_or_keep_failed(session, out)
     folder = output_folder(out, planned, root, store)
     staged = OutputSet(out, planned.episode.id, store)  # fails fast on an unwritable --out
     stages["plan_and_voices"] = time.perf_counter() - started
     try:
         mark = time.perf_counter()
-        lowered = lower(planned, root, store)
-        graph = build_graph(lowered.actions)
+        lowered = session.lowered
         labels, wanted = resolve_targets(lowered, target)
         stages["lowering"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        executor = Executor(
-            store,
-            graph,
-            jobs=jobs or os.cpu_count() or 1,
-            keep_going=keep_going,
-            toolchain_digest=toolchain_digest(store),
-            backend_version=backend_version(),
-        )
+        executor = session.executor(keep_going=keep_going)
+        # The voices stage's results are this run's too: taken, not looked up again.
+        done = planned.voice_report.results if planned.voice_report else {}
         if progress:
-            executor.on_event = progress_printer(len(executor.needed(wanted)))
-        report = executor.run(wanted) if wanted else ExecutionReport()
+            executor.on_event = progress_printer(
+                len([a for a in executor.needed(wanted) if a not in done])
+            )
+        report = executor.run(wanted, done) if wanted else ExecutionReport()
         stages["execute"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -179,7 +153,7 @@ def build(
         staged.add_written("run_summary.json", log=True)
         if report.failures:
             kept = staged.fail()
-            raise BuildFailed(_failure_diagnostics(report, kept).errors)
+            raise BuildFailed(failure_diagnostics(report, kept).errors)
         staged.commit()
     finally:
         staged.discard()  # a no-op once committed or kept as the failed set
@@ -258,17 +232,15 @@ def _sources(planned: PlanResult | PlanStopped, root: Path) -> list[Path]:
     return paths
 
 
-def _plan_or_keep_failed(
-    path: Path, out: Path, store: Store, diags: Diagnostics, **options: Any
-) -> PlanResult:
+def _plan_or_keep_failed(session: Session, out: Path) -> PlanResult:
     """Plan; if a gate stops it, keep what it made (the Script the canon gate
     judged) in ``<episode>.failed/`` for the user to read."""
     try:
-        return plan(path, diags=diags, store=store, **options)
+        return session.plan
     except ReelError as exc:
         partial: PlanStopped | None = getattr(exc, "partial", None)
         if partial is not None:
-            keep_failed_plan(out, partial, episode_root(path), store)
+            keep_failed_plan(out, partial, session.root, session.store)
         raise
 
 
@@ -292,8 +264,9 @@ def plan_only(
 ) -> tuple[PlanResult, list[Path]]:
     """`reel build --stage plan`: deliver the four artifacts as the set."""
     store = Store(cache_dir)
-    planned = _plan_or_keep_failed(path, out, store, diags, profile=profile)
-    folder = output_folder(out, planned, episode_root(path), store)
+    session = Session(path, store, profile, diags=diags)
+    planned = _plan_or_keep_failed(session, out)
+    folder = output_folder(out, planned, session.root, store)
     staged = OutputSet(out, planned.episode.id, store)
     try:
         for artifact in planned.artifacts:
@@ -340,12 +313,11 @@ def emit(
 
     diags = diags if diags is not None else Diagnostics()
     store = Store(cache_dir)
-    planned = plan(path, profile=profile, backend=backend, diags=diags, store=store, jobs=jobs)
-    lowered = lower(planned, episode_root(path), store)
-    graph = build_graph(lowered.actions)
+    session = Session(path, store, profile, backend, jobs, diags)
+    planned, lowered, graph = session.plan, session.lowered, session.graph
     labels, wanted = resolve_targets(lowered, target)
     order = graph.needed(wanted)
-    emit_commands(planned, lowered, graph, order, labels, wanted, store, episode_root(path), dest)
+    emit_commands(planned, lowered, graph, order, labels, wanted, store, session.root, dest)
     store.save_memo()
     return planned, dest, len(order)
 
@@ -440,7 +412,7 @@ def write_render_output(
         outputs=sorted(outputs, key=lambda o: o.path),
         master=master,
         loudness=loudness,
-        toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=backend_version()),
+        toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=registry_digest()),
         timing_lock_hash=planned.shotlist.timing_lock_hash,
     )
     render_output.write(staged.staging)

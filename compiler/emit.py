@@ -30,14 +30,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from reel.backends import registry
 from reel.backends.ffmpeg.toolchain import COMMON_ARGS
 from reel.lang.diagnostics import Diagnostics, InputError
 from reel.lang.loader import STDLIB_DIR
 
 from .actions import Action, ActionGraph, ActionInput, BlobInput, SourceInput
 from .hashing import PREFIX
-from .lower import Lowered
 from .pipeline import PlanResult
+from .rules import Lowered
 from .store import Store
 
 FORMAT = "reel-commands/1"
@@ -46,16 +47,6 @@ RUNNER = "reel.backends.run_action"
 
 def _hex(digest: str) -> str:
     return digest.removeprefix(PREFIX)
-
-
-def _function_name(action: Action) -> str:
-    """``module:function`` of an in-process action, checked to import back."""
-    run = action.run
-    assert run is not None
-    module, name = run.__module__, run.__qualname__
-    if not module.startswith("reel.backends.") or "." in name:  # pragma: no cover - lowering bug
-        raise ValueError(f"{action.id}: {module}.{name} is not a backend function")
-    return f"{module}:{name}"
 
 
 def _origin(action: Action, root: Path) -> str | None:
@@ -97,6 +88,7 @@ class Emitter:
         return self._place(_hex(self.store.file_digest(source.path)), link)
 
     def entry(self, index: int, action: Action) -> dict[str, Any]:
+        kind = registry.get(action.kind)
         folder = f"work/{index:03d}-{action.id.replace('/', '-')}"
         self.folders[action.id] = folder
         inputs: dict[str, dict[str, str]] = {}
@@ -115,8 +107,9 @@ class Emitter:
             "params": action.params,
             "inputs": inputs,
             "outputs": list(action.outputs),
-            "commands": action.commands(action.params) if action.commands else None,
-            "run": _function_name(action) if action.run else None,
+            "commands": kind.commands(action.params) if kind.commands else None,
+            # An in-process step names its kind; run_action looks it up in the registry.
+            "run": action.kind if kind.run else None,
         }
 
 

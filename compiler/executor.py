@@ -73,7 +73,6 @@ def _explain(
     action: Action,
     digests: dict[str, str],
     toolchain: str | None,
-    backend: str,
     last: dict[str, Any] | None,
 ) -> list[str]:
     """Why an action had to run, by comparing with what its last run was keyed on."""
@@ -94,8 +93,8 @@ def _explain(
             reasons.append(f"input '{name}' changed")
     if action.toolchain and last.get("toolchain") != toolchain:
         reasons.append("the toolchain changed")
-    if last.get("backend") != backend:
-        reasons.append("the backend's code changed")
+    if last.get("backend") != action.version:
+        reasons.append(f"the code of its kind ({action.kind}) changed")
     return reasons or ["its outputs were missing from the cache"]
 
 
@@ -108,7 +107,6 @@ class Executor:
         jobs: int,
         keep_going: bool,
         toolchain_digest: str | None,
-        backend_version: str,
         on_event: Callable[[str, Action, ActionResult | None], None] | None = None,
     ) -> None:
         self.store = store
@@ -116,7 +114,6 @@ class Executor:
         self.jobs = max(1, jobs)
         self.keep_going = keep_going
         self.toolchain = toolchain_digest
-        self.backend_version = backend_version
         self.on_event = on_event or (lambda *_: None)
 
     def action(self, action_id: str) -> Action:
@@ -173,7 +170,7 @@ class Executor:
             "params": action.params,
             "inputs": digests,
             "toolchain": self.toolchain if action.toolchain else None,
-            "backend": self.backend_version,
+            "backend": action.version,
         }
 
     def _start(
@@ -185,7 +182,7 @@ class Executor:
     ) -> None:
         """A cache hit is recorded at once; a miss is submitted to the pool."""
         digests = self._digests(action, report)
-        key = action.key(digests, self.toolchain, self.backend_version)
+        key = action.key(digests, self.toolchain)
         last = self.store.last_run(action.id)
         hit = self.store.get_action(key, action.hermetic, action.outputs)
         if hit is not None:
@@ -194,7 +191,7 @@ class Executor:
                 self.store.record_run(action.id, self._record(action, key, digests))
             self.on_event("cached", action, report.results[action.id])
             return
-        reasons = _explain(action, digests, self.toolchain, self.backend_version, last)
+        reasons = _explain(action, digests, self.toolchain, last)
         self.on_event("start", action, None)
         future = pool.submit(self._execute, action, key, digests)
         running[future] = _Running(action, key, digests, reasons, time.perf_counter())
@@ -225,18 +222,22 @@ class Executor:
         self.on_event("failed", action, None)
         return False
 
-    def run(self, targets: set[str]) -> ExecutionReport:
-        """Run what ``targets`` need. If a damaged blob was found (and evicted)
-        on the way, run once more: its action is now a miss and runs again,
-        and everything else is a hit."""
-        report = self._run_once(targets)
+    def run(
+        self, targets: set[str], done: dict[str, ActionResult] | None = None
+    ) -> ExecutionReport:
+        """Run what ``targets`` need. ``done``: results an earlier stage already
+        has (the voices), taken as they are. If a damaged blob was found (and
+        evicted) on the way, run once more: its action is now a miss and runs
+        again, and everything else is a hit."""
+        report = self._run_once(targets, done or {})
         if report.failures and all(f.damaged_blob for f in report.failures):
-            report = self._run_once(targets)
+            report = self._run_once(targets, {})
         return report
 
-    def _run_once(self, targets: set[str]) -> ExecutionReport:
+    def _run_once(self, targets: set[str], done: dict[str, ActionResult]) -> ExecutionReport:
         report = ExecutionReport()
-        pending = self.needed(targets)
+        pending = [a for a in self.needed(targets) if a not in done]
+        report.results.update({a: done[a] for a in self.needed(targets) if a in done})
         failed: set[str] = set()
         running: dict[Future, _Running] = {}
         stop = False

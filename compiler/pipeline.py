@@ -15,17 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError, ReelError
 from reel.lang.entry import find_entry
 from reel.lang.resolve import analyse
 
 from . import artifacts as a
+from .actions import Action
 from .beats import beat_grid
 from .canon import canon_gate
+from .executor import ExecutionReport
 from .gates import runtime_gate
+from .media import check_media
 from .plan import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -38,6 +41,7 @@ from .plan import (
 from .roles import check_deliverables
 from .store import Store
 from .timing import Timeline, plan_timing
+from .voices import check_voices, render_voices, voice_actions
 
 DEFAULT_PROFILE = "preview_local"
 
@@ -51,7 +55,8 @@ class PlanResult:
     manifest: a.AssetManifest
     render_plan: a.RenderPlan
     diagnostics: Diagnostics
-    voice_report: Any = None  # the voice phase's ExecutionReport, when voices were rendered
+    voice_report: ExecutionReport | None = None  # the voices stage's run, when it ran
+    voices: tuple[Action, ...] = ()  # the voice actions that stage ran, reused by lowering
 
     @property
     def artifacts(self) -> list[a.Artifact]:
@@ -120,27 +125,27 @@ def _plan_from_script(
     canon_gate(episode)
     voices = None
     voice_report = None
+    actions: list[Action] = []
     if store is not None:
-        from reel.backends.ffmpeg.toolchain import backend_version, ffmpeg_exe
-
-        from .media import check_media
-        from .voices import check_voices, render_voices
-
         check_voices(episode)
         check_media(episode, root, store)
+        actions = voice_actions(episode, root, store)
         voices, voice_report = render_voices(
-            episode,
-            root,
-            store,
-            jobs=jobs,
-            toolchain=store.file_digest(ffmpeg_exe()),
-            backend=backend_version(),
+            actions, store, jobs=jobs, toolchain=store.file_digest(ffmpeg_exe())
         )
     timeline = plan_timing(episode, diags, voices, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices is not None)
     manifest = build_manifest(episode, root, shotlist, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
-    result = PlanResult(episode, timeline, script, shotlist, manifest, render_plan, diags)
-    result.voice_report = voice_report
-    return result
+    return PlanResult(
+        episode,
+        timeline,
+        script,
+        shotlist,
+        manifest,
+        render_plan,
+        diags,
+        voice_report,
+        tuple(actions),
+    )

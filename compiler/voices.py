@@ -14,8 +14,9 @@ from reel.backends.audio import tts, voice
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
 
-from .actions import Action, SourceInput, build_graph
+from .actions import Action, SourceInput, build_graph, make
 from .executor import ExecutionReport, Executor
+from .failures import BuildFailed, failure_diagnostics
 from .files import is_file
 from .store import BlobDamaged, Store
 from .timing import DEFAULT_WPM, line_id
@@ -54,13 +55,11 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
             origin = str(line.span) if line.span else None
             if line.file and is_file(root / line.file):
                 actions.append(
-                    Action(
-                        id=f"voice/{lid}",
-                        kind="recorded_voice",
-                        params={"text": line.text},
-                        inputs={"recording": SourceInput(root / line.file)},
-                        outputs=("voice.wav", "words.json"),
-                        run=voice.recorded,
+                    make(
+                        "recorded_voice",
+                        f"voice/{lid}",
+                        {"text": line.text},
+                        {"recording": SourceInput(root / line.file)},
                         origin=origin,
                         scene=shot.scene,
                         description=f"recorded line {lid}",
@@ -77,13 +76,10 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                 **library,
             }
             actions.append(
-                Action(
-                    id=f"voice/{lid}",
-                    kind="voice",
-                    params=params,
-                    inputs={},
-                    outputs=("voice.wav", "words.json"),
-                    run=voice.synthesise,
+                make(
+                    "voice",
+                    f"voice/{lid}",
+                    params,
                     origin=origin,
                     scene=shot.scene,
                     description=f"say line {lid}",
@@ -93,24 +89,20 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
 
 
 def render_voices(
-    episode: ir.Episode, root: Path, store: Store, *, jobs: int | None, toolchain: str, backend: str
-) -> tuple[dict[str, float], object]:
+    actions: list[Action], store: Store, *, jobs: int | None, toolchain: str
+) -> tuple[dict[str, float], ExecutionReport]:
     """Run the voice phase; return each line's length and the execution report."""
-    from .build import BuildFailed, _failure_diagnostics
-
-    actions = voice_actions(episode, root, store)
     executor = Executor(
         store,
         build_graph(actions),
         jobs=jobs or os.cpu_count() or 1,
         keep_going=True,
         toolchain_digest=toolchain,
-        backend_version=backend,
     )
     for attempt in range(2):
         report = executor.run({a.id for a in actions})
         if report.failures:
-            raise BuildFailed(_failure_diagnostics(report).errors)
+            raise BuildFailed(failure_diagnostics(report).errors)
         try:
             return _lengths(actions, report, store), report
         except BlobDamaged:

@@ -19,8 +19,8 @@ import av
 import numpy as np
 import pytest
 
-from reel.compiler.lower import lower
 from reel.compiler.pipeline import plan
+from reel.compiler.session import Session
 from reel.compiler.store import Store
 
 from helpers import reel, write_tree
@@ -49,6 +49,11 @@ deliver review = review_proxy {{ resolution 320x180 }}
 deliver pod = podcast_audio
 deliver edit = resolve_timeline
 """
+
+
+def lower(entry: Path) -> Any:
+    """The episode's actions, lowered as `reel build` lowers them (voices rendered)."""
+    return Session(entry, Store(entry.parent / "cache")).lowered
 
 
 def bt709(colour: str) -> tuple[float, float, float]:
@@ -185,8 +190,7 @@ def test_the_review_proxy_gets_its_own_audio_bitrate(tmp_path: Path) -> None:
     entry = write_episode(tmp_path)
     result = plan(entry)
     specs = {d.name: d for d in result.render_plan.deliverables}
-    lowered = lower(result, tmp_path, Store(tmp_path / "cache"))
-    actions = lowered.by_id()
+    actions = lower(entry).by_id()
     proxy = actions["proxy/review"]
     sound = actions[proxy.inputs["audio.m4a"].action]
     assert sound.params["bitrate_kbps"] == specs["review"].encoder.audio_bitrate_kbps == 96
@@ -237,8 +241,7 @@ def test_a_preset_field_nobody_reads_is_reported_in_the_preset(tmp_path: Path) -
 
 # ---- roles --------------------------------------------------------------------------------
 def _actions(root: Path) -> dict[str, Any]:
-    result = plan(root / "c.episode")
-    lowered = lower(result, root, Store(root / "cache"))
+    lowered = lower(root / "c.episode")
     return {
         a.id: (
             a.kind,
@@ -289,8 +292,7 @@ def test_timeline_v1_media_carry_no_burned_titles(built: dict) -> None:
 
 def test_clean_plates_are_own_actions_only_where_needed(tmp_path: Path) -> None:
     write_episode(tmp_path)
-    result = plan(tmp_path / "c.episode")
-    actions = lower(result, tmp_path, Store(tmp_path / "cache")).by_id()
+    actions = lower(tmp_path / "c.episode").by_id()
     timeline = actions["timeline/edit"]
     media = {name: ref.action for name, ref in timeline.inputs.items() if name.endswith(".mp4")}
     assert media == {
@@ -331,6 +333,6 @@ def test_reframe_is_read_by_renditions(tmp_path: Path, reframe: str, focus: list
             f"deliver v = shorts_vertical {{ resolution 180x320 reframe {reframe} }}\n"
         },
     )
-    actions = lower(plan(tmp_path / "c.episode"), tmp_path, Store(tmp_path / "cache")).by_id()
+    actions = lower(tmp_path / "c.episode").by_id()
     assert actions["segment@v/one.s01"].params["plate"]["focus"] == focus
     assert actions["segment/one.s01"].params["plate"]["focus"] == [0.0, 0.5]

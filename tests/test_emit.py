@@ -9,8 +9,11 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
+from reel.backends import registry
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
+from reel.backends.kind import Kind
 from reel.compiler.actions import Action, build_graph
 from reel.compiler.executor import Executor
 from reel.compiler.store import Store
@@ -210,20 +213,26 @@ def _copy(sandbox: Path, params: dict) -> None:
     (sandbox / "copy.bin").write_bytes((sandbox / "in.bin").read_bytes())
 
 
+class NoParams(TypedDict):
+    pass
+
+
+NOISE = registry.register(Kind("test_noise", NoParams, (), ("out.bin",), run=_noise))
+COPY = registry.register(Kind("test_copy", NoParams, ("in.bin",), ("copy.bin",), run=_copy))
+
+
 def test_non_hermetic_results_are_cached_locally_but_never_shared(tmp_path: Path) -> None:
     from reel.compiler.actions import ActionInput
 
     actions = [
-        Action("encode", "t", {}, {}, ("out.bin",), _noise, hermetic=False),
-        Action("copy", "t", {}, {"in.bin": ActionInput("encode", "out.bin")}, ("copy.bin",), _copy),
+        Action("encode", NOISE.name, {}, {}, ("out.bin",), hermetic=False),
+        Action("copy", COPY.name, {}, {"in.bin": ActionInput("encode", "out.bin")}, ("copy.bin",)),
     ]
     graph = build_graph(actions)
     store = Store(tmp_path / "cache")
 
     def run() -> dict:
-        executor = Executor(
-            store, graph, jobs=1, keep_going=False, toolchain_digest=None, backend_version="t"
-        )
+        executor = Executor(store, graph, jobs=1, keep_going=False, toolchain_digest=None)
         return executor.run({"copy"}).results
 
     first = run()

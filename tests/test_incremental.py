@@ -9,11 +9,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reel.backends import registry
+from reel.backends.kind import Kind
 from reel.compiler.build import BuildFailed, build
 from reel.compiler.hashing import hash_file
 from reel.compiler.media import MediaError
@@ -282,8 +285,8 @@ def test_an_interrupted_build_keeps_old_outputs_and_the_next_finishes(tmp_path: 
 def test_a_failing_action_reports_its_target_line_and_stderr(tmp_path: Path) -> None:
     from reel.backends.ffmpeg.toolchain import run_ffmpeg
     from reel.compiler.actions import Action, ActionInput, build_graph
-    from reel.compiler.build import _failure_diagnostics
     from reel.compiler.executor import Executor
+    from reel.compiler.failures import failure_diagnostics
     from reel.compiler.store import Store
 
     def bad(sandbox: Path, params: dict) -> None:
@@ -305,25 +308,28 @@ def test_a_failing_action_reports_its_target_line_and_stderr(tmp_path: Path) -> 
     def good(sandbox: Path, params: dict) -> None:
         run_ffmpeg(["-f", "lavfi", "-i", "color=s=16x16", "-frames:v", "1", "x.png"], sandbox)
 
+    class Params(TypedDict, total=False):
+        n: int
+
+    registry.register(Kind("test_bad", Params, (), ("x.png",), run=bad))
+    registry.register(Kind("test_good", Params, ("x.png",), ("x.png",), run=good))
     actions = [
-        Action("bad", "t", {}, {}, ("x.png",), bad, origin="shots.episode:7:3"),
+        Action("bad", "test_bad", {}, {}, ("x.png",), origin="shots.episode:7:3"),
         Action(
-            "after-bad", "t", {"n": 1}, {"x.png": ActionInput("bad", "x.png")}, ("x.png",), good
+            "after-bad", "test_good", {"n": 1}, {"x.png": ActionInput("bad", "x.png")}, ("x.png",)
         ),
-        Action("independent", "t", {"n": 2}, {}, ("x.png",), good),
+        Action("independent", "test_good", {"n": 2}, {}, ("x.png",)),
     ]
     graph = build_graph(actions)
     store = Store(tmp_path / "cache")
     for keep_going, expect_independent in ((True, True), (False, None)):
-        executor = Executor(
-            store, graph, jobs=1, keep_going=keep_going, toolchain_digest="t", backend_version="b"
-        )
+        executor = Executor(store, graph, jobs=1, keep_going=keep_going, toolchain_digest="t")
         report = executor.run({"after-bad", "independent"} if keep_going else {"after-bad"})
         assert [f.action.id for f in report.failures] == ["bad"]
         assert "after-bad" in report.skipped
         if expect_independent:
             assert "independent" in report.results
-    (diag,) = _failure_diagnostics(report).errors
+    (diag,) = failure_diagnostics(report).errors
     assert diag.message.startswith("bad failed: ffmpeg exited with ")
     assert "from the statement at shots.episode:7:3" in diag.notes[0]
     assert "nosuchfilter" in diag.notes[1]

@@ -16,9 +16,10 @@ import math
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..ffmpeg.toolchain import BITEXACT_OUT, HERMETIC_ENV, ffmpeg_exe, run_ffmpeg
+from ..kind import Kind
 
 CODEC_MARGIN_DB = 0.5  # AAC can overshoot the PCM true peak; keep this much under the ceiling
 SILENCE_LUFS = -70.0  # EBU R128's absolute gate: anything quieter measures as silence
@@ -99,3 +100,19 @@ def normalise(sandbox: Path, params: dict[str, Any]) -> None:
         "limited_by_true_peak": wanted > allowed,
     }
     (sandbox / "loudness.json").write_text(json.dumps(report, sort_keys=True, indent=2))
+
+
+class LoudnessParams(TypedDict):
+    target_lufs: float
+    true_peak_dbtp: float
+    bitrate_kbps: int
+
+
+LOUDNESS = Kind(
+    name="loudness",
+    params=LoudnessParams,
+    inputs=("mix.wav",),
+    outputs=("audio.m4a", "loudness.json"),
+    run=normalise,
+    about="two-pass EBU R128 loudness, linear gain, AAC",
+)

@@ -10,11 +10,12 @@ are deterministic arithmetic here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from ..ffmpeg.toolchain import PCM_OUT, Commands
+from ..kind import Kind
 from .voice import RATE, read_wav, write_wav
 
 
@@ -105,3 +106,49 @@ def mix(sandbox: Path, params: dict[str, Any]) -> None:
     write_wav(sandbox / "music-stem.wav", music)
     write_wav(sandbox / "effects-stem.wav", effects)
     write_wav(sandbox / "mix.wav", voice + music + effects)
+
+
+class MusicBedParams(TypedDict):
+    seconds: float
+    gain_db: float
+    fade_in: float
+    fade_out: float
+
+
+class DecodeParams(TypedDict):
+    pass
+
+
+class MixParams(TypedDict):
+    samples: int
+    voices: list[dict[str, Any]]  # file, start (sample)
+    effects: list[dict[str, Any]]  # file, gain_db, start (sample)
+    music: bool
+    duck: dict[str, float]  # gain_db, attack, release
+
+
+MUSIC_BED = Kind(
+    name="music_bed",
+    params=MusicBedParams,
+    inputs=("music",),
+    outputs=("music.wav",),
+    commands=music_bed_commands,
+    about="the music bed fitted to the episode",
+)
+DECODE_EFFECT = Kind(
+    name="decode_effect",
+    params=DecodeParams,
+    inputs=("effect",),
+    outputs=("effect.wav",),
+    commands=decode_effect_commands,
+    about="a sound effect decoded to the mix's rate",
+)
+MIX = Kind(
+    name="mix",
+    params=MixParams,
+    inputs=("voice-*.wav", "effect-*.wav", "music.wav"),
+    outputs=("mix.wav", "voice-stem.wav", "music-stem.wav", "effects-stem.wav"),
+    run=mix,
+    toolchain=False,
+    about="voice, music and effects placed to the sample; music ducked under voice",
+)

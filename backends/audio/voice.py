@@ -14,11 +14,12 @@ import json
 import re
 import wave
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from ..ffmpeg.toolchain import PCM_OUT, run_ffmpeg
+from ..kind import Kind
 from .tts import synthesise_in_worker
 
 RATE = 48000
@@ -148,3 +149,36 @@ def _write_words(
     if trimmed is not None:
         record["trimmed"] = [round(x, 6) for x in trimmed]
     (sandbox / "words.json").write_text(json.dumps(record, sort_keys=True))
+
+
+class VoiceParams(TypedDict):
+    text: str
+    language: str
+    rate: int
+    pitch: int
+    variant: str | None
+    engine: str
+    library: str  # the speech library's file digest
+    chain: str  # VOCAL_CHAIN
+
+
+class RecordedParams(TypedDict):
+    text: str
+
+
+VOICE = Kind(
+    name="voice",
+    params=VoiceParams,
+    inputs=(),
+    outputs=("voice.wav", "words.json"),
+    run=synthesise,
+    about="one line spoken by libespeak-ng, through the vocal chain, with its word times",
+)
+RECORDED_VOICE = Kind(
+    name="recorded_voice",
+    params=RecordedParams,
+    inputs=("recording",),
+    outputs=("voice.wav", "words.json"),
+    run=recorded,
+    about="one recorded line, trimmed to its speech, with estimated word times",
+)

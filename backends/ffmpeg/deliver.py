@@ -2,16 +2,18 @@
 
 * ``podcast``: the episode's audio, normalised on its own (by the caller's
   loudness action), with a chapter at each scene start.
-* ``review_proxy``: the joined picture scaled down, with burned-in timecode,
-  a scene/shot label per shot and the captions (ASS, drawn with the packaged
-  fonts), muxed with the master's sound.
+* ``finish_shot``: one shot of a deliverable re-encoded with what it draws
+  on the picture: the review proxy's scale, scene/shot label and burned-in
+  timecode, and burned captions (that shot's cut of the ASS, drawn with the
+  packaged fonts). Pieces join by stream copy (``assemble.join``), so an edit
+  re-encodes only the shots it touched.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
-from .assemble import mux_args
+from ..kind import Kind
 from .encode import FROM_BT709, MOVFLAGS, TO_BT709, VIDEOTOOLBOX, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
@@ -56,39 +58,6 @@ def podcast_commands(params: dict[str, Any]) -> Commands:
     ]
 
 
-def reencode(
-    video_filter: str, enc: dict[str, Any], output: str, gpu_filters: bool = False
-) -> list[str]:
-    """Picture re-encoded through ``video_filter`` with the backend's encoder,
-    the deliverable's sound copied alongside. ``gpu_filters``: the filter chain
-    uploads frames to a VideoToolbox device (see ``_scale``). The chain must end
-    in ``TO_BT709``: the encoder is told the picture is BT.709."""
-    hardware = enc["codec"] == VIDEOTOOLBOX
-    device = ["-init_hw_device", "videotoolbox=vt", "-filter_hw_device", "vt"]
-    return [
-        "-filter_threads",
-        "1",
-        *(device if hardware and gpu_filters else []),
-        *(["-hwaccel", "videotoolbox"] if hardware else []),
-        "-i",
-        "video.mp4",
-        "-i",
-        "audio.m4a",
-        "-vf",
-        video_filter,
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        *video_args(enc),
-        "-c:a",
-        "copy",
-        *MOVFLAGS,
-        *BITEXACT_OUT,
-        output,
-    ]
-
-
 def _scale(w: int, h: int, enc: dict[str, Any]) -> str:
     """Downscale on the GPU with VideoToolbox's scale_vt where the backend has it
     (frames go up to the GPU and come back for the CPU text filters after it)."""
@@ -101,33 +70,96 @@ def _scale(w: int, h: int, enc: dict[str, Any]) -> str:
     return f"scale={w}:{h}:{FROM_BT709}:out_color_matrix=bt709:out_range=tv"
 
 
-def review_proxy_commands(params: dict[str, Any]) -> Commands:
+def timecode(frame: int, fps: list[int]) -> str:
+    """A frame number as non-drop SMPTE timecode at the rate's nominal whole rate."""
+    base = round(fps[0] / fps[1])
+    seconds, frames = divmod(frame, base)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours % 24:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}"
+
+
+def finish_shot_commands(params: dict[str, Any]) -> Commands:
+    """One shot of a deliverable, re-encoded with what is drawn on it: scaled to
+    the deliverable's size, its scene/shot label, burned-in timecode from the
+    shot's place in the episode, and its own cut of the captions."""
+    enc = params["encoder"]
     w, h = params["width"], params["height"]
     num, den = params["fps"]
     size = max(10, round(h * 0.045))
-    chain = [_scale(w, h, params["encoder"])]
-    for i, label in enumerate(params["labels"]):
+    if params["scale"]:
+        chain = [_scale(w, h, enc)]
+    else:
+        chain = [f"scale={FROM_BT709}:out_color_matrix=bt709:out_range=tv"]
+    if params["label"]:
         chain.append(
-            f"drawtext=textfile=label-{i}.txt:fontfile=font-regular.ttf:fontsize={size}:"
-            f"fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=4:x=8:y=8:expansion=none:"
-            f"enable='between(t,{label['start']:.6f},{label['end']:.6f})'"
+            f"drawtext=textfile=label.txt:fontfile=font-regular.ttf:fontsize={size}:"
+            f"fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=4:x=8:y=8:expansion=none"
         )
-    if params["timecode"]:
+    if params["timecode"] is not None:
+        start = params["timecode"].replace(":", "\\:")
         chain.append(
             f"drawtext=fontfile=font-regular.ttf:fontsize={size}:fontcolor=white:box=1:"
-            f"boxcolor=black@0.6:boxborderw=4:x=w-tw-8:y=8:timecode='00\\:00\\:00\\:00':"
+            f"boxcolor=black@0.6:boxborderw=4:x=w-tw-8:y=8:timecode='{start}':"
             f"rate={num}/{den}"
         )
     if params["captions"]:
         chain.append("ass=captions.ass:fontsdir=fonts")
     chain.append(TO_BT709)
-    return [reencode(",".join(chain), params["encoder"], "review.mp4", gpu_filters=True)]
+    hardware = enc["codec"] == VIDEOTOOLBOX
+    device = ["-init_hw_device", "videotoolbox=vt", "-filter_hw_device", "vt"]
+    return [
+        [
+            "-filter_threads",
+            "1",
+            *(device if hardware and params["scale"] else []),
+            *(["-hwaccel", "videotoolbox"] if hardware else []),
+            "-i",
+            "segment.mp4",
+            "-vf",
+            ",".join(chain),
+            "-map",
+            "0:v",
+            *video_args(enc),
+            "-fps_mode",
+            "passthrough",
+            "-video_track_timescale",
+            str(num),
+            *MOVFLAGS,
+            *BITEXACT_OUT,
+            "piece.mp4",
+        ]
+    ]
 
 
-def finish_rendition_commands(params: dict[str, Any]) -> Commands:
-    """Picture and master sound into one file; captions burned in when asked."""
-    if params["burn_captions"]:
-        chain = f"scale={FROM_BT709}:out_color_matrix=bt709:out_range=tv,"
-        chain += f"ass=captions.ass:fontsdir=fonts,{TO_BT709}"
-        return [reencode(chain, params["encoder"], "rendition.mp4")]
-    return [mux_args("rendition.mp4")]
+class PodcastParams(TypedDict):
+    chapters: list[dict[str, Any]]  # title, start_ms
+
+
+class FinishShotParams(TypedDict):
+    width: int
+    height: int
+    fps: list[int]
+    encoder: dict[str, Any]
+    scale: bool  # resize to width x height (else the shot's own size)
+    label: bool  # draw label.txt (scene / shot) at the top left
+    timecode: str | None  # burn timecode starting here (the shot's place), or not
+    captions: bool  # burn captions.ass (this shot's cut, see captions.shot_file)
+
+
+PODCAST = Kind(
+    name="podcast",
+    params=PodcastParams,
+    inputs=("audio.m4a", "chapters.txt"),
+    outputs=("podcast.m4a",),
+    commands=podcast_commands,
+    about="the episode's sound with a chapter per scene",
+)
+FINISH_SHOT = Kind(
+    name="finish_shot",
+    params=FinishShotParams,
+    inputs=("segment.mp4", "label.txt", "font-regular.ttf", "captions.ass", "fonts/*"),
+    outputs=("piece.mp4",),
+    commands=finish_shot_commands,
+    about="one shot of a deliverable: scaled, labelled, timecoded, captions burned",
+)

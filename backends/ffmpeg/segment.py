@@ -13,10 +13,11 @@ The filter graph is built with ffmpeg-python, which escapes expressions.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import ffmpeg
 
+from ..kind import Kind
 from .encode import MOVFLAGS, decode_args, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
@@ -354,3 +355,25 @@ def segment_args(params: dict[str, Any]) -> list[str]:
 
 def segment_commands(params: dict[str, Any]) -> Commands:
     return [segment_args(params)]
+
+
+class SegmentParams(TypedDict):
+    width: int
+    height: int
+    fps: list[int]  # [numerator, denominator]
+    frames: int
+    plate: dict[str, Any]  # kind, and fit/focus/in_s/out_s or colours and options
+    motion: dict[str, Any]
+    overlays: list[dict[str, Any]]  # drawn titles, each naming its text and font files
+    transition: dict[str, Any]  # the transition into the shot: kind, frames
+    encoder: dict[str, Any]  # encode.encoder_params
+
+
+SEGMENT = Kind(
+    name="segment",
+    params=SegmentParams,
+    inputs=(PLATE_IMAGE, PLATE_VIDEO, PREV_FRAME, "slate.txt", "font-*.ttf", "text-*.txt"),
+    outputs=(OUTPUT,),
+    commands=segment_commands,
+    about="one shot rendered: plate, motion, titles, the transition into it",
+)

@@ -13,7 +13,6 @@ import os
 import subprocess
 from pathlib import Path
 
-BACKEND_NAME = "ffmpeg-backend/1"
 HERMETIC_ENV = {"PATH": "/usr/bin:/bin", "TZ": "UTC", "LC_ALL": "C", "LANG": "C"}
 # Every encode: no metadata, no creation time, bit-exact code paths.
 # Intermediate audio: 16-bit PCM WAV, bit-exact, no metadata.
@@ -60,24 +59,6 @@ def ffmpeg_exe() -> Path:
     if len(found) != 1:
         raise ToolchainError(f"expected one ffmpeg binary in {folder}, found {len(found)}")
     return found[0]
-
-
-@functools.lru_cache(maxsize=1)
-def backend_version() -> str:
-    """The backend's name plus a digest of its own source code.
-
-    Part of every action key: changing how a segment is rendered (a filter,
-    an encoder flag) must invalidate cached segments without anyone having to
-    remember to bump a version number.
-    """
-    import xxhash
-
-    backends = Path(__file__).resolve().parent.parent
-    digest = xxhash.xxh3_128()
-    for path in sorted(backends.rglob("*.py")):
-        digest.update(path.relative_to(backends).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return f"{BACKEND_NAME}+{digest.hexdigest()[:16]}"
 
 
 class ToolError(Exception):

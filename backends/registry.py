@@ -1,0 +1,132 @@
+"""Every action kind the backends define, found by name, each with its version.
+
+Kinds are discovered, not listed: any module of ``reel.backends`` may declare
+module-level ``Kind`` objects, so adding a kind touches the module that runs it
+and the rule that creates it, nothing else.
+
+A kind's version string is its name, its ``version`` and a digest of the
+source of its module and of every backend module that module imports, read
+from the files (a static walk of ``import`` statements, hand-written because
+the import graph of one package's few files needs no library and must not
+execute anything). Editing ``timeline.py`` changes the timeline kind's
+version and no other; editing ``encode.py`` changes every kind whose module
+imports it, which is right: their commands may have changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import pkgutil
+from pathlib import Path
+
+import xxhash
+
+from .kind import Kind
+
+PACKAGE = "reel.backends"
+ROOT = Path(__file__).resolve().parent
+
+
+class UnknownKind(KeyError):
+    pass
+
+
+_EXTRA: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add a kind defined outside ``reel.backends`` (a plugin, or a test's own
+    stand-in for a hardware encoder). It is keyed on its name and version only:
+    Reel does not know where its code lives."""
+    if kind.name in _discovered() and _discovered()[kind.name] is not kind:
+        raise TypeError(f"a kind named {kind.name} exists already")
+    _EXTRA[kind.name] = kind
+    return kind
+
+
+def kinds() -> dict[str, Kind]:
+    """Every kind by name: the backends' own, then any registered."""
+    return {**_discovered(), **_EXTRA}
+
+
+@functools.lru_cache(maxsize=1)
+def _discovered() -> dict[str, Kind]:
+    """Every kind the backend modules declare (each module imported once)."""
+    found: dict[str, Kind] = {}
+    for info in sorted(pkgutil.walk_packages([str(ROOT)], PACKAGE + "."), key=lambda i: i.name):
+        if info.name.endswith("__main__") or info.name.endswith(".run_action"):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, Kind) and value.module == info.name:
+                if value.name in found and found[value.name] is not value:
+                    raise TypeError(f"two kinds named {value.name}")
+                found[value.name] = value
+    return dict(sorted(found.items()))
+
+
+def get(name: str) -> Kind:
+    try:
+        return kinds()[name]
+    except KeyError:
+        raise UnknownKind(name) from None
+
+
+def _module_file(name: str) -> Path:
+    relative = name.removeprefix(PACKAGE).lstrip(".").replace(".", "/")
+    folder = ROOT / relative
+    return folder / "__init__.py" if folder.is_dir() else ROOT / f"{relative}.py"
+
+
+def _imports(name: str, source: str) -> set[str]:
+    """The ``reel.backends`` modules one module's source imports (any depth)."""
+    package = name.rsplit(".", 1)[0] if not _module_file(name).name == "__init__.py" else name
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        targets: list[str] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                stem = f"{base}.{node.module}" if node.module else base
+            else:
+                stem = node.module or ""
+            targets = [stem, *(f"{stem}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        for target in targets:
+            if target.startswith(PACKAGE + ".") and _module_file(target).is_file():
+                found.add(target)
+    return found
+
+
+@functools.cache
+def module_digest(name: str) -> str:
+    """xxh3-128 over the sources of ``name`` and of the backend modules it reaches."""
+    seen: dict[str, bytes] = {}
+    stack = [name]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        data = _module_file(current).read_bytes()
+        seen[current] = data
+        stack.extend(_imports(current, data.decode("utf-8")))
+    digest = xxhash.xxh3_128()
+    for module in sorted(seen):
+        digest.update(module.encode() + b"\0" + seen[module] + b"\0")
+    return digest.hexdigest()
+
+
+def version(name: str) -> str:
+    """What an action of kind ``name`` is keyed on besides its inputs and parameters."""
+    kind = get(name)
+    if not kind.module.startswith(PACKAGE + "."):
+        return f"{kind.name}/{kind.version}"
+    return f"{kind.name}/{kind.version}+{module_digest(kind.module)[:16]}"
+
+
+def versions() -> dict[str, str]:
+    """Every kind's version: the backend a RenderOutput records."""
+    return {name: version(name) for name in kinds()}

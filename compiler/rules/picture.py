@@ -1,0 +1,222 @@
+"""The picture: one ``segment`` per shot, position-independent (its
+parameters hold no absolute time, id or position); a ``tail_frame`` where a
+crossfade needs the previous shot's last frame; the segments joined by stream
+copy (``concat``); and the master, picture and sound muxed.
+
+A rendition at another size renders the same shots again with ``suffix``
+``@NAME`` in their ids (see ``deliver.rendition``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reel.backends import captions as captions_backend
+from reel.backends.ffmpeg import assemble, segment
+from reel.backends.fonts import font_file
+
+from .. import artifacts as a
+from ..actions import Action, ActionInput, BlobInput, Input, SourceInput, make
+from .context import Context
+from .produced import Produced
+
+WRAP_WIDTH = 0.86  # share of the frame width a title may take before it wraps
+GLYPH_WIDTH = 0.56  # average glyph width as a share of the font size (DejaVu Sans)
+TEXT_SIZE = 64  # a title's size when its style gives none (at 1080 lines)
+TEXT_COLOUR = "#ffffff"
+
+
+def _wrap(text: str, size_px: int, width: int) -> str:
+    limit = max(8, int(width * WRAP_WIDTH / (size_px * GLYPH_WIDTH)))
+    out = []
+    for paragraph in text.split("\n"):
+        out.append("\n".join(captions_backend.wrap(paragraph.split(), limit)) or paragraph)
+    return "\n".join(out)
+
+
+def plate(
+    ctx: Context, shot: a.ShotEntry, inputs: dict[str, Input], reframe: str = "focus"
+) -> dict[str, Any]:
+    """The plate's parameters; the files it reads go into ``inputs``."""
+    spec = shot.plate
+    out: dict[str, Any] = {"kind": spec.kind}
+    if spec.asset_id is not None:
+        asset = ctx.assets[spec.asset_id]
+        if asset.placeholder:
+            out["kind"] = "placeholder"
+            inputs["slate.txt"] = BlobInput(f"missing file\n{asset.path}".encode())
+        else:
+            name = segment.PLATE_IMAGE if spec.kind == "image" else segment.PLATE_VIDEO
+            inputs[name] = SourceInput(ctx.root / asset.path)
+            out["fit"] = spec.fit or "cover"
+            # `reframe focus` crops around the shot's focus, `center` ignores it.
+            focus = shot.focus if reframe == "focus" else "center"
+            out["focus"] = list(segment.FOCUS_POINTS[focus])
+            if spec.kind == "video":
+                out["in_s"] = ctx.seconds(spec.in_frame) if spec.in_frame else None
+                out["out_s"] = ctx.seconds(spec.out_frame) if spec.out_frame is not None else None
+    elif spec.kind == "placeholder":
+        inputs["slate.txt"] = BlobInput((spec.description or "").encode())
+    else:
+        # A generated plate: its colours and the options its vocabulary declares.
+        out["colours"] = list(spec.colours)
+        out.update(sorted(spec.options.items()))
+    if out["kind"] == "placeholder":
+        inputs["font-bold.ttf"] = SourceInput(font_file(None, True))
+        inputs["font-regular.ttf"] = SourceInput(font_file(None, False))
+    return out
+
+
+def overlays(
+    ctx: Context, shot: a.ShotEntry, inputs: dict[str, Input], width: int, height: int
+) -> list[dict[str, Any]]:
+    out = []
+    for i, overlay in enumerate(shot.overlays):
+        style = ctx.styles.get(overlay.style, {})
+        bold = bool(style.get("bold", False))
+        font = font_file(style.get("font"), bold)
+        font_name = f"font-{font.stem.lower()}.ttf"
+        inputs[font_name] = SourceInput(font)
+        size = int(style.get("size", TEXT_SIZE))
+        size_px = max(8, round(size * min(width, height) / segment.REFERENCE_HEIGHT))
+        text = overlay.text.upper() if style.get("uppercase") else overlay.text
+        inputs[f"text-{i}.txt"] = BlobInput(_wrap(text, size_px, width).encode())
+        end = (
+            None
+            if overlay.duration_frames is None
+            else ctx.seconds(overlay.start_frame + overlay.duration_frames)
+        )
+        margin = style.get("margin")
+        out.append(
+            {
+                "text_file": f"text-{i}.txt",
+                "font_file": font_name,
+                "size": size,
+                "color": style.get("color", TEXT_COLOUR),
+                "outline": style.get("outline"),
+                "outline_width": style.get("outline_width", 2),
+                "shadow": style.get("shadow"),
+                "box": style.get("box"),
+                "animation": style.get("animation"),
+                "position": overlay.position or style.get("position", "center"),
+                "margin": float(margin) if margin is not None else 6.0,
+                "start_s": ctx.seconds(overlay.start_frame),
+                "end_s": end,
+            }
+        )
+    return out
+
+
+def segment_action(
+    ctx: Context,
+    index: int,
+    shot: a.ShotEntry,
+    width: int,
+    height: int,
+    suffix: str = "",
+    *,
+    encoder: a.EncoderSettings | None = None,
+    reframe: str = "focus",
+    clean: bool = False,
+) -> Action:
+    """One shot's render. ``clean``: the shot's own frames only (plate and
+    motion, no titles, no transition), the clean plate an editor's timeline
+    puts on V1 under live titles."""
+    inputs: dict[str, Input] = {}
+    transition = {"kind": "cut", "frames": 0} if clean else ctx.transition(index, shot)
+    if transition["kind"] == "crossfade":
+        prev = ctx.shots[index - 1]
+        inputs[segment.PREV_FRAME] = ActionInput(f"tail{suffix}/{prev.id}", "tail.png")
+    params = {
+        "width": width,
+        "height": height,
+        "fps": ctx.fps_pair,
+        "frames": shot.duration_frames,
+        "plate": plate(ctx, shot, inputs, reframe),
+        "motion": shot.motion.model_dump(mode="json"),
+        "overlays": [] if clean else overlays(ctx, shot, inputs, width, height),
+        "transition": transition,
+        "encoder": ctx.encoder(encoder),
+    }
+    return make(
+        "segment",
+        f"{'plate' if clean else 'segment'}{suffix}/{shot.id}",
+        params,
+        inputs,
+        hermetic=ctx.hermetic_video,
+        origin=ctx.origin(shot.id),
+        scene=shot.scene_id,
+        description=f"{'clean plate of' if clean else 'render'} shot {shot.id}",
+    )
+
+
+def segments(
+    ctx: Context,
+    width: int,
+    height: int,
+    suffix: str = "",
+    *,
+    encoder: a.EncoderSettings | None = None,
+    reframe: str = "focus",
+) -> list[Action]:
+    """Every shot rendered at one size, with the tail frames crossfades read."""
+    out = [
+        segment_action(ctx, i, shot, width, height, suffix, encoder=encoder, reframe=reframe)
+        for i, shot in enumerate(ctx.shots)
+    ]
+    faded_from = {
+        ctx.shots[i - 1].id
+        for i, shot in enumerate(ctx.shots)
+        if ctx.transition(i, shot)["kind"] == "crossfade"
+    }
+    for shot in ctx.shots:
+        if shot.id in faded_from:
+            out.append(
+                make(
+                    "tail_frame",
+                    f"tail{suffix}/{shot.id}",
+                    {"frames": shot.duration_frames},
+                    {"segment.mp4": ActionInput(f"segment{suffix}/{shot.id}", segment.OUTPUT)},
+                    origin=ctx.origin(shot.id),
+                    scene=shot.scene_id,
+                    description=f"last frame of {shot.id}",
+                )
+            )
+    return out
+
+
+def join(
+    ctx: Context, action_id: str, pieces: list[ActionInput], audio: str, description: str
+) -> Action:
+    """A deliverable's per-shot pieces and its sound into one file, by stream copy."""
+    names = [f"piece-{i:04d}.mp4" for i in range(1, len(pieces) + 1)]
+    inputs: dict[str, Input] = {"list.txt": BlobInput(assemble.concat_list(names))}
+    inputs.update(zip(names, pieces, strict=True))
+    inputs["audio.m4a"] = ActionInput(audio, "audio.m4a")
+    return make("join", action_id, {}, inputs, description=description)
+
+
+def rule(ctx: Context) -> Produced:
+    """The shared picture at the episode's size, joined: target ``video``."""
+    actions = segments(ctx, *ctx.size, reframe=ctx.reframe)
+    names = [f"seg-{i:04d}.mp4" for i in range(1, len(ctx.shots) + 1)]
+    inputs: dict[str, Input] = {"list.txt": BlobInput(assemble.concat_list(names))}
+    for name, shot in zip(names, ctx.shots, strict=True):
+        inputs[name] = ActionInput(f"segment/{shot.id}", segment.OUTPUT)
+    actions.append(make("concat", "concat", {}, inputs, description="join the segments"))
+    return Produced(actions, {"video": "concat"})
+
+
+def master(ctx: Context) -> Produced:
+    """The MP4 master: the joined picture and the master's sound, streams copied."""
+    mux = make(
+        "mux",
+        "mux",
+        {},
+        {
+            "video.mp4": ActionInput("concat", "video.mp4"),
+            "audio.m4a": ActionInput("loudness", "audio.m4a"),
+        },
+        description="the MP4 master",
+    )
+    return Produced([mux], {"master": "mux"}, {"mux": [("master.mp4", "master.mp4")]})

@@ -1,0 +1,134 @@
+"""The sound: voices → (music bed, effects) → mix → loudness.
+
+Every line's voice starts at the first audio sample of its ShotList frame,
+so picture and sound line up to the sample at whole frame rates. The voice
+actions themselves come from the voices stage (audio is the clock): this rule
+places them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reel.lang import ir
+from reel.lang.values import Time
+
+from .. import roles
+from ..actions import Action, ActionInput, Input, SourceInput, make
+from .context import Context
+from .produced import Produced
+
+DUCK_DEFAULTS = {"gain_db": -12.0, "attack": 0.08, "release": 0.3}  # seed 004 §6.3
+MUSIC_FADE_IN = 0.5
+MUSIC_FADE_OUT = 2.0
+STEMS = [
+    ("voice-stem.wav", "stems/voice.wav"),
+    ("music-stem.wav", "stems/music.wav"),
+    ("effects-stem.wav", "stems/effects.wav"),
+]
+
+
+def effect_id(asset: str) -> str:
+    return f"effect/{asset}"
+
+
+def _effects(ctx: Context, inputs: dict[str, Input]) -> tuple[list[Action], list[dict[str, Any]]]:
+    actions: dict[str, Action] = {}
+    placed = []
+    for shot in ctx.shots:
+        for cue in shot.sfx:
+            action_id = effect_id(cue.asset_id)
+            if action_id not in actions:
+                actions[action_id] = make(
+                    "decode_effect",
+                    action_id,
+                    {},
+                    {"effect": SourceInput(ctx.root / cue.asset_id)},
+                    description=f"decode {cue.asset_id}",
+                )
+            name = f"effect-{len(placed):03d}.wav"
+            inputs[name] = ActionInput(action_id, "effect.wav")
+            placed.append(
+                {
+                    "file": name,
+                    "gain_db": cue.gain_db,
+                    "start": ctx.sample(shot.start_frame + cue.start_frame),
+                }
+            )
+    return list(actions.values()), placed
+
+
+def loudness(ctx: Context, deliverable: ir.Deliverable | None, action_id: str) -> Action:
+    """A loudness pass of the mix to ``deliverable``'s loudness, peak and bitrate."""
+    return make(
+        "loudness",
+        action_id,
+        roles.audio_settings(deliverable),
+        {"mix.wav": ActionInput("mix", "mix.wav")},
+        description=f"loudness for {deliverable.name}" if deliverable else "the master's loudness",
+    )
+
+
+def loudness_of(ctx: Context, deliverable: ir.Deliverable) -> tuple[str, list[Action]]:
+    """The loudness action a video deliverable's sound comes from: the master's
+    when its loudness, peak and bitrate are the same, else its own."""
+    if roles.audio_settings(deliverable) == roles.audio_settings(roles.primary_video(ctx.episode)):
+        return "loudness", []
+    action_id = f"loudness/{deliverable.name}"
+    return action_id, [loudness(ctx, deliverable, action_id)]
+
+
+def rule(ctx: Context) -> Produced:
+    actions: list[Action] = list(ctx.voices)
+    inputs: dict[str, Input] = {}
+    placements = []
+    for voice in ctx.voices:
+        line = voice.id.removeprefix("voice/")
+        name = f"voice-{line}.wav"
+        inputs[name] = ActionInput(voice.id, "voice.wav")
+        placements.append({"file": name, "start": ctx.line_starts[line]})
+    effects, placed = _effects(ctx, inputs)
+    actions += effects
+    total = ctx.plan.shotlist.total_frames
+    music = ctx.episode.music
+    duck = dict(DUCK_DEFAULTS)
+    if music is not None:
+        actions.append(
+            make(
+                "music_bed",
+                "music_bed",
+                {
+                    "seconds": ctx.seconds(total),
+                    "gain_db": float(music.gain_db),
+                    "fade_in": MUSIC_FADE_IN,
+                    "fade_out": MUSIC_FADE_OUT,
+                },
+                {"music": SourceInput(ctx.root / music.path)},
+                description="the music bed, fitted to the episode",
+            )
+        )
+        inputs["music.wav"] = ActionInput("music_bed", "music.wav")
+        duck.update(
+            {
+                k: float(v.seconds(ctx.fps)) if isinstance(v, Time) else float(v)
+                for k, v in music.duck.items()
+            }
+        )
+    actions.append(
+        make(
+            "mix",
+            "mix",
+            {
+                "samples": ctx.sample(total),
+                "voices": placements,
+                "effects": placed,
+                "music": music is not None,
+                "duck": duck,
+            },
+            inputs,
+            description="voice, music and effects; music ducked under voice",
+        )
+    )
+    # The master's sound: its deliverable's loudness, peak and bitrate.
+    actions.append(loudness(ctx, roles.primary_video(ctx.episode), "loudness"))
+    return Produced(actions, {"audio": "loudness", "stems": "mix"}, {"mix": list(STEMS)})

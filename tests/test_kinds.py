@@ -1,0 +1,123 @@
+"""Action kinds: one declaration each, names checked, keyed on their own code.
+
+The end-to-end test edits a backend file in a copy of the package and builds
+with that copy, as a developer editing Reel does: only the actions of the
+kinds that file defines run again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reel.backends import registry
+from reel.backends.kind import KindMisuse
+from reel.compiler.actions import ActionInput, make
+
+from helpers import write_tree
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = """
+load "std/deliverables"
+episode k {
+  title "K"
+  format 160x90 @ 24fps
+}
+cast { character narrator "Narrator" }
+text_style big { size 120 bold true color "#ffffff" position center }
+scene one {
+  shot wide 8f { plate solid "#204080" title "ONE" style big }
+  shot wide auto {
+    plate gradient "#000000" "#ffffff"
+    say narrator "Two words."
+    transition crossfade 4f
+  }
+}
+scene two {
+  shot wide 8f { plate checker "#ff0000" "#00ff00" title "TWO" style big }
+}
+deliver master = youtube_1080p { resolution 160x90 }
+deliver shorts = shorts_vertical { resolution 90x160 }
+deliver review = review_proxy { resolution 160x90 }
+deliver pod = podcast_audio
+deliver edit = resolve_timeline
+"""
+
+
+def test_every_kind_is_declared_once_with_a_version() -> None:
+    kinds = registry.kinds()
+    assert {"segment", "concat", "mux", "join", "finish_shot", "timeline", "captions"} <= set(kinds)
+    for name, kind in kinds.items():
+        if kind.module.startswith("reel.backends."):
+            assert registry.version(name).startswith(f"{name}/{kind.version}+")
+
+
+def test_a_misspelt_file_or_parameter_is_a_lowering_error() -> None:
+    with pytest.raises(KindMisuse, match=r"undeclared inputs \['audio\.mp4'\]"):
+        make(
+            "mux",
+            "mux",
+            {},
+            {"video.mp4": ActionInput("c", "v"), "audio.mp4": ActionInput("l", "a")},
+        )
+    with pytest.raises(KindMisuse, match="missing parameters \\['frames'\\]"):
+        make("tail_frame", "tail/x", {}, {"segment.mp4": ActionInput("s", "segment.mp4")})
+    with pytest.raises(KindMisuse, match="unknown parameters \\['size'\\]"):
+        make("podcast", "p", {"chapters": [], "size": 64})
+
+
+def _copy_package(dest: Path) -> Path:
+    """The reel package as files, importable as ``reel`` from ``dest``."""
+    package = dest / "reel"
+    ignore = shutil.ignore_patterns(".*", "__pycache__", "tests", "examples", "bench", "*.egg-info")
+    shutil.copytree(REPO, package, ignore=ignore)
+    return package
+
+
+def _build(package: Path, project: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
+    code = "import sys; from reel.cli import main; sys.argv[0] = 'reel'; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "build", "k.episode", "--out", "out", "--cache-dir", "cache"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((project / "out" / "k" / "run_summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_editing_a_backend_file_reruns_only_its_kinds(tmp_path: Path) -> None:
+    package = _copy_package(tmp_path / "code")
+    project = write_tree(tmp_path / "project", {"k.episode": SMALL})
+    first = _build(package, project)
+    assert first["actions"]["ran"] > 20  # every kind of the episode ran once
+    runs = {}
+    for file in ("backends/timeline.py", "backends/ffmpeg/deliver.py", "backends/captions.py"):
+        source = package / file
+        source.write_text(source.read_text() + "\n# an edit that changes nothing it does\n")
+        runs[file] = sorted(r["action"] for r in _build(package, project)["ran"])
+    assert runs["backends/timeline.py"] == ["timeline/edit"]
+    # deliver.py defines finish_shot and podcast: every shot's proxy and shorts
+    # piece, and the podcast; no segment, no timeline, no captions.
+    assert runs["backends/ffmpeg/deliver.py"] == sorted(
+        ["podcast/pod"]
+        + [
+            f"piece@{d}/{s}"
+            for d in ("review", "shorts")
+            for s in ("one.s01", "one.s02", "two.s01")
+        ]
+    )
+    # The captions came out the same, so nothing reading them runs again (early cutoff).
+    assert runs["backends/captions.py"] == ["captions", "captions@shorts"]
+    again = _build(package, project)
+    assert again["actions"]["ran"] == 0
