@@ -44,10 +44,11 @@ PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "gradient": (("colour", "colour"), {"angle": "number"}),
     "checker": (("colour", "colour"), {"cell": "int"}),
     "stripes": (("colour", "colour"), {"width": "int", "angle": "number"}),
+    "radial": (("colour", "colour"), {"radius": "number"}),
     "bars": ((), {}),
     "placeholder": (("string",), {}),
 }
-GENERATED_PLATES = ("solid", "gradient", "checker", "stripes", "bars")
+GENERATED_PLATES = ("solid", "gradient", "checker", "stripes", "radial", "bars")
 
 # motion kind -> default amount (None: takes no amount)
 MOTIONS: dict[str, str | None] = {

@@ -336,3 +336,30 @@ def test_reframe_is_read_by_renditions(tmp_path: Path, reframe: str, focus: list
     actions = lower(tmp_path / "c.episode").by_id()
     assert actions["segment@v/one.s01"].params["plate"]["focus"] == focus
     assert actions["segment/one.s01"].params["plate"]["focus"] == [0.0, 0.5]
+
+
+def test_a_radial_plate_runs_from_its_centre_colour_to_its_edge_colour(tmp_path: Path) -> None:
+    """The radial plate (added in two files: vocabulary and segment), measured:
+    the centre decodes to the first colour, the corners to the second."""
+    write_tree(
+        tmp_path,
+        {
+            "r.episode": 'episode r { title "R" format 160x96 @ 24fps }\n'
+            f'scene one {{ shot wide 4f {{ plate radial "{RED}" "#2040ff" radius 80 }} }}\n'
+        },
+    )
+    proc = reel("build", "r.episode", "--out", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    master = tmp_path / "out" / "r" / "master.mp4"
+    # A steep ramp at 160x96 (4:2:0 averages 2x2 pixels): within 6 code values.
+    for at, colour in (((0.5, 0.5), RED), ((0.02, 0.04), "#2040ff"), ((0.97, 0.95), "#2040ff")):
+        measured = read_yuv(master, 1, at)
+        expected = bt709(colour)
+        assert all(abs(m - e) <= 6 for m, e in zip(measured, expected, strict=True)), (
+            f"at {at}: Y'CbCr {measured}, BT.709 of {colour} says {expected}"
+        )
+    # Halfway out, Cb lies between the two colours': a ramp, not a step.
+    centre, middle, edge = (
+        read_yuv(master, 1, at)[1] for at in ((0.5, 0.5), (0.3, 0.5), (0.02, 0.04))
+    )
+    assert centre + 10 < middle < edge - 10

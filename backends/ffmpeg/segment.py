@@ -132,6 +132,19 @@ def _plate(params: dict[str, Any]) -> Any:
             "geq", r=f"if({cond},{r0},{r1})", g=f"if({cond},{g0},{g1})", b=f"if({cond},{b0},{b1})"
         )
         return _still(base, n)
+    if kind == "radial":
+        # From the first colour at the centre to the second at `radius` percent
+        # of the half-diagonal (100 by default) and beyond: a vignette, a glow.
+        (r0, g0, b0), (r1, g1, b1) = (_rgb(c) for c in plate["colours"])
+        reach = math.hypot(w / 2, h / 2) * plate.get("radius", 100) / 100
+        ramp = f"clip(hypot(X-{w / 2:.6f},Y-{h / 2:.6f})/{max(reach, 1):.6f},0,1)"
+        base = _colour("black", w, h, rate).filter(
+            "geq",
+            r=f"{r0}+({r1 - r0})*{ramp}",
+            g=f"{g0}+({g1 - g0})*{ramp}",
+            b=f"{b0}+({b1 - b0})*{ramp}",
+        )
+        return _still(base, n)
     if kind == "bars":
         return _lavfi(f"smptehdbars=s={w}x{h}:r={rate}")
     if kind == "placeholder":
