@@ -128,5 +128,6 @@ def version(name: str) -> str:
 
 
 def versions() -> dict[str, str]:
-    """Every kind's version: the backend a RenderOutput records."""
-    return {name: version(name) for name in kinds()}
+    """The version of every kind the backends define (registered extras are not
+    the backend): what a RenderOutput records as the backend."""
+    return {name: version(name) for name in _discovered()}
