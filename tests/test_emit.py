@@ -21,7 +21,7 @@ from reel.compiler.store import Store
 from helpers import reel
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-VIDEO_KINDS = {"segment", "review_proxy", "rendition"}
+VIDEO_KINDS = {"segment", "finish_shot"}
 
 SMALL = """
 load "std/deliverables"
@@ -193,7 +193,7 @@ def test_videotoolbox_differs_from_ffmpeg_only_in_its_video_encodes(tmp_path: Pa
     # Decoding the video plate and the proxy's downscale use the Mac's hardware.
     plate = " ".join(vt_actions["segment/a.s02"]["commands"][0])
     assert re.search(r"-hwaccel videotoolbox (-\S+ \S+ )*-i plate-video", plate)
-    assert "scale_vt=w=160:h=90" in " ".join(vt_actions["proxy/review"]["commands"][0])
+    assert "scale_vt=w=160:h=90" in " ".join(vt_actions["piece@review/a.s01"]["commands"][0])
 
 
 def test_videotoolbox_build_here_says_how_to_emit_instead(tmp_path: Path) -> None:

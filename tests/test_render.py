@@ -183,15 +183,17 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
             for line in proc.stdout.splitlines()
             if line.startswith("explain: ")
         )
-        # the proxy is made from the joined picture, so it follows the edit too
+        # Every deliverable is per shot: the proxy and the shorts re-encode only
+        # the edited shot's piece, then join the pieces by stream copy.
         assert set(explained) == {
             "segment/the_street.s01",
             "concat",
             "mux",
+            "piece@review/the_street.s01",
             "proxy/review",
             "timeline/timeline",
             "segment@shorts/the_street.s01",
-            "concat@shorts",
+            "piece@shorts/the_street.s01",
             "rendition/shorts",
         }
         assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
@@ -199,8 +201,9 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
         summary = load(pilot["folder"], "run_summary.json")
         assert [r["action"] for r in summary["ran"]] == [
             "concat",
-            "concat@shorts",
             "mux",
+            "piece@review/the_street.s01",
+            "piece@shorts/the_street.s01",
             "proxy/review",
             "rendition/shorts",
             "segment/the_street.s01",
@@ -226,6 +229,8 @@ def test_targets_query_and_graph(pilot: dict) -> None:
     assert rdeps == [
         "concat",
         "mux",
+        "piece@review/the_routine.s01",
+        "piece@review/the_routine.s02",
         "proxy/review",
         "segment/the_routine.s02",
         "tail/the_routine.s01",
