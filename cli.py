@@ -102,14 +102,14 @@ def check(path: Path, profile: str, cache_dir: Path | None) -> None:
 
     Voices are rendered (or taken from the cache), because audio sets the timing.
     """
-    from .compiler.pipeline import plan
+    from .compiler.session import Session
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
 
     started = time.perf_counter()
     diags = Diagnostics()
     try:
-        result = plan(path, profile=profile, diags=diags, store=Store(resolve_cache_dir(cache_dir)))
+        result = Session(path, Store(resolve_cache_dir(cache_dir)), profile, diags=diags).plan
     finally:
         _print_diagnostics(diags.warnings)
     click.echo(_summary(result, time.perf_counter() - started, "ok"))
@@ -407,6 +407,7 @@ def clean(path: Path | None, out: Path, cache_dir: Path | None, with_cache: bool
         from .lang.diagnostics import Diagnostics
         from .lang.resolve import analyse
 
+        # Only the parse: the episode's id names its output folder (no cache is opened).
         episode_id = analyse(path, Diagnostics()).id
     cleaned = clean_outputs(out, episode_id)
     click.echo(f"removed {len(cleaned.removed)} file(s) from {os.path.relpath(out)}")

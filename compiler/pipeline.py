@@ -76,66 +76,65 @@ def episode_root(path: Path) -> Path:
     return find_entry(path).resolve().parent
 
 
-def plan(
-    path: Path,
-    *,
-    profile: str = DEFAULT_PROFILE,
-    backend: str = DEFAULT_BACKEND,
-    diags: Diagnostics | None = None,
-    store: Store | None = None,
-    jobs: int | None = None,
-) -> PlanResult:
-    """Run the front half and return the four artifacts (nothing is written).
+@dataclass
+class Voices:
+    """The voices stage: every line's action, its spoken length, and the run."""
 
-    With a ``store``, the media is probed and every voice line rendered first,
-    so timing comes from the real voices (audio is the clock); without one,
-    lines are estimated at their reading rate.
+    actions: tuple[Action, ...] = ()
+    lengths: dict[str, float] | None = None  # None: not rendered (estimated at reading rate)
+    report: ExecutionReport | None = None
 
-    Raises InputError (exit 2) or GateError (exit 1); warnings stay in ``diags``.
-    An error after analysis carries ``partial``: a PlanStopped.
-    """
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile}")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend}")
-    diags = diags if diags is not None else Diagnostics()
-    root = episode_root(path)
+
+def analysed(path: Path, diags: Diagnostics) -> ir.Episode:
+    """Parse and resolve, and check the deliverables' fields (InputError, exit 2)."""
     episode = analyse(path, diags)
     check_deliverables(episode, diags)
     if diags.errors:
         raise InputError(diags.errors)
+    return episode
+
+
+def scripted(episode: ir.Episode) -> a.Script:
+    """The Script, judged by the canon gate (GateError, exit 1, on a contradiction)."""
     script = build_script(episode)
     try:
-        return _plan_from_script(episode, script, root, profile, backend, diags, store, jobs)
+        canon_gate(episode)
     except ReelError as exc:
         exc.partial = PlanStopped(episode, [script])  # type: ignore[attr-defined]
         raise
+    return script
 
 
-def _plan_from_script(
+def voiced(episode: ir.Episode, root: Path, store: Store, jobs: int | None) -> Voices:
+    """Check the media, then render every line (audio is the clock)."""
+    check_voices(episode)
+    check_media(episode, root, store)
+    actions = voice_actions(episode, root, store)
+    lengths, report = render_voices(
+        actions, store, jobs=jobs, toolchain=store.file_digest(ffmpeg_exe())
+    )
+    return Voices(tuple(actions), lengths, report)
+
+
+def planned(
     episode: ir.Episode,
     script: a.Script,
+    voices: Voices,
     root: Path,
+    *,
     profile: str,
     backend: str,
     diags: Diagnostics,
     store: Store | None,
-    jobs: int | None,
 ) -> PlanResult:
-    canon_gate(episode)
-    voices = None
-    voice_report = None
-    actions: list[Action] = []
-    if store is not None:
-        check_voices(episode)
-        check_media(episode, root, store)
-        actions = voice_actions(episode, root, store)
-        voices, voice_report = render_voices(
-            actions, store, jobs=jobs, toolchain=store.file_digest(ffmpeg_exe())
-        )
-    timeline = plan_timing(episode, diags, voices, beat_grid(episode, root, store))
+    """Lock the timing, run the runtime gate, and make the other three artifacts."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend}")
+    timeline = plan_timing(episode, diags, voices.lengths, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
-    shotlist = build_shotlist(episode, timeline, script, voiced=voices is not None)
+    shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)
     manifest = build_manifest(episode, root, shotlist, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
     return PlanResult(
@@ -146,6 +145,46 @@ def _plan_from_script(
         manifest,
         render_plan,
         diags,
-        voice_report,
-        tuple(actions),
+        voices.report,
+        voices.actions,
     )
+
+
+def plan(
+    path: Path,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    backend: str = DEFAULT_BACKEND,
+    diags: Diagnostics | None = None,
+    store: Store | None = None,
+    jobs: int | None = None,
+) -> PlanResult:
+    """The stages up to the four artifacts, in order (nothing is written).
+
+    With a ``store``, the media is probed and every voice line rendered first,
+    so timing comes from the real voices (audio is the clock); without one,
+    lines are estimated at their reading rate. (A build asks a ``Session``,
+    which keeps each stage.)
+
+    Raises InputError (exit 2) or GateError (exit 1); warnings stay in ``diags``.
+    An error after the Script carries ``partial``: a PlanStopped.
+    """
+    diags = diags if diags is not None else Diagnostics()
+    root = episode_root(path)
+    episode = analysed(path, diags)
+    script = scripted(episode)
+    try:
+        voices = voiced(episode, root, store, jobs) if store is not None else Voices()
+        return planned(
+            episode,
+            script,
+            voices,
+            root,
+            profile=profile,
+            backend=backend,
+            diags=diags,
+            store=store,
+        )
+    except ReelError as exc:
+        exc.partial = PlanStopped(episode, [script])  # type: ignore[attr-defined]
+        raise

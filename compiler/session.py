@@ -1,28 +1,35 @@
 """A session: the stages of one build, each computed once and kept.
 
-parse → resolve → voices → plan (``pipeline.plan`` runs those three, in
-seed 003's order, with the gates between them) → lower (``rules``) → graph →
-execute. A CLI command asks the session for the stage it needs (``plan``,
-``lowered``, ``graph``) and never wires the stages itself, as ninja's tools
-each ask for the state they need.
+parse and resolve (``episode``) → the Script and the canon gate (``script``)
+→ voices → plan (timing locked, runtime gate, the other artifacts) → lower
+(``rules``) → graph → execute, in seed 003's order. A CLI command asks the
+session for the stage it needs (``plan``, ``lowered``, ``graph``) and never
+wires the stages itself, as ninja's tools each ask for the state they need.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
-from reel.lang.diagnostics import Diagnostics
+from reel.lang import ir
+from reel.lang.diagnostics import Diagnostics, ReelError
 
+from . import artifacts as a
+from . import pipeline
 from .actions import ActionGraph, build_graph
 from .executor import Executor
-from .pipeline import DEFAULT_PROFILE, PlanResult, episode_root, plan
+from .pipeline import DEFAULT_PROFILE, PlanResult, PlanStopped, episode_root
 from .plan import DEFAULT_BACKEND
 from .rules import Context, Lowered, lower
 from .store import Store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,17 +47,47 @@ class Session:
         return episode_root(self.path)
 
     @cached_property
-    def plan(self) -> PlanResult:
-        """Parse, resolve, gate, render the voices, time and plan (the four artifacts).
-        Raises InputError or GateError, with ``partial`` once the Script exists."""
-        return plan(
-            self.path,
-            profile=self.profile,
-            backend=self.backend,
-            diags=self.diags,
-            store=self.store,
-            jobs=self.jobs,
+    def episode(self) -> ir.Episode:
+        """Parsed and resolved: the typed IR (InputError on bad input)."""
+        return pipeline.analysed(self.path, self.diags)
+
+    @cached_property
+    def script(self) -> a.Script:
+        """The Script, passed by the canon gate."""
+        return pipeline.scripted(self.episode)
+
+    @cached_property
+    def voices(self) -> pipeline.Voices:
+        """Every line rendered and measured: the clock the timing locks to."""
+        return self._after_script(
+            lambda: pipeline.voiced(self.episode, self.root, self.store, self.jobs)
         )
+
+    @cached_property
+    def plan(self) -> PlanResult:
+        """The four artifacts. Raises InputError or GateError, with ``partial``
+        (what was made) once the Script exists."""
+        script = self.script
+        return self._after_script(
+            lambda: pipeline.planned(
+                self.episode,
+                script,
+                self.voices,
+                self.root,
+                profile=self.profile,
+                backend=self.backend,
+                diags=self.diags,
+                store=self.store,
+            )
+        )
+
+    def _after_script(self, stage: Callable[[], T]) -> T:
+        try:
+            return stage()
+        except ReelError as exc:
+            if getattr(exc, "partial", None) is None:
+                exc.partial = PlanStopped(self.episode, [self.script])  # type: ignore[attr-defined]
+            raise
 
     @cached_property
     def context(self) -> Context:

@@ -270,7 +270,7 @@ def _overlay(stream: Any, spec: dict[str, Any], params: dict[str, Any]) -> Any:
     options: dict[str, Any] = {
         "textfile": spec["text_file"],
         "fontfile": spec["font_file"],
-        "fontsize": max(8, round(spec.get("size", 64) * scale)),
+        "fontsize": max(8, round(spec["size"] * scale)),  # lowering always sets it
         "fontcolor": _hex(spec.get("color", "#ffffff")),
         "text_align": "C",
         "expansion": "none",
