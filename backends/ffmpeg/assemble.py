@@ -39,24 +39,12 @@ def concat_list(names: list[str]) -> bytes:
     return "".join(f"file '{name}'\n" for name in names).encode()
 
 
+# The concat demuxer reading list.txt (names relative to the sandbox).
+CONCAT_INPUT = ["-f", "concat", "-safe", "0", "-i", "list.txt"]
+
+
 def concat_commands(params: dict[str, Any]) -> Commands:
-    return [
-        [
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            "list.txt",
-            "-map",
-            "0:v",
-            "-c",
-            "copy",
-            *MOVFLAGS,
-            *BITEXACT_OUT,
-            "video.mp4",
-        ]
-    ]
+    return [[*CONCAT_INPUT, "-map", "0:v", "-c", "copy", *MOVFLAGS, *BITEXACT_OUT, "video.mp4"]]
 
 
 def mux_args(output: str) -> list[str]:
@@ -86,12 +74,7 @@ def join_commands(params: dict[str, Any]) -> Commands:
     """Per-shot pieces joined by stream copy and muxed with their sound in one step."""
     return [
         [
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            "list.txt",
+            *CONCAT_INPUT,
             "-i",
             "audio.m4a",
             "-map",
