@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -22,28 +24,117 @@ def episode(tmp_path: Path):
     return make
 
 
-@pytest.fixture(scope="session")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The bundled pilot, copied and built with every deliverable, once per run."""
-    work = tmp_path_factory.mktemp("deliver")
+# ---- the pilot, built once per test run ----------------------------------------------------
+# Every deliverable of a 1-minute 720p episode takes minutes on a busy 2-core machine, so the
+# whole run (all pytest-xdist workers) shares one build. Tests only read it; a test that edits
+# the pilot or rebuilds it takes `pilot_copy`, a private copy of source, cache and outputs.
+
+
+def _build_pilot(work: Path) -> None:
+    """Copy the bundled pilot into ``work`` and build it: every deliverable into
+    ``out``, then the stems (a target of their own, so their own set) into
+    ``stems-out``, both with the cache ``work/cache``."""
     copy = work / "pilot"
     shutil.copytree(PILOT, copy)
-    # Every deliverable of a 1-minute 720p episode: minutes on a busy 2-core machine.
-    proc = reel(
-        "build",
-        str(copy),
-        "--out",
-        str(work / "out"),
-        "--cache-dir",
-        str(work / "cache"),
-        cwd=work,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr
+    # The full build first, so its run_summary.json records every action it ran.
+    for label, out in ((str(copy), "out"), (f"{copy}:stems", "stems-out")):
+        proc = reel(
+            "build",
+            label,
+            "--out",
+            str(work / out),
+            "--cache-dir",
+            str(work / "cache"),
+            cwd=work,
+            timeout=1800,
+        )
+        if proc.returncode != 0:
+            raise PilotBuildFailed(f"reel build {label} exited {proc.returncode}:\n{proc.stderr}")
+
+
+class PilotBuildFailed(Exception):
+    pass
+
+
+def _shared_pilot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the run's one pilot build, made by whichever worker asks first.
+
+    Without pytest-xdist this is a folder of the session. Under xdist, every worker
+    runs session fixtures itself, so the workers share a folder beside their own
+    base temporary folders (as the pytest-xdist docs recommend): the first to take
+    the lock builds, the others wait for it and reuse the build. A failed build is
+    recorded, so the other workers fail at once with its message instead of
+    building again.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        work = tmp_path_factory.mktemp("pilot")
+        try:
+            _build_pilot(work)
+        except PilotBuildFailed as exc:
+            pytest.fail(str(exc), pytrace=False)
+        return work
+    # Under xdist this parent is the run's own numbered folder (pytest-N), never
+    # shared with another run.
+    root = tmp_path_factory.getbasetemp().parent
+    work, status = root / "pilot", root / "pilot.status"
+    with (root / "pilot.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its worker dies
+        if not status.exists():
+            shutil.rmtree(work, ignore_errors=True)  # left by a worker that died building
+            work.mkdir()
+            try:
+                _build_pilot(work)
+            except PilotBuildFailed as exc:
+                status.write_text(f"failed\n{exc}")
+                raise
+            except BaseException:  # a timeout or an interrupt: let another worker try
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+            status.write_text("ok\n")
+    text = status.read_text()
+    if not text.startswith("ok"):
+        pytest.fail(f"the shared pilot build failed on another worker: {text}", pytrace=False)
+    return work
+
+
+def _describe(work: Path) -> dict:
     folder = work / "out" / "pilot"
     return {
         "work": work,
-        "copy": copy,
+        "copy": work / "pilot",
+        "cache": work / "cache",
         "folder": folder,
+        "stems": work / "stems-out" / "pilot" / "stems",
         "shotlist": json.loads((folder / "ShotList.json").read_text()),
     }
+
+
+@pytest.fixture(scope="session")
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The bundled pilot, copied and built with every deliverable (and its stems),
+    once per test run. Read only: a test that edits or rebuilds takes `pilot_copy`."""
+    return _describe(_shared_pilot(tmp_path_factory))
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+@pytest.fixture
+def pilot_copy(pilot: dict, tmp_path: Path) -> dict:
+    """A private copy of the built pilot: its source, cache and delivered sets, so a
+    test can edit and rebuild (cache hits except for what it edits) without touching
+    the build the other tests read. Cache blobs are hard links, since Reel never writes
+    into a stored blob (a new blob replaces the old by rename, eviction unlinks); every
+    other file (records, sources, outputs) is a real copy."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("pilot", "out", "stems-out"):
+        shutil.copytree(pilot["work"] / name, work / name, symlinks=True)
+    cache = pilot["work"] / "cache"
+    shutil.copytree(cache, work / "cache", symlinks=True, ignore=shutil.ignore_patterns("cas"))
+    shutil.copytree(cache / "cas", work / "cache" / "cas", copy_function=_link_or_copy)
+    return _describe(work)
