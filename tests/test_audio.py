@@ -109,9 +109,12 @@ def test_editing_one_line_resynthesises_only_that_line(pilot_copy: dict) -> None
     act2.write_text(
         original.replace("She built a whole life anyway.", "She built a whole, happy life anyway.")
     )
+    # The master alone: voices are planned for every target, and the master's segments
+    # are the ones that follow the line's new length (the other deliverables would only
+    # re-encode the whole episode again).
     proc = reel(
         "build",
-        str(copy),
+        f"{copy}:master",
         "--out",
         str(work / "out"),
         "--cache-dir",
