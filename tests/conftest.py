@@ -12,6 +12,31 @@ import pytest
 
 from helpers import HEADER, PILOT, Outcome, reel, run_plan, write_tree
 
+# Slow tests in files whose owners are changing them now; each would rather carry its own
+# @pytest.mark.slow. A test here renders real media for many seconds or loops for long.
+SLOW_ELSEWHERE = {
+    "test_cache_integrity.py::test_verify_rehashes_blobs_a_build_never_reads",
+    "test_deliverables.py::test_the_4k_and_broadcast_presets_deliver_what_they_promise",
+    "test_fuzz.py::test_fuzz_check",
+    "test_incremental.py::test_incremental_build_equals_clean_build",
+    "test_incremental.py::test_two_clean_builds_in_different_directories_give_identical_digests",
+    "test_incremental.py::test_an_interrupted_build_keeps_old_outputs_and_the_next_finishes",
+    "test_output_safety.py::test_concurrent_builds_of_one_episode_never_collide",
+    "test_properties.py::test_formatting_noise_never_changes_the_artifacts",
+    "test_timing.py::test_the_nearest_beat_is_the_one_listing_every_beat_finds",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every test that reads the pilot build (it takes minutes to make), and
+    the tests named in SLOW_ELSEWHERE."""
+    for item in items:
+        name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+        if {"pilot", "pilot_copy"} & set(getattr(item, "fixturenames", ())) or (
+            name in SLOW_ELSEWHERE
+        ):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def episode(tmp_path: Path):
