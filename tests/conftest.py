@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,30 +56,22 @@ def episode(tmp_path: Path):
 # the pilot or rebuilds it takes `pilot_copy`, a private copy of source, cache and outputs.
 
 
-def _build_pilot(work: Path) -> None:
+def _build_pilot(work: Path) -> str | None:
     """Copy the bundled pilot into ``work`` and build it: every deliverable into
     ``out``, then the stems (a target of their own, so their own set) into
-    ``stems-out``, both with the cache ``work/cache``."""
+    ``stems-out``, both with the cache ``work/cache``. None, or why it failed."""
     copy = work / "pilot"
     shutil.copytree(PILOT, copy)
     # The full build first, so its run_summary.json records every action it ran.
     for label, out in ((str(copy), "out"), (f"{copy}:stems", "stems-out")):
-        proc = reel(
-            "build",
-            label,
-            "--out",
-            str(work / out),
-            "--cache-dir",
-            str(work / "cache"),
-            cwd=work,
-            timeout=1800,
-        )
+        args = ("--out", str(work / out), "--cache-dir", str(work / "cache"))
+        try:
+            proc = reel("build", label, *args, cwd=work, timeout=1800)
+        except subprocess.TimeoutExpired as exc:
+            return f"reel build {label} did not finish in {exc.timeout:.0f} s"
         if proc.returncode != 0:
-            raise PilotBuildFailed(f"reel build {label} exited {proc.returncode}:\n{proc.stderr}")
-
-
-class PilotBuildFailed(Exception):
-    pass
+            return f"reel build {label} exited {proc.returncode}:\n{proc.stderr}"
+    return None
 
 
 def _shared_pilot(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -93,10 +86,9 @@ def _shared_pilot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         work = tmp_path_factory.mktemp("pilot")
-        try:
-            _build_pilot(work)
-        except PilotBuildFailed as exc:
-            pytest.fail(str(exc), pytrace=False)
+        failure = _build_pilot(work)
+        if failure:
+            pytest.fail(failure, pytrace=False)
         return work
     # Under xdist this parent is the run's own numbered folder (pytest-N), never
     # shared with another run.
@@ -107,18 +99,11 @@ def _shared_pilot(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not status.exists():
             shutil.rmtree(work, ignore_errors=True)  # left by a worker that died building
             work.mkdir()
-            try:
-                _build_pilot(work)
-            except PilotBuildFailed as exc:
-                status.write_text(f"failed\n{exc}")
-                raise
-            except BaseException:  # a timeout or an interrupt: let another worker try
-                shutil.rmtree(work, ignore_errors=True)
-                raise
-            status.write_text("ok\n")
+            failure = _build_pilot(work)  # an interrupt leaves no status: another may try
+            status.write_text(f"failed\n{failure}" if failure else "ok\n")
     text = status.read_text()
     if not text.startswith("ok"):
-        pytest.fail(f"the shared pilot build failed on another worker: {text}", pytrace=False)
+        pytest.fail(f"the run's pilot build failed: {text.removeprefix('failed')}", pytrace=False)
     return work
 
 
