@@ -6,7 +6,9 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -119,11 +121,28 @@ def _describe(work: Path) -> dict:
     }
 
 
+def _snapshot(work: Path) -> dict[str, tuple[int, int, int]]:
+    """Size, mtime and inode of every file of the pilot's source and delivered sets."""
+    files = {}
+    for name in ("pilot", "out", "stems-out"):
+        for path in (work / name).rglob("*"):
+            info = path.lstat()
+            if not stat.S_ISDIR(info.st_mode):
+                files[str(path.relative_to(work))] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return files
+
+
 @pytest.fixture(scope="session")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The bundled pilot, copied and built with every deliverable (and its stems),
-    once per test run. Read only: a test that edits or rebuilds takes `pilot_copy`."""
-    return _describe(_shared_pilot(tmp_path_factory))
+    once per test run. Read only: a test that edits or rebuilds takes `pilot_copy`;
+    at the end of the session this checks that no test changed the shared build."""
+    work = _shared_pilot(tmp_path_factory)
+    before = _snapshot(work)
+    yield _describe(work)
+    after = _snapshot(work)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"a test changed the shared pilot build (use pilot_copy): {changed[:10]}"
 
 
 def _link_or_copy(src: str, dst: str) -> None:
