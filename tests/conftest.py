@@ -122,9 +122,10 @@ def _describe(work: Path) -> dict:
 
 
 def _snapshot(work: Path) -> dict[str, tuple[int, int, int]]:
-    """Size, mtime and inode of every file of the pilot's source and delivered sets."""
+    """Size, mtime and inode of every file of the pilot's source, delivered sets and
+    cache blobs (the blobs pilot_copy hard-links)."""
     files = {}
-    for name in ("pilot", "out", "stems-out"):
+    for name in ("pilot", "out", "stems-out", "cache/cas"):
         for path in (work / name).rglob("*"):
             info = path.lstat()
             if not stat.S_ISDIR(info.st_mode):
@@ -141,7 +142,13 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     before = _snapshot(work)
     yield _describe(work)
     after = _snapshot(work)
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    changed = sorted(
+        path
+        for path in before.keys() | after.keys()
+        # A blob added to the cache changes nothing a test reads; one changed does.
+        if before.get(path) != after.get(path)
+        and not (path.startswith("cache/") and path not in before)
+    )
     assert not changed, f"a test changed the shared pilot build (use pilot_copy): {changed[:10]}"
 
 
@@ -158,7 +165,8 @@ def pilot_copy(pilot: dict, tmp_path: Path) -> dict:
     test can edit and rebuild (cache hits except for what it edits) without touching
     the build the other tests read. Cache blobs are hard links, since Reel never writes
     into a stored blob (a new blob replaces the old by rename, eviction unlinks); every
-    other file (records, sources, outputs) is a real copy."""
+    other file (records, sources, outputs) is a real copy. A test that damages blobs on
+    purpose must copy them first (the session checks that none changed)."""
     work = tmp_path / "work"
     work.mkdir()
     for name in ("pilot", "out", "stems-out"):
