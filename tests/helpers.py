@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -51,11 +52,16 @@ def run_plan(root: Path, entry: str = "main.episode", out: Path | None = None) -
     return Outcome(result, [], diags.warnings, 0)
 
 
-def reel(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run the real `reel` command line in a subprocess."""
+def reel(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `reel` command line in a subprocess (``env`` is added to ours).
+
+    The timeout is generous on purpose: the tests share a loaded 2-core machine."""
     return subprocess.run(
         [sys.executable, "-m", "reel.cli", *args],
         cwd=cwd,
+        env={**os.environ, **env} if env else None,
         capture_output=True,
         text=True,
         timeout=timeout,

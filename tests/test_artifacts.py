@@ -19,8 +19,11 @@ NAMES = ["Script", "ShotList", "AssetManifest", "RenderPlan"]
 
 @pytest.fixture(scope="module")
 def pilot_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pilot's four planning artifacts (planning renders its voices: seconds)."""
     out = tmp_path_factory.mktemp("out")
-    proc = reel("build", str(PILOT), "--stage", "plan", "--out", str(out), cwd=PILOT.parent.parent)
+    cache = tmp_path_factory.mktemp("cache")  # its own, never the checkout's .reel
+    args = ("--stage", "plan", "--out", str(out), "--cache-dir", str(cache))
+    proc = reel("build", str(PILOT), *args, cwd=PILOT.parent.parent)
     assert proc.returncode == 0, proc.stderr
     return out / "pilot"
 

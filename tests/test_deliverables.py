@@ -40,8 +40,8 @@ def test_captions_only_delivers_the_shared_sidecars(pilot: dict) -> None:
     assert (folder / "subtitles.vtt").read_bytes() == (folder / "captions.vtt").read_bytes()
 
 
-def test_changing_a_preset_field_rebuilds_only_that_deliverable(pilot: dict) -> None:
-    entry = pilot["copy"] / "pilot.episode"
+def test_changing_a_preset_field_rebuilds_only_that_deliverable(pilot_copy: dict) -> None:
+    entry = pilot_copy["copy"] / "pilot.episode"
     original = entry.read_text()
     entry.write_text(
         original.replace(
@@ -52,13 +52,13 @@ def test_changing_a_preset_field_rebuilds_only_that_deliverable(pilot: dict) -> 
     try:
         proc = reel(
             "build",
-            str(pilot["copy"]),
+            str(pilot_copy["copy"]),
             "--out",
-            str(pilot["work"] / "out"),
+            str(pilot_copy["work"] / "out"),
             "--cache-dir",
-            str(pilot["work"] / "cache"),
+            str(pilot_copy["cache"]),
             "--explain",
-            cwd=pilot["work"],
+            cwd=pilot_copy["work"],
         )
         assert proc.returncode == 0, proc.stderr
         ran = sorted(
@@ -67,20 +67,20 @@ def test_changing_a_preset_field_rebuilds_only_that_deliverable(pilot: dict) -> 
             if line.startswith("explain: ")
         )
         assert ran == ["loudness/podcast", "podcast/podcast"]
-        figures = measure_ebur128("podcast.m4a", pilot["folder"])
+        figures = measure_ebur128("podcast.m4a", pilot_copy["folder"])
         assert abs(figures["integrated"] - -18.0) <= 1.0
     finally:
         entry.write_text(original)
 
 
-def test_a_deliverable_is_a_target(pilot: dict, tmp_path: Path) -> None:
+def test_a_deliverable_is_a_target(pilot_copy: dict, tmp_path: Path) -> None:
     proc = reel(
         "build",
-        f"{pilot['copy']}:podcast",
+        f"{pilot_copy['copy']}:podcast",
         "--out",
         str(tmp_path / "out"),
         "--cache-dir",
-        str(pilot["work"] / "cache"),
+        str(pilot_copy["cache"]),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr

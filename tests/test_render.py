@@ -1,4 +1,7 @@
-"""Real renders: the master, captions, records, caching and incremental builds."""
+"""Real renders: the master, captions, records, caching and incremental builds.
+
+The tests read the run's one pilot build (the session fixture `pilot` in conftest.py);
+a test that rebuilds or edits the pilot works on its own copy (`pilot_copy`)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from pathlib import Path
 
 import jsonschema
 import pysubs2
-import pytest
 
 from reel.backends.ffmpeg import toolchain
 from reel.backends.probe import probe
@@ -18,27 +20,9 @@ from reel.compiler import artifacts as a
 from reel.compiler.build import build
 from reel.lang.diagnostics import Diagnostics
 
-from helpers import PILOT, reel
-
-
-@pytest.fixture(scope="module")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One real build of the pilot, then a no-op rebuild, shared by the tests."""
-    work = tmp_path_factory.mktemp("pilot")
-    copy = work / "pilot"
-    shutil.copytree(PILOT, copy)
-    first = reel(
-        "build",
-        str(copy),
-        "--out",
-        str(work / "out"),
-        "--cache-dir",
-        str(work / "cache"),
-        cwd=work,
-        timeout=900,  # every deliverable of the pilot: minutes on a busy 2-core machine
-    )
-    assert first.returncode == 0, first.stderr
-    return {"work": work, "copy": copy, "folder": work / "out" / "pilot", "first": first}
+from helpers import reel
+from test_incremental import BASE as TINY_FIELDS
+from test_incremental import tiny_project
 
 
 def load(folder: Path, name: str) -> dict:
@@ -142,16 +126,17 @@ def test_captions_follow_the_locked_timeline(pilot: dict) -> None:
     assert abs(srt[0].start - start_frame * 1000 / 24) <= 1
 
 
-def test_second_build_runs_nothing_and_starts_no_ffmpeg(pilot: dict, monkeypatch) -> None:
+def test_second_build_runs_nothing_and_starts_no_ffmpeg(pilot_copy: dict, monkeypatch) -> None:
     def no_process(*args, **kwargs):
         raise AssertionError(f"a process was started: {args[0]}")
 
     monkeypatch.setattr(toolchain.subprocess, "run", no_process)
     monkeypatch.setattr(subprocess, "Popen", no_process)
+    pilot = pilot_copy  # the first build's source, cache and outputs, copied
     result = build(
         pilot["copy"],
         out=pilot["work"] / "out",
-        cache_dir=pilot["work"] / "cache",
+        cache_dir=pilot["cache"],
         diags=Diagnostics(),
         progress=False,
     )
@@ -161,70 +146,70 @@ def test_second_build_runs_nothing_and_starts_no_ffmpeg(pilot: dict, monkeypatch
     assert summary["actions"]["ran"] == 0 and summary["cache_hit_rate"] == 1.0
 
 
-def test_editing_one_scene_title_rerenders_only_that_scene(pilot: dict) -> None:
-    copy, work = pilot["copy"], pilot["work"]
+def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> None:
+    copy, work = pilot_copy["copy"], pilot_copy["work"]
     act2 = copy / "scenes" / "act2.episode"
     original = act2.read_text()
     act2.write_text(original.replace('title "Canal Street"', 'title "Canal Street, 4 PM"'))
-    try:
-        proc = reel(
-            "build",
-            str(copy),
-            "--out",
-            str(work / "out"),
-            "--cache-dir",
-            str(work / "cache"),
-            "--explain",
-            cwd=work,
-        )
-        assert proc.returncode == 0, proc.stderr
-        explained = dict(
-            line.removeprefix("explain: ").split(": ", 1)
-            for line in proc.stdout.splitlines()
-            if line.startswith("explain: ")
-        )
-        # Every deliverable is per shot: the proxy and the shorts re-encode only
-        # the edited shot's piece, then join the pieces by stream copy.
-        assert set(explained) == {
-            "segment/the_street.s01",
-            "concat",
-            "mux",
-            "piece@review/the_street.s01",
-            "proxy/review",
-            "timeline/timeline",
-            "segment@shorts/the_street.s01",
-            "piece@shorts/the_street.s01",
-            "rendition/shorts",
-        }
-        assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
-        assert explained["concat"] == "input 'seg-0010.mp4' changed"
-        summary = load(pilot["folder"], "run_summary.json")
-        assert [r["action"] for r in summary["ran"]] == [
-            "concat",
-            "mux",
-            "piece@review/the_street.s01",
-            "piece@shorts/the_street.s01",
-            "proxy/review",
-            "rendition/shorts",
-            "segment/the_street.s01",
-            "segment@shorts/the_street.s01",
-            "timeline/timeline",
-        ]
-    finally:
-        act2.write_text(original)
+    proc = reel(
+        "build",
+        str(copy),
+        "--out",
+        str(work / "out"),
+        "--cache-dir",
+        str(pilot_copy["cache"]),
+        "--explain",
+        cwd=work,
+    )
+    assert proc.returncode == 0, proc.stderr
+    explained = dict(
+        line.removeprefix("explain: ").split(": ", 1)
+        for line in proc.stdout.splitlines()
+        if line.startswith("explain: ")
+    )
+    # Every deliverable is per shot: the proxy and the shorts re-encode only
+    # the edited shot's piece, then join the pieces by stream copy.
+    assert set(explained) == {
+        "segment/the_street.s01",
+        "concat",
+        "mux",
+        "piece@review/the_street.s01",
+        "proxy/review",
+        "timeline/timeline",
+        "segment@shorts/the_street.s01",
+        "piece@shorts/the_street.s01",
+        "rendition/shorts",
+    }
+    assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
+    assert explained["concat"] == "input 'seg-0010.mp4' changed"
+    summary = load(pilot_copy["folder"], "run_summary.json")
+    assert [r["action"] for r in summary["ran"]] == [
+        "concat",
+        "mux",
+        "piece@review/the_street.s01",
+        "piece@shorts/the_street.s01",
+        "proxy/review",
+        "rendition/shorts",
+        "segment/the_street.s01",
+        "segment@shorts/the_street.s01",
+        "timeline/timeline",
+    ]
 
 
-def test_targets_query_and_graph(pilot: dict) -> None:
-    copy, work = pilot["copy"], pilot["work"]
-    targets = reel("query", "targets", str(copy), cwd=work)
+def test_targets_query_and_graph(pilot_copy: dict) -> None:
+    copy, work = pilot_copy["copy"], pilot_copy["work"]
+    # Queries plan the episode, voices included: from the build's cache, not a new one.
+    env = {"REEL_CACHE_DIR": str(pilot_copy["cache"])}
+    targets = reel("query", "targets", str(copy), cwd=work, env=env)
     assert targets.returncode == 0
     assert f"{copy}:master" in targets.stdout.splitlines()
-    deps = reel("query", "deps", f"{copy}:master", cwd=work).stdout.splitlines()
+    deps = reel("query", "deps", f"{copy}:master", cwd=work, env=env).stdout.splitlines()
     assert {"concat", "loudness", "mix", "voice/cold_open.s03.l1", "segment/cold_open.s01"} <= set(
         deps
     )
     assert "captions" not in deps
-    rdeps = reel("query", "rdeps", f"{copy}:segment/the_routine.s01", cwd=work).stdout.split()
+    rdeps = reel("query", "rdeps", f"{copy}:segment/the_routine.s01", cwd=work, env=env)
+    rdeps = rdeps.stdout.split()
     # The timeline takes the shot's clean plate (it has a title), not this segment.
     assert rdeps == [
         "concat",
@@ -235,21 +220,21 @@ def test_targets_query_and_graph(pilot: dict) -> None:
         "segment/the_routine.s02",
         "tail/the_routine.s01",
     ]
-    dot = reel("graph", str(copy), cwd=work).stdout
+    dot = reel("graph", str(copy), cwd=work, env=env).stdout
     assert dot.startswith('digraph "pilot" {') and '"concat" -> "mux";' in dot
-    unknown = reel("build", f"{copy}:mastr", cwd=work)
+    unknown = reel("build", f"{copy}:mastr", cwd=work, env=env)
     assert unknown.returncode == 2 and "no target 'mastr'" in unknown.stderr
     assert "did you mean 'master'?" in unknown.stderr
 
 
-def test_building_one_target(pilot: dict, tmp_path: Path) -> None:
+def test_building_one_target(pilot_copy: dict, tmp_path: Path) -> None:
     proc = reel(
         "build",
-        f"{pilot['copy']}:captions",
+        f"{pilot_copy['copy']}:captions",
         "--out",
         str(tmp_path / "out"),
         "--cache-dir",
-        str(pilot["work"] / "cache"),
+        str(pilot_copy["cache"]),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -277,20 +262,22 @@ def test_clean(pilot: dict, tmp_path: Path) -> None:
     assert not (out / "pilot").exists() and not cache.exists()
 
 
-def test_the_no_op_fast_path_and_what_invalidates_it(pilot: dict) -> None:
-    copy, work = pilot["copy"], pilot["work"]
-    args = ("build", str(copy), "--out", str(work / "out"), "--cache-dir", str(work / "cache"))
-    first = reel(*args, cwd=work)  # records the build (the fixture's may predate edits)
+def test_the_no_op_fast_path_and_what_invalidates_it(tmp_path: Path) -> None:
+    """On a tiny episode: the behaviour does not need the pilot, and its image edit
+    would re-encode every deliverable of the pilot."""
+    project = tiny_project(tmp_path / "tiny", dict(TINY_FIELDS))
+    out = tmp_path / "out"
+    args = ("build", str(project), "--out", str(out), "--cache-dir", str(tmp_path / "cache"))
+    first = reel(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    again = reel(*args, cwd=work)
+    again = reel(*args, cwd=tmp_path)
     assert "up to date: 0 action(s) ran" in again.stdout
-    master = pilot["folder"] / "master.mp4"
+    master = out / "tiny" / "master.mp4"
     master.unlink()  # a lost output: not up to date, but nothing to re-render
-    restored = reel(*args, cwd=work)
+    restored = reel(*args, cwd=tmp_path)
     assert "up to date" not in restored.stdout and "0 action(s) ran" in restored.stdout
     assert master.is_file()
-    image = copy / "assets" / "office.png"
-    original = image.read_bytes()
+    image = project / "a.png"
     from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 
     subprocess.run(
@@ -302,16 +289,13 @@ def test_the_no_op_fast_path_and_what_invalidates_it(pilot: dict) -> None:
             "-f",
             "lavfi",
             "-i",
-            "color=c=red:s=640x360",
+            "color=c=red:s=64x48",
             "-frames:v",
             "1",
             str(image),
         ],
         check=True,
     )
-    try:
-        changed = reel(*args, "--explain", cwd=work)
-        assert "up to date" not in changed.stdout
-        assert "explain: segment/the_call.s01: input 'plate-image' changed" in changed.stdout
-    finally:
-        image.write_bytes(original)
+    changed = reel(*args, "--explain", cwd=tmp_path)
+    assert "up to date" not in changed.stdout
+    assert "explain: segment/two.s02: input 'plate-image' changed" in changed.stdout
