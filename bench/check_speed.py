@@ -52,12 +52,12 @@ def main() -> None:
             ],
         )
 
-    from reel.compiler.pipeline import plan
+    from reel.compiler.session import Session
 
     samples = []
     for _ in range(args.runs):
         started = time.perf_counter()
-        plan(PILOT)
+        _ = Session(PILOT, None).plan
         samples.append(time.perf_counter() - started)
     report("in-process analysis (no start-up)", samples)
 

@@ -9,6 +9,9 @@ Planning writes nothing: the artifacts are delivered with the build's other
 outputs, as one set (see ``outputs``). When a gate stops planning, the
 exception carries what was made so far (``PlanStopped``), so the build can
 keep a failed run's Script for the user to read.
+
+Each stage is a function here; ``session.Session`` is the one place they are
+called in order, and keeps what each made.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from .gates import runtime_gate
 from .media import check_media
 from .plan import (
     BACKENDS,
-    DEFAULT_BACKEND,
     PROFILES,
     build_manifest,
     build_render_plan,
@@ -148,43 +150,3 @@ def planned(
         voices.report,
         voices.actions,
     )
-
-
-def plan(
-    path: Path,
-    *,
-    profile: str = DEFAULT_PROFILE,
-    backend: str = DEFAULT_BACKEND,
-    diags: Diagnostics | None = None,
-    store: Store | None = None,
-    jobs: int | None = None,
-) -> PlanResult:
-    """The stages up to the four artifacts, in order (nothing is written).
-
-    With a ``store``, the media is probed and every voice line rendered first,
-    so timing comes from the real voices (audio is the clock); without one,
-    lines are estimated at their reading rate. (A build asks a ``Session``,
-    which keeps each stage.)
-
-    Raises InputError (exit 2) or GateError (exit 1); warnings stay in ``diags``.
-    An error after the Script carries ``partial``: a PlanStopped.
-    """
-    diags = diags if diags is not None else Diagnostics()
-    root = episode_root(path)
-    episode = analysed(path, diags)
-    script = scripted(episode)
-    try:
-        voices = voiced(episode, root, store, jobs) if store is not None else Voices()
-        return planned(
-            episode,
-            script,
-            voices,
-            root,
-            profile=profile,
-            backend=backend,
-            diags=diags,
-            store=store,
-        )
-    except ReelError as exc:
-        exc.partial = PlanStopped(episode, [script])  # type: ignore[attr-defined]
-        raise

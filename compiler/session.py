@@ -35,7 +35,7 @@ T = TypeVar("T")
 @dataclass
 class Session:
     path: Path
-    store: Store
+    store: Store | None  # None: plan only, lines timed at their reading rate (no voices)
     profile: str = DEFAULT_PROFILE
     backend: str = DEFAULT_BACKEND
     jobs: int | None = None
@@ -59,8 +59,11 @@ class Session:
     @cached_property
     def voices(self) -> pipeline.Voices:
         """Every line rendered and measured: the clock the timing locks to."""
+        store = self.store
+        if store is None:
+            return pipeline.Voices()
         return self._after_script(
-            lambda: pipeline.voiced(self.episode, self.root, self.store, self.jobs)
+            lambda: pipeline.voiced(self.episode, self.root, store, self.jobs)
         )
 
     @cached_property
@@ -103,11 +106,18 @@ class Session:
 
     @cached_property
     def toolchain_digest(self) -> str:
-        return self.store.file_digest(ffmpeg_exe())
+        return self.cache.file_digest(ffmpeg_exe())
+
+    @property
+    def cache(self) -> Store:
+        """The store a build runs against (a plan-only session has none)."""
+        if self.store is None:  # pragma: no cover - a caller's bug
+            raise ValueError("a plan-only session (no store) cannot build")
+        return self.store
 
     def executor(self, *, keep_going: bool = False) -> Executor:
         return Executor(
-            self.store,
+            self.cache,
             self.graph,
             jobs=self.jobs or os.cpu_count() or 1,
             keep_going=keep_going,

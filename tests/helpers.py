@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from reel.compiler.pipeline import plan
+from reel.compiler.session import Session
 from reel.lang.diagnostics import Diagnostic, Diagnostics, ReelError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ class Outcome:
 def run_plan(root: Path, entry: str = "main.episode", out: Path | None = None) -> Outcome:
     diags = Diagnostics()
     try:
-        result = plan(root / entry, diags=diags)
+        result = Session(root / entry, None, diags=diags).plan
     except ReelError as exc:
         return Outcome(None, exc.diagnostics, diags.warnings, int(exc.exit_code))
     if out is not None:  # the artifacts alone, as `reel build --stage plan` delivers them

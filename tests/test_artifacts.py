@@ -173,9 +173,9 @@ def test_editing_words_in_an_explicit_shot_keeps_every_timing_hash(tmp_path: Pat
 
 def test_profile_changes_only_the_render_plan(tmp_path: Path) -> None:
     preview = run_plan(PILOT, "pilot.episode").result
-    from reel.compiler.pipeline import plan
+    from reel.compiler.session import Session
 
-    standard = plan(PILOT / "pilot.episode", profile="standard_local")
+    standard = Session(PILOT / "pilot.episode", None, "standard_local").plan
     assert preview.script == standard.script and preview.shotlist == standard.shotlist
     assert preview.render_plan.content_hash != standard.render_plan.content_hash
     # A profile sets the encoder's speed; the quality is each deliverable's own crf.

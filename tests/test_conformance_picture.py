@@ -19,7 +19,6 @@ import av
 import numpy as np
 import pytest
 
-from reel.compiler.pipeline import plan
 from reel.compiler.session import Session
 from reel.compiler.store import Store
 
@@ -188,7 +187,7 @@ def test_each_video_output_is_encoded_at_its_deliverables_crf(built: dict) -> No
 
 def test_the_review_proxy_gets_its_own_audio_bitrate(tmp_path: Path) -> None:
     entry = write_episode(tmp_path)
-    result = plan(entry)
+    result = Session(entry, None).plan
     specs = {d.name: d for d in result.render_plan.deliverables}
     actions = lower(entry).by_id()
     proxy = actions["proxy/review"]
