@@ -68,10 +68,11 @@ def _discovered() -> dict[str, Kind]:
 
 
 def get(name: str) -> Kind:
-    try:
-        return kinds()[name]
-    except KeyError:
-        raise UnknownKind(name) from None
+    """One kind (asked several times per action: no dict is built for it)."""
+    found = _discovered().get(name) or _EXTRA.get(name)
+    if found is None:
+        raise UnknownKind(name)
+    return found
 
 
 def _module_file(name: str) -> Path:

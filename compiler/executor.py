@@ -236,8 +236,9 @@ class Executor:
 
     def _run_once(self, targets: set[str], done: dict[str, ActionResult]) -> ExecutionReport:
         report = ExecutionReport()
-        pending = [a for a in self.needed(targets) if a not in done]
-        report.results.update({a: done[a] for a in self.needed(targets) if a in done})
+        needed = self.needed(targets)
+        pending = [a for a in needed if a not in done]
+        report.results.update({a: done[a] for a in needed if a in done})
         failed: set[str] = set()
         running: dict[Future, _Running] = {}
         stop = False

@@ -58,14 +58,14 @@ def _effects(ctx: Context, inputs: dict[str, Input]) -> tuple[list[Action], list
     return list(actions.values()), placed
 
 
-def loudness(ctx: Context, deliverable: ir.Deliverable | None, action_id: str) -> Action:
-    """A loudness pass of the mix to ``deliverable``'s loudness, peak and bitrate."""
+def loudness(action_id: str, settings: dict[str, Any], description: str) -> Action:
+    """A loudness pass of the mix to ``settings`` (target, true-peak ceiling, bitrate)."""
     return make(
         "loudness",
         action_id,
-        roles.audio_settings(deliverable),
+        settings,
         {"mix.wav": ActionInput("mix", "mix.wav")},
-        description=f"loudness for {deliverable.name}" if deliverable else "the master's loudness",
+        description=description,
     )
 
 
@@ -75,7 +75,8 @@ def loudness_of(ctx: Context, deliverable: ir.Deliverable) -> tuple[str, list[Ac
     if roles.audio_settings(deliverable) == roles.audio_settings(roles.primary_video(ctx.episode)):
         return "loudness", []
     action_id = f"loudness/{deliverable.name}"
-    return action_id, [loudness(ctx, deliverable, action_id)]
+    settings = roles.audio_settings(deliverable)
+    return action_id, [loudness(action_id, settings, f"loudness for {deliverable.name}")]
 
 
 def rule(ctx: Context) -> Produced:
@@ -130,5 +131,6 @@ def rule(ctx: Context) -> Produced:
         )
     )
     # The master's sound: its deliverable's loudness, peak and bitrate.
-    actions.append(loudness(ctx, roles.primary_video(ctx.episode), "loudness"))
+    settings = roles.audio_settings(roles.primary_video(ctx.episode))
+    actions.append(loudness("loudness", settings, "the master's loudness"))
     return Produced(actions, {"audio": "loudness", "stems": "mix"}, {"mix": list(STEMS)})

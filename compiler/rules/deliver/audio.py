@@ -13,6 +13,7 @@ from ... import roles
 from ...actions import ActionInput, BlobInput, make
 from ..context import Context
 from ..produced import Produced
+from ..sound import loudness
 
 PODCAST_LOUDNESS = -16.0  # LUFS: the usual target of podcast platforms
 PODCAST_TRUE_PEAK = -1.0
@@ -37,17 +38,12 @@ def chapters(ctx: Context) -> list[dict[str, Any]]:
 def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     name = deliverable.name
     props = roles.props(deliverable)
-    level = make(
-        "loudness",
-        f"loudness/{name}",
-        {
-            "target_lufs": float(props.get("loudness", PODCAST_LOUDNESS)),
-            "true_peak_dbtp": float(props.get("true_peak", PODCAST_TRUE_PEAK)),
-            "bitrate_kbps": int(props.get("audio_bitrate", PODCAST_BITRATE)),
-        },
-        {"mix.wav": ActionInput("mix", "mix.wav")},
-        description=f"loudness for {name}",
-    )
+    settings = {
+        "target_lufs": float(props.get("loudness", PODCAST_LOUDNESS)),
+        "true_peak_dbtp": float(props.get("true_peak", PODCAST_TRUE_PEAK)),
+        "bitrate_kbps": int(props.get("audio_bitrate", PODCAST_BITRATE)),
+    }
+    level = loudness(f"loudness/{name}", settings, f"loudness for {name}")
     marks = chapters(ctx) if props.get("chapters", True) else []
     total_ms = round(Fraction(ctx.plan.shotlist.total_frames) / ctx.fps * 1000)
     podcast = make(

@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from reel.backends import timeline as timeline_backend
+from reel.backends.audio.voice import RATE
 from reel.lang import ir
 
 from ... import artifacts as a
@@ -89,7 +90,7 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
                 {
                     "id": cue.line_id,
                     "media": media,
-                    "start": round(Fraction(ctx.line_starts[cue.line_id], 48000) * fps),
+                    "start": round(Fraction(ctx.line_starts[cue.line_id], RATE) * fps),
                 }
             )
         for i, cue in enumerate(shot.sfx):
