@@ -394,7 +394,7 @@ def build_render_plan(
                 role=role,
                 settings={k: _json_value(v) for k, v in sorted(props.items())},
                 encoder=(
-                    _encoder(backend, settings, fps, d, role == "review_proxy")
+                    _encoder(backend, settings, fps, d, episode, role == "review_proxy")
                     if roles.kind(d) == "video"
                     else None
                 ),
@@ -414,7 +414,7 @@ def build_render_plan(
         timing_lock_hash=shotlist.timing_lock_hash,
         # The shared picture (segments, the joined picture, the master) is
         # encoded as the master deliverable says.
-        encoder=_encoder(backend, settings, fps, roles.primary_video(episode)),
+        encoder=_encoder(backend, settings, fps, roles.primary_video(episode), episode),
         assets=resolved,
         shots=[
             a.ShotRender(
@@ -436,6 +436,7 @@ def _encoder(
     profile: dict[str, Any],
     fps: Fraction,
     deliverable: ir.Deliverable | None,
+    episode: ir.Episode,
     proxy: bool = False,
 ) -> a.EncoderSettings:
     """The settings one deliverable's video encodes run with: its own crf and
@@ -453,7 +454,7 @@ def _encoder(
         audio_codec="aac",
         audio_rate=48000,
         audio_channels=2,
-        audio_bitrate_kbps=roles.audio_settings(deliverable)["bitrate_kbps"],
+        audio_bitrate_kbps=roles.audio_settings(deliverable, episode)["bitrate_kbps"],
     )
 
 

@@ -121,9 +121,19 @@ def crf(deliverable: ir.Deliverable | None) -> int:
     return DEFAULT_CRF if value is None else int(value)
 
 
-def audio_settings(deliverable: ir.Deliverable | None) -> dict[str, Any]:
-    """The loudness action's parameters a video deliverable's sound is made with."""
+def audio_settings(
+    deliverable: ir.Deliverable | None, episode: ir.Episode | None = None
+) -> dict[str, Any]:
+    """The loudness action's parameters a video deliverable's sound is made with.
+
+    With ``episode``, a field another video deliverable leaves unset is the
+    master's: its sound is the mix that ships unless it asks otherwise (the
+    review proxy does not, so reviewers hear the master's sound and an edit
+    encodes it once, not once per deliverable)."""
     p = {} if deliverable is None else props(deliverable)
+    master = primary_video(episode) if episode is not None else None
+    if master is not None and master is not deliverable:
+        p = {**props(master), **p}
     return {
         "target_lufs": float(p.get("loudness", DEFAULT_LOUDNESS)),
         "true_peak_dbtp": float(p.get("true_peak", DEFAULT_TRUE_PEAK)),

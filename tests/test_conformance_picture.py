@@ -185,14 +185,29 @@ def test_each_video_output_is_encoded_at_its_deliverables_crf(built: dict) -> No
         assert set(x264_crfs(media)) == {18.0}, media.name
 
 
-def test_the_review_proxy_gets_its_own_audio_bitrate(tmp_path: Path) -> None:
+def test_the_review_proxy_carries_the_masters_sound(tmp_path: Path) -> None:
+    """The review_proxy preset sets no audio field: one loudness pass serves both."""
     entry = write_episode(tmp_path)
-    result = Session(entry, None).plan
-    specs = {d.name: d for d in result.render_plan.deliverables}
+    specs = {d.name: d for d in Session(entry, None).plan.render_plan.deliverables}
     actions = lower(entry).by_id()
-    proxy = actions["proxy/review"]
-    sound = actions[proxy.inputs["audio.m4a"].action]
+    assert actions["proxy/review"].inputs["audio.m4a"].action == "loudness"
+    assert specs["review"].encoder.audio_bitrate_kbps == 192
+    assert not any(a.startswith("loudness/review") for a in actions)
+
+
+def test_a_review_proxy_that_sets_a_bitrate_gets_its_own_sound(tmp_path: Path) -> None:
+    entry = write_episode(tmp_path)
+    text = entry.read_text().replace(
+        "review_proxy { resolution 320x180 }",
+        "review_proxy { resolution 320x180 audio_bitrate 96 }",
+    )
+    entry.write_text(text)
+    specs = {d.name: d for d in Session(entry, None).plan.render_plan.deliverables}
+    actions = lower(entry).by_id()
+    sound = actions[actions["proxy/review"].inputs["audio.m4a"].action]
+    assert sound.id == "loudness/review"
     assert sound.params["bitrate_kbps"] == specs["review"].encoder.audio_bitrate_kbps == 96
+    assert sound.params["target_lufs"] == actions["loudness"].params["target_lufs"] == -14.0
     assert actions["loudness"].params["bitrate_kbps"] == 192
 
 

@@ -71,11 +71,12 @@ def loudness(action_id: str, settings: dict[str, Any], description: str) -> Acti
 
 def loudness_of(ctx: Context, deliverable: ir.Deliverable) -> tuple[str, list[Action]]:
     """The loudness action a video deliverable's sound comes from: the master's
-    when its loudness, peak and bitrate are the same, else its own."""
-    if roles.audio_settings(deliverable) == roles.audio_settings(roles.primary_video(ctx.episode)):
+    when its loudness, peak and bitrate are the same (a field it leaves unset is
+    the master's), else its own."""
+    settings = roles.audio_settings(deliverable, ctx.episode)
+    if settings == roles.audio_settings(roles.primary_video(ctx.episode)):
         return "loudness", []
     action_id = f"loudness/{deliverable.name}"
-    settings = roles.audio_settings(deliverable)
     return action_id, [loudness(action_id, settings, f"loudness for {deliverable.name}")]
 
 
