@@ -377,3 +377,53 @@ def test_a_radial_plate_runs_from_its_centre_colour_to_its_edge_colour(tmp_path:
         read_yuv(master, 1, at)[1] for at in ((0.5, 0.5), (0.3, 0.5), (0.02, 0.04))
     )
     assert centre + 10 < middle < edge - 10
+
+
+# ---- burned captions across a crossfade --------------------------------------------------
+CROSSFADE = """
+load "std/deliverables"
+episode x {
+  title "X"
+  format 640x360 @ 24fps
+}
+cast { character ann "Ann" age 30 }
+scene one {
+  shot wide 1s { plate solid "#000000" say ann "Every word of this line stays up until the cut." }
+  shot wide 1s { plate solid "#000000" transition crossfade 8f }
+}
+deliver master = youtube_1080p { resolution 640x360 }
+deliver shorts = shorts_vertical { resolution 360x640 }
+"""
+
+
+def test_burned_captions_do_not_ghost_through_a_crossfade(tmp_path: Path) -> None:
+    """The vertical rendition burns its captions as it renders each shot; the
+    frame the next shot fades from is taken before the text is drawn."""
+    write_tree(tmp_path, {"x.episode": CROSSFADE})
+    proc = reel("build", "x.episode", "--out", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(tmp_path / "out" / "x" / "shorts.mp4")) as container:
+        frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    # Both shots are black: anything bright is caption text. Frame 24 opens the
+    # crossfade into shot two; by frame 32 it is over and the same caption is
+    # up. Where shot one's last frame had text and shot two draws none (kept
+    # clear of its glyphs by a margin), frame 24 must be black: a caption
+    # burned into the frame the fade starts from would show there.
+    last, first, settled = (frames[i].astype(int) for i in (23, 24, 32))
+    own = settled > 40
+    near = own.copy()
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            near |= np.roll(np.roll(own, dy, axis=0), dx, axis=1)
+    ghost_zone = (last > 128) & ~near
+    assert ghost_zone.sum() > 40, "shot one should end with a caption on screen"
+    assert first[ghost_zone].max() < 40, "shot one's caption shows through the crossfade"
+    # The frame the crossfade started from, as the cache holds it: black, no text.
+    store = Store(tmp_path / "cache")
+    record = store.last_run("segment@shorts/one.s01")
+    assert record is not None
+    outputs = store.get_action(record["key"])
+    assert outputs is not None
+    with av.open(str(store.blob_path(outputs["tail.png"]))) as container:
+        tail = next(container.decode(video=0)).to_ndarray(format="gray")
+    assert int(tail.max()) <= 2

@@ -61,16 +61,29 @@ def test_every_deliverable_is_per_shot_pieces_joined_by_stream_copy(tmp_path: Pa
     session = Session(tmp_path / "r.episode", Store(tmp_path / "cache"))
     actions = session.lowered.by_id()
     shots = ["one.s01", "one.s02", "two.s01"]
-    for name, base in (("review", "segment"), ("shorts", "segment@shorts")):
-        joined = actions[{"review": "proxy/review", "shorts": "rendition/shorts"}[name]]
+
+    def pieces(joined_id: str) -> list[str]:
+        joined = actions[joined_id]
         assert joined.kind == "join"
-        pieces = [v.action for k, v in sorted(joined.inputs.items()) if k.startswith("piece-")]
-        assert pieces == [f"piece@{name}/{s}" for s in shots]
-        for shot in shots:
-            piece = actions[f"piece@{name}/{shot}"]
-            assert piece.kind == "finish_shot"
-            assert piece.inputs["segment.mp4"].action == f"{base}/{shot}"
-            assert piece.inputs["captions.ass"].output == f"captions-{shot}.ass"
+        return [v.action for k, v in sorted(joined.inputs.items()) if k.startswith("piece-")]
+
+    # The review proxy draws on the master's segments, shot by shot.
+    assert pieces("proxy/review") == [f"piece@review/{s}" for s in shots]
+    for shot in shots:
+        piece = actions[f"piece@review/{shot}"]
+        assert piece.kind == "finish_shot"
+        assert piece.inputs["segment.mp4"].action == f"segment/{shot}"
+        assert piece.inputs["captions.ass"].output == f"captions-{shot}.ass"
+    # The vertical rendition renders each shot once, its captions burned in as it renders.
+    assert pieces("rendition/shorts") == [f"segment@shorts/{s}" for s in shots]
+    for shot in shots:
+        segment = actions[f"segment@shorts/{shot}"]
+        assert segment.params["captions"] is True
+        assert segment.inputs["captions.ass"].action == "captions@shorts"
+        assert segment.inputs["captions.ass"].output == f"captions-{shot}.ass"
+    assert not any(a.startswith(("piece@shorts", "tail@shorts")) for a in actions)
+    # The master's segments burn nothing.
+    assert not any("captions" in actions[f"segment/{s}"].params for s in shots)
 
 
 def test_a_title_edit_changes_only_its_shot(tmp_path: Path) -> None:

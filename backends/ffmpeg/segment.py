@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 import ffmpeg
 
 from ..kind import Kind
-from .encode import MOVFLAGS, decode_args, video_args
+from .encode import FROM_BT709, MOVFLAGS, decode_args, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
 FOCUS_POINTS = {
@@ -38,6 +38,9 @@ STILL_PLATES = frozenset({"image", "gradient", "checker", "stripes", "radial", "
 PLATE_VIDEO = "plate-video"
 PREV_FRAME = "prev.png"
 OUTPUT = "segment.mp4"
+TAIL = "tail.png"  # the last frame before captions: what the next shot crossfades from
+CAPTIONS = "captions.ass"  # this shot's cut of a deliverable's captions (captions.shot_file)
+CAPTION_FONTS = "fonts"  # the folder libass draws them with
 REFERENCE_HEIGHT = 1080  # text style sizes are written for 1080p
 # Plates become BT.709 Y'CbCr as they enter (from RGB, or from a video's own
 # matrix); motion, text and blends then work in it. The text filters convert a
@@ -189,7 +192,10 @@ def _slate(params: dict[str, Any]) -> Any:
         color="0xffcc00",
         t=border,
     )
-    size = max(10, round(h * 0.07))
+    # Sized by the height of a 16:9 frame at most, so a vertical frame's slate
+    # fits its width (by the height alone, PLACEHOLDER ran off both edges).
+    line = min(h, w * 9 / 16)
+    size = max(10, round(line * 0.07))
     stream = stream.drawtext(
         text="PLACEHOLDER",
         fontfile="font-bold.ttf",
@@ -202,7 +208,7 @@ def _slate(params: dict[str, Any]) -> Any:
     stream = stream.drawtext(
         textfile="slate.txt",
         fontfile="font-regular.ttf",
-        fontsize=max(8, round(h * 0.04)),
+        fontsize=max(8, round(line * 0.04)),
         fontcolor="0xffffff",
         x="(w-text_w)/2",
         y="h*0.55",
@@ -345,7 +351,12 @@ def _tagged(stream: Any) -> Any:
 
 
 def segment_args(params: dict[str, Any]) -> list[str]:
-    """The ffmpeg arguments (no executable) that render one segment."""
+    """The ffmpeg arguments (no executable) that render one segment.
+
+    A rendition that burns captions draws them here, last, so its picture is
+    encoded once (not rendered, then decoded and encoded again with the
+    captions). The frame the next shot crossfades from (``tail``) is taken
+    before the captions, from the same frames: burned text never ghosts."""
     stream = _to_bt709(_plate(params).filter("setsar", 1))
     if params["plate"]["kind"] in STILL_PLATES:
         stream = _hold(stream, params["frames"])
@@ -354,8 +365,15 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         stream = _overlay(stream, spec, params)
     stream = _transition(stream, params)
     stream = _tagged(stream.filter("format", WORKING_FORMAT))
+    tail = None
+    if params.get("tail"):
+        branches = stream.split()
+        stream, tail = branches[0], branches[1]
+    if params.get("captions"):
+        stream = stream.filter("ass", CAPTIONS, fontsdir=CAPTION_FONTS)
+        stream = _tagged(stream.filter("format", WORKING_FORMAT))
     num, _den = params["fps"]
-    out = ffmpeg.output(
+    picture = ffmpeg.output(
         stream,
         OUTPUT,
         **{
@@ -366,25 +384,36 @@ def segment_args(params: dict[str, Any]) -> list[str]:
             "an": None,
         },
     )
-    args = out.get_args()
-    return [
-        "-filter_threads",
-        "1",
-        "-filter_complex_threads",
-        "1",
-        *args[:-1],
-        *video_args(params["encoder"]),
-        *MOVFLAGS,
-        *BITEXACT_OUT,
-        args[-1],
-    ]
+    outputs = [picture]
+    if tail is not None:
+        last = tail.filter("select", f"eq(n,{params['frames'] - 1})")
+        last = last.filter("scale", **dict(o.split("=") for o in FROM_BT709.split(":")))
+        outputs.append(
+            ffmpeg.output(
+                last.filter("format", "rgb24"), TAIL, **{"frames:v": 1, "fps_mode": "passthrough"}
+            )
+        )
+    args = ffmpeg.merge_outputs(*outputs).get_args()
+    at = args.index(OUTPUT)
+    args[at:at] = [*video_args(params["encoder"]), *MOVFLAGS, *BITEXACT_OUT]
+    if tail is not None:
+        args[-1:-1] = BITEXACT_OUT
+    return ["-filter_threads", "1", "-filter_complex_threads", "1", *args]
 
 
 def segment_commands(params: dict[str, Any]) -> Commands:
     return [segment_args(params)]
 
 
-class SegmentParams(TypedDict):
+class SegmentOptions(TypedDict, total=False):
+    """What only a rendition that burns captions sets (``total=False``: the
+    names are checked, and the master's parameters stay as they were)."""
+
+    captions: bool  # burn captions.ass over the picture, last
+    tail: bool  # also write tail.png, the last frame before the captions
+
+
+class SegmentParams(SegmentOptions):
     width: int
     height: int
     fps: list[int]  # [numerator, denominator]
@@ -399,8 +428,17 @@ class SegmentParams(TypedDict):
 SEGMENT = Kind(
     name="segment",
     params=SegmentParams,
-    inputs=(PLATE_IMAGE, PLATE_VIDEO, PREV_FRAME, "slate.txt", "font-*.ttf", "text-*.txt"),
-    outputs=(OUTPUT,),
+    inputs=(
+        PLATE_IMAGE,
+        PLATE_VIDEO,
+        PREV_FRAME,
+        "slate.txt",
+        "font-*.ttf",
+        "text-*.txt",
+        CAPTIONS,
+        f"{CAPTION_FONTS}/*",
+    ),
+    outputs=(OUTPUT, TAIL),
     commands=segment_commands,
-    about="one shot rendered: plate, motion, titles, the transition into it",
+    about="one shot rendered: plate, motion, titles, the transition into it, burned captions",
 )

@@ -9,9 +9,11 @@ from typing import Any
 import pysubs2
 
 from reel.backends.audio.voice import RATE
+from reel.backends.ffmpeg.segment import CAPTION_FONTS
+from reel.backends.fonts import font_file
 from reel.lang.values import Time
 
-from ..actions import Action, ActionInput, Input, make
+from ..actions import Action, ActionInput, Input, SourceInput, make
 from .context import Context
 from .produced import Produced
 
@@ -22,6 +24,14 @@ SIDECARS = [
 ]
 MAX_WORDS_PER_PHRASE = 4
 ACCENT_RATIO = 30  # percent of phrases at most in the accent style (seed 004)
+
+
+def caption_fonts() -> dict[str, Input]:
+    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
+    return {
+        f"{CAPTION_FONTS}/{font.name}": SourceInput(font)
+        for font in (font_file(None, False), font_file(None, True))
+    }
 
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:

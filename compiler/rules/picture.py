@@ -17,6 +17,7 @@ from reel.backends.fonts import font_file
 
 from .. import artifacts as a
 from ..actions import Action, ActionInput, BlobInput, Input, SourceInput, make
+from .captions import caption_fonts
 from .context import Context
 from .produced import Produced
 
@@ -118,16 +119,21 @@ def segment_action(
     encoder: a.EncoderSettings | None = None,
     reframe: str = "focus",
     clean: bool = False,
+    captions: str | None = None,
+    tail: bool = False,
 ) -> Action:
     """One shot's render. ``clean``: the shot's own frames only (plate and
     motion, no titles, no transition), the clean plate an editor's timeline
-    puts on V1 under live titles."""
+    puts on V1 under live titles. ``captions``: the captions action whose cut
+    of this shot is burned in; the frames crossfades read then come from the
+    segments themselves (``tail``: write this shot's), taken before the text."""
     inputs: dict[str, Input] = {}
     transition = {"kind": "cut", "frames": 0} if clean else ctx.transition(index, shot)
     if transition["kind"] == "crossfade":
         prev = ctx.shots[index - 1]
-        inputs[segment.PREV_FRAME] = ActionInput(f"tail{suffix}/{prev.id}", "tail.png")
-    params = {
+        source = f"segment{suffix}/{prev.id}" if captions else f"tail{suffix}/{prev.id}"
+        inputs[segment.PREV_FRAME] = ActionInput(source, segment.TAIL)
+    params: dict[str, Any] = {
         "width": width,
         "height": height,
         "fps": ctx.fps_pair,
@@ -138,11 +144,20 @@ def segment_action(
         "transition": transition,
         "encoder": ctx.encoder(encoder),
     }
+    outputs = (segment.OUTPUT,)
+    if captions is not None:
+        params["captions"] = True
+        inputs[segment.CAPTIONS] = ActionInput(captions, f"captions-{shot.id}.ass")
+        inputs.update(caption_fonts())
+    if tail:
+        params["tail"] = True
+        outputs += (segment.TAIL,)
     return make(
         "segment",
         f"{'plate' if clean else 'segment'}{suffix}/{shot.id}",
         params,
         inputs,
+        outputs,
         hermetic=ctx.hermetic_video,
         origin=ctx.origin(shot.id),
         scene=shot.scene_id,
@@ -158,19 +173,33 @@ def segments(
     *,
     encoder: a.EncoderSettings | None = None,
     reframe: str = "focus",
+    captions: str | None = None,
 ) -> list[Action]:
-    """Every shot rendered at one size, with the tail frames crossfades read."""
-    out = [
-        segment_action(ctx, i, shot, width, height, suffix, encoder=encoder, reframe=reframe)
-        for i, shot in enumerate(ctx.shots)
-    ]
+    """Every shot rendered at one size, with the last frames crossfades read:
+    ``tail_frame`` actions, or with ``captions`` burned in, the segments'
+    own frame from before the text."""
     faded_from = {
         ctx.shots[i - 1].id
         for i, shot in enumerate(ctx.shots)
         if ctx.transition(i, shot)["kind"] == "crossfade"
     }
+    out = [
+        segment_action(
+            ctx,
+            i,
+            shot,
+            width,
+            height,
+            suffix,
+            encoder=encoder,
+            reframe=reframe,
+            captions=captions,
+            tail=captions is not None and shot.id in faded_from,
+        )
+        for i, shot in enumerate(ctx.shots)
+    ]
     for shot in ctx.shots:
-        if shot.id in faded_from:
+        if shot.id in faded_from and captions is None:
             out.append(
                 make(
                     "tail_frame",

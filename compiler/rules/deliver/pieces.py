@@ -15,16 +15,8 @@ from reel.lang import ir
 
 from ... import roles
 from ...actions import Action, ActionInput, BlobInput, Input, SourceInput, make
-from ..captions import captions_action
+from ..captions import caption_fonts, captions_action
 from ..context import Context
-
-
-def caption_fonts() -> dict[str, Input]:
-    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
-    return {
-        f"fonts/{font.name}": SourceInput(font)
-        for font in (font_file(None, False), font_file(None, True))
-    }
 
 
 def captions_for(

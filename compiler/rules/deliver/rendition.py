@@ -5,8 +5,9 @@ At the episode's own size and framing the master's segments are reused (as
 they are when the crf is the master's; re-encoded per shot at the
 deliverable's crf when captions are burned in); at any other size, crf or
 framing every shot is rendered again at the deliverable's settings
-(``segment@NAME/SHOT``). Captions are laid out for the deliverable's frame
-and burned in shot by shot when the preset says so.
+(``segment@NAME/SHOT``), its captions burned in as it renders, so an edited
+shot is encoded once per deliverable. Captions are laid out for the
+deliverable's frame and burned in shot by shot when the preset says so.
 """
 
 from __future__ import annotations
@@ -31,21 +32,25 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     reframe = str(roles.props(deliverable).get("reframe", "focus"))
     audio, actions = loudness_of(ctx, deliverable)
     shared = size == ctx.size and reframe == ctx.reframe
-    if shared and (burn or encoder.crf == ctx.plan.render_plan.encoder.crf):
-        bases = [f"segment/{shot.id}" for shot in ctx.shots]
-    else:
-        suffix = f"@{name}"
-        actions += segments(ctx, *size, suffix, encoder=encoder, reframe=reframe)
-        bases = [f"segment{suffix}/{shot.id}" for shot in ctx.shots]
-    pieces: list[str] = bases
+    captions = None
     if burn:
         captions, made = captions_for(ctx, deliverable, None if size == ctx.size else size)
         actions += made
-        finished: list[Action] = finish(
-            ctx, deliverable, bases, size=size, scale=False, captions=captions
-        )
-        actions += finished
-        pieces = [p.id for p in finished]
+    pieces: list[str]
+    if shared and (burn or encoder.crf == ctx.plan.render_plan.encoder.crf):
+        bases = [f"segment/{shot.id}" for shot in ctx.shots]
+        pieces = bases
+        if captions is not None:
+            finished: list[Action] = finish(
+                ctx, deliverable, bases, size=size, scale=False, captions=captions
+            )
+            actions += finished
+            pieces = [p.id for p in finished]
+    else:
+        # Rendered at its own settings, with its captions burned in as it renders.
+        suffix = f"@{name}"
+        actions += segments(ctx, *size, suffix, encoder=encoder, reframe=reframe, captions=captions)
+        bases = pieces = [f"segment{suffix}/{shot.id}" for shot in ctx.shots]
     outputs = {base: "segment.mp4" for base in bases}
     joined = join(
         ctx,
