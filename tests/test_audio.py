@@ -309,3 +309,42 @@ def test_voices_are_checked_before_libespeak_sees_them() -> None:
     assert not tts.known_voice("en", "no_such_variant")  # the library said yes to any
     assert not tts.known_voice("en\x00us")  # the library read only up to the NUL
     assert not tts.known_voice("en+" + "v" * 40)
+
+
+# ---- the mix, block by block ------------------------------------------------------------
+def test_the_mix_does_not_depend_on_its_block_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mix is computed in blocks so its memory stays flat; a line, an effect
+    and a duck ramp that straddle block edges come out to the same bytes."""
+    from reel.backends.audio import mix as mixing
+    from reel.backends.audio.voice import write_wav
+
+    rng = np.random.default_rng(7)
+    total = 5000
+    write_wav(tmp_path / "voice-a.wav", rng.uniform(-0.5, 0.5, (900, 1)))
+    write_wav(tmp_path / "voice-b.wav", rng.uniform(-0.5, 0.5, (700, 1)))
+    write_wav(tmp_path / "effect-0.wav", rng.uniform(-0.5, 0.5, (400, 2)))
+    write_wav(tmp_path / "music.wav", rng.uniform(-0.3, 0.3, (4800, 2)))  # ends early
+    params = {
+        "samples": total,
+        "voices": [{"file": "voice-a.wav", "start": 950}, {"file": "voice-b.wav", "start": 2100}],
+        "effects": [{"file": "effect-0.wav", "gain_db": -3.0, "start": 1990}],
+        "music": True,
+        "duck": {"gain_db": -12.0, "attack": 0.005, "release": 0.01},  # 240 and 480 samples
+    }
+    outputs = {}
+    for block in (1 << 20, 1000, 333):
+        monkeypatch.setattr(mixing, "BLOCK", block)
+        mixing.mix(tmp_path, params)
+        outputs[block] = {
+            name: (tmp_path / name).read_bytes()
+            for name in ("mix.wav", "voice-stem.wav", "music-stem.wav", "effects-stem.wav")
+        }
+    assert outputs[1000] == outputs[1 << 20] == outputs[333]
+    music = read_wav(tmp_path / "music-stem.wav")
+    assert len(music) == total and not music[4800:].any()  # the bed's end, then silence
+    # Ducked under the first line, in the clear between the two ramps' reach.
+    bed = read_wav(tmp_path / "music.wav")
+    assert np.allclose(music[1200], bed[1200] * 10 ** (-12 / 20), atol=2 / 32768)
+    assert np.allclose(music[200], bed[200], atol=1 / 32768)

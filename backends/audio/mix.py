@@ -9,6 +9,8 @@ are deterministic arithmetic here.
 
 from __future__ import annotations
 
+import contextlib
+import wave
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from ..ffmpeg.toolchain import PCM_OUT, Commands
 from ..kind import Kind
-from .voice import RATE, read_wav, write_wav
+from .voice import RATE, pcm16, read_frames, read_wav
 
 
 def music_bed_commands(params: dict[str, Any]) -> Commands:
@@ -49,63 +51,122 @@ def decode_effect_commands(params: dict[str, Any]) -> Commands:
     return [["-i", "effect", "-ar", str(RATE), "-ac", "2", *PCM_OUT, "effect.wav"]]
 
 
+# Samples per block (about 22 s): the mix holds a few blocks at a time, so its
+# memory stays flat however long the episode (a whole 10-minute mix in
+# float64 stems took over a gigabyte).
+BLOCK = 1 << 20
+
+
 def duck_envelope(
-    total: int, intervals: list[tuple[int, int]], gain_db: float, attack: int, release: int
+    total: int,
+    intervals: list[tuple[int, int]],
+    gain_db: float,
+    attack: int,
+    release: int,
+    lo: int = 0,
+    hi: int | None = None,
 ) -> np.ndarray:
-    """Gain per sample: 1 in the clear, 10^(gain/20) under speech, with linear
-    ramps of ``attack`` samples before each line and ``release`` after."""
+    """Gain per sample over ``[lo, hi)`` (the whole episode by default): 1 in
+    the clear, 10^(gain/20) under speech, with linear ramps of ``attack``
+    samples before each line and ``release`` after. Each ramp is computed
+    whole and sliced, so a block's values are those of the whole envelope."""
+    hi = total if hi is None else hi
     low = 10 ** (gain_db / 20)
-    depth = np.zeros(total)  # 0: no ducking, 1: full ducking
+    depth = np.zeros(hi - lo)  # 0: no ducking, 1: full ducking
+
+    def ramp(a: int, b: int, values: np.ndarray) -> None:
+        x0, x1 = max(a, lo), min(b, hi)
+        if x1 > x0:
+            depth[x0 - lo : x1 - lo] = np.maximum(depth[x0 - lo : x1 - lo], values[x0 - a : x1 - a])
+
     for start, end in intervals:
         a0 = max(0, start - attack)
         if start > a0:
-            depth[a0:start] = np.maximum(
-                depth[a0:start], np.linspace(0, 1, start - a0, endpoint=False)
-            )
-        depth[start:end] = 1.0
+            ramp(a0, start, np.linspace(0, 1, start - a0, endpoint=False))
+        x0, x1 = max(start, lo), min(end, hi)
+        if x1 > x0:
+            depth[x0 - lo : x1 - lo] = 1.0
         r1 = min(total, end + release)
         if r1 > end:
-            depth[end:r1] = np.maximum(depth[end:r1], np.linspace(1, 0, r1 - end, endpoint=False))
+            ramp(end, r1, np.linspace(1, 0, r1 - end, endpoint=False))
     return 1.0 - depth * (1.0 - low)
 
 
-def _place(track: np.ndarray, clip: np.ndarray, start: int, gain: float = 1.0) -> None:
-    if start >= len(track):
-        return
-    end = min(len(track), start + len(clip))
-    if clip.shape[1] == 1 and track.shape[1] == 2:
-        clip = np.repeat(clip, 2, axis=1)
-    track[start:end] += clip[: end - start] * gain
+Clip = tuple[int, np.ndarray, float]  # start sample, samples x channels, gain
+
+
+def _block(clips: list[Clip], lo: int, hi: int) -> np.ndarray:
+    """The clips placed on ``[lo, hi)`` of a track, added in order."""
+    track = np.zeros((hi - lo, 2))
+    for start, clip, gain in clips:
+        x0, x1 = max(start, lo), min(start + len(clip), hi)
+        if x1 <= x0:
+            continue
+        part = clip[x0 - start : x1 - start]
+        if part.shape[1] == 1:
+            part = np.repeat(part, 2, axis=1)
+        track[x0 - lo : x1 - lo] += part * gain
+    return track
+
+
+class _WavBlocks:
+    """A 16-bit WAV written block by block (the header is patched on close)."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = wave.open(str(path), "wb")
+        self.handle.setnchannels(2)
+        self.handle.setsampwidth(2)
+        self.handle.setframerate(RATE)
+
+    def write(self, samples: np.ndarray) -> None:
+        self.handle.writeframes(pcm16(samples).tobytes())
 
 
 def mix(sandbox: Path, params: dict[str, Any]) -> None:
+    """Placed and ducked block by block; every sample's arithmetic is the same
+    as over whole tracks, so the bytes do not depend on the block size."""
     total = params["samples"]
-    voice = np.zeros((total, 2))
-    effects = np.zeros((total, 2))
+    voices: list[Clip] = []
     intervals = []
     for line in params["voices"]:
         clip = read_wav(sandbox / line["file"])
-        _place(voice, clip, line["start"])
+        voices.append((line["start"], clip, 1.0))
         intervals.append((line["start"], line["start"] + len(clip)))
-    for cue in params["effects"]:
-        _place(effects, read_wav(sandbox / cue["file"]), cue["start"], 10 ** (cue["gain_db"] / 20))
-    music = np.zeros((total, 2))
-    if params["music"]:
-        bed = read_wav(sandbox / "music.wav")
-        _place(music, bed, 0)
-        duck = params["duck"]
-        envelope = duck_envelope(
-            total,
-            intervals,
-            duck["gain_db"],
-            int(duck["attack"] * RATE),
-            int(duck["release"] * RATE),
+    effects: list[Clip] = [
+        (cue["start"], read_wav(sandbox / cue["file"]), 10 ** (cue["gain_db"] / 20))
+        for cue in params["effects"]
+    ]
+    duck = params["duck"]
+    names = ("voice-stem.wav", "music-stem.wav", "effects-stem.wav", "mix.wav")
+    with contextlib.ExitStack() as stack:
+        writers = [_WavBlocks(sandbox / name) for name in names]
+        for writer in writers:
+            stack.callback(writer.handle.close)
+        bed = (
+            stack.enter_context(wave.open(str(sandbox / "music.wav"), "rb"))
+            if params["music"]
+            else None
         )
-        music *= envelope[:, None]
-    write_wav(sandbox / "voice-stem.wav", voice)
-    write_wav(sandbox / "music-stem.wav", music)
-    write_wav(sandbox / "effects-stem.wav", effects)
-    write_wav(sandbox / "mix.wav", voice + music + effects)
+        for lo in range(0, total, BLOCK):
+            hi = min(total, lo + BLOCK)
+            voice, fx = _block(voices, lo, hi), _block(effects, lo, hi)
+            music = np.zeros((hi - lo, 2))
+            if bed is not None:
+                music = _block([(lo, read_frames(bed, hi - lo), 1.0)], lo, hi)
+                envelope = duck_envelope(
+                    total,
+                    intervals,
+                    duck["gain_db"],
+                    int(duck["attack"] * RATE),
+                    int(duck["release"] * RATE),
+                    lo,
+                    hi,
+                )
+                music *= envelope[:, None]
+            for writer, samples in zip(
+                writers, (voice, music, fx, voice + music + fx), strict=True
+            ):
+                writer.write(samples)
 
 
 class MusicBedParams(TypedDict):

@@ -42,14 +42,23 @@ ONSET_LEVEL = 10 ** (-50 / 20)  # -50 dBFS: where a synthesised line is first he
 def read_wav(path: Path) -> np.ndarray:
     """16-bit PCM WAV → float64 array (samples × channels)."""
     with wave.open(str(path), "rb") as handle:
-        channels = handle.getnchannels()
-        data = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
-    return data.reshape(-1, channels).astype(np.float64) / 32768.0
+        return read_frames(handle, handle.getnframes())
+
+
+def read_frames(handle: wave.Wave_read, count: int) -> np.ndarray:
+    """The next ``count`` frames (fewer at the end) of an open 16-bit WAV, as float64."""
+    data = np.frombuffer(handle.readframes(count), dtype="<i2")
+    return data.reshape(-1, handle.getnchannels()).astype(np.float64) / 32768.0
+
+
+def pcm16(samples: np.ndarray) -> np.ndarray:
+    """float samples → 16-bit PCM values, rounded and clipped."""
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:
     """float array (samples × channels) → 16-bit PCM WAV at 48 kHz, clipped."""
-    data = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+    data = pcm16(samples)
     if data.ndim == 1:
         data = data[:, None]
     with wave.open(str(path), "wb") as handle:
