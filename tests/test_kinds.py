@@ -107,15 +107,11 @@ def test_editing_a_backend_file_reruns_only_its_kinds(tmp_path: Path) -> None:
         source.write_text(source.read_text() + "\n# an edit that changes nothing it does\n")
         runs[file] = sorted(r["action"] for r in _build(package, project)["ran"])
     assert runs["backends/timeline.py"] == ["timeline/edit"]
-    # deliver.py defines finish_shot and podcast: every shot's proxy and shorts
-    # piece, and the podcast; no segment, no timeline, no captions.
+    # deliver.py defines finish_shot and podcast: every shot's proxy piece, and
+    # the podcast; no segment (the shorts burn their captions as they render),
+    # no timeline, no captions.
     assert runs["backends/ffmpeg/deliver.py"] == sorted(
-        ["podcast/pod"]
-        + [
-            f"piece@{d}/{s}"
-            for d in ("review", "shorts")
-            for s in ("one.s01", "one.s02", "two.s01")
-        ]
+        ["podcast/pod"] + [f"piece@review/{s}" for s in ("one.s01", "one.s02", "two.s01")]
     )
     # The captions came out the same, so nothing reading them runs again (early cutoff).
     assert runs["backends/captions.py"] == ["captions", "captions@shorts"]

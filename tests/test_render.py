@@ -167,8 +167,9 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         for line in proc.stdout.splitlines()
         if line.startswith("explain: ")
     )
-    # Every deliverable is per shot: the proxy and the shorts re-encode only
-    # the edited shot's piece, then join the pieces by stream copy.
+    # Every deliverable is per shot: the proxy re-encodes only the edited
+    # shot's piece, the shorts render only that shot again (captions burned in
+    # as it renders), then each joins its pieces by stream copy.
     assert set(explained) == {
         "segment/the_street.s01",
         "concat",
@@ -177,7 +178,6 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "proxy/review",
         "timeline/timeline",
         "segment@shorts/the_street.s01",
-        "piece@shorts/the_street.s01",
         "rendition/shorts",
     }
     assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
@@ -187,7 +187,6 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "concat",
         "mux",
         "piece@review/the_street.s01",
-        "piece@shorts/the_street.s01",
         "proxy/review",
         "rendition/shorts",
         "segment/the_street.s01",
