@@ -430,7 +430,8 @@ def peer_run(root: Path, case: Case, jobs: int, use_moviepy: bool) -> dict[str, 
         text=True,
     )
     if check.returncode or plan.returncode:
-        sys.exit(f"render_peer: the episode does not check:\n{check.stdout}{plan.stdout}")
+        said = "".join(p.stdout + p.stderr for p in (check, plan))
+        sys.exit(f"render_peer: the generated episode does not build:\n{said}")
     encoder = master_encoder(root / "plan" / "peer" / "RenderPlan.json")
     font = str(font_file(None, True))
     print(check.stdout.strip(), flush=True)
