@@ -128,6 +128,7 @@ class Executor:
         self.keep_going = keep_going
         self.toolchain = toolchain_digest
         self.on_event = on_event or (lambda *_: None)
+        self._last: dict[str, dict[str, Any] | None] = {}
 
     def action(self, action_id: str) -> Action:
         return self.graph.actions[action_id]
@@ -190,9 +191,16 @@ class Executor:
             "seconds": None if seconds is None else round(seconds, 3),
         }
 
+    def _last_run(self, action_id: str) -> dict[str, Any] | None:
+        """The action's last recorded run, read from the store once per build
+        (the schedule and the start of the action both need it)."""
+        if action_id not in self._last:
+            self._last[action_id] = self.store.last_run(action_id)
+        return self._last[action_id]
+
     def _cost(self, action: Action) -> float:
         """Seconds the action is expected to take: its last run's, else a guess."""
-        last = self.store.last_run(action.id) or {}
+        last = self._last_run(action.id) or {}
         seconds = last.get("seconds")
         if isinstance(seconds, int | float) and seconds >= 0:
             return float(seconds)
@@ -226,7 +234,7 @@ class Executor:
         """A cache hit is recorded at once; a miss is submitted to the pool."""
         digests = self._digests(action, report)
         key = action.key(digests, self.toolchain)
-        last = self.store.last_run(action.id)
+        last = self._last_run(action.id)
         hit = self.store.get_action(key, action.hermetic, action.outputs)
         if hit is not None:
             report.results[action.id] = ActionResult(action.id, key, hit, True, 0.0)
@@ -281,6 +289,7 @@ class Executor:
 
     def _run_once(self, targets: set[str], done: dict[str, ActionResult]) -> ExecutionReport:
         report = ExecutionReport()
+        self._last = {}  # records this run writes are not read back by it
         needed = self.needed(targets)
         pending = self._by_priority([a for a in needed if a not in done])
         report.results.update({a: done[a] for a in needed if a in done})
