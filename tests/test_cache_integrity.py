@@ -86,7 +86,7 @@ def damage(path: Path, how: str, other: Path) -> None:
 
 ROLES = {
     # role: (action, output, does the next build need an edit elsewhere to read it?)
-    "master": ("mux", "master.mp4", False),
+    "master": ("mux", "joined.mp4", False),
     "segment": ("segment/one.s01", "segment.mp4", True),
     "voice words": ("voice/one.s02.l1", "words.json", False),
     "loudness report": ("loudness", "loudness.json", False),
@@ -104,7 +104,7 @@ def test_a_damaged_blob_is_rebuilt_with_a_warning(base: dict, copy: dict, role: 
     damage(blob(copy, digests[action][output]), how, other)
     if needs_edit:
         # The campaign's case: a damaged segment reached the master on the next
-        # edit of *another* shot (the concat reads every segment).
+        # edit of *another* shot (the master's join reads every segment).
         tiny_project(copy["project"], dict(BASE, t2="Deux"))
     else:
         shutil.rmtree(copy["cache"] / "noop")  # not a no-op: the build reads its blobs
@@ -172,7 +172,7 @@ def test_outputs_are_copies_an_edit_in_place_never_reaches_the_cache(copy: dict,
     shutil.rmtree(copy["folder"])
     assert run(copy).returncode == 0  # delivered from the CAS
     master = copy["folder"] / "master.mp4"
-    digest = base["digests"]["mux"]["master.mp4"]
+    digest = base["digests"]["mux"]["joined.mp4"]
     assert master.stat().st_nlink == 1
     assert master.stat().st_ino != blob(copy, digest).stat().st_ino
     with master.open("r+b") as handle:  # as root, permissions would not stop this

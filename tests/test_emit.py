@@ -100,9 +100,10 @@ def test_the_emitted_script_run_by_hand_reproduces_the_master(pilot: dict, tmp_p
     assert run.returncode == 0, run.stderr[-3000:]
     built = (pilot["folder"] / "master.mp4").read_bytes()
     assert (empty / "pilot" / "master.mp4").read_bytes() == built
-    # In-process steps (voices, the mix, loudness) ran through the backend runner.
+    # In-process steps (voices, the mix, loudness, the join) ran through the backend runner.
     script = (bundle / "build.sh").read_text()
-    assert "py voice/" in script and "py mix" in script and "ff -i video.mp4" in script
+    assert "py voice/" in script and "py mix" in script and "py mux" in script
+    assert "ff -filter_threads 1" in script  # and the shots as ffmpeg commands
 
 
 def test_an_emitted_bundle_names_no_absolute_path_and_is_deterministic(tmp_path: Path) -> None:

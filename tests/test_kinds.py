@@ -52,7 +52,7 @@ deliver edit = resolve_timeline
 
 def test_every_kind_is_declared_once_with_a_version() -> None:
     kinds = registry.kinds()
-    assert {"segment", "concat", "mux", "join", "finish_shot", "timeline", "captions"} <= set(kinds)
+    assert {"segment", "concat", "join", "finish_shot", "timeline", "captions"} <= set(kinds)
     for name, kind in kinds.items():
         if kind.module.startswith("reel.backends."):
             assert registry.version(name).startswith(f"{name}/{kind.version}+")
@@ -61,10 +61,10 @@ def test_every_kind_is_declared_once_with_a_version() -> None:
 def test_a_misspelt_file_or_parameter_is_a_lowering_error() -> None:
     with pytest.raises(KindMisuse, match=r"undeclared inputs \['audio\.mp4'\]"):
         make(
-            "mux",
+            "join",
             "mux",
             {},
-            {"video.mp4": ActionInput("c", "v"), "audio.mp4": ActionInput("l", "a")},
+            {"piece-0001.mp4": ActionInput("s", "segment.mp4"), "audio.mp4": ActionInput("l", "a")},
         )
     with pytest.raises(KindMisuse, match="missing parameters \\['frames'\\]"):
         make("tail_frame", "tail/x", {}, {"segment.mp4": ActionInput("s", "segment.mp4")})

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import av
 import jsonschema
 import pysubs2
 
@@ -141,7 +142,9 @@ def test_second_build_runs_nothing_and_starts_no_ffmpeg(pilot_copy: dict, monkey
         progress=False,
     )
     assert result.report.ran == [] and result.report.failures == []
-    assert len(result.report.cached) == len(result.lowered.actions)
+    # Every action but `concat`, which only the `video` target asks for.
+    cached = {r.action for r in result.report.cached}
+    assert cached == {a.id for a in result.lowered.actions} - {"concat"}
     summary = load(pilot["folder"], "run_summary.json")
     assert summary["actions"]["ran"] == 0 and summary["cache_hit_rate"] == 1.0
 
@@ -172,7 +175,6 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
     # as it renders), then each joins its pieces by stream copy.
     assert set(explained) == {
         "segment/the_street.s01",
-        "concat",
         "mux",
         "piece@review/the_street.s01",
         "proxy/review",
@@ -181,10 +183,9 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "rendition/shorts",
     }
     assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
-    assert explained["concat"] == "input 'seg-0010.mp4' changed"
+    assert explained["mux"] == "input 'piece-0010.mp4' changed"
     summary = load(pilot_copy["folder"], "run_summary.json")
     assert [r["action"] for r in summary["ran"]] == [
-        "concat",
         "mux",
         "piece@review/the_street.s01",
         "proxy/review",
@@ -203,9 +204,7 @@ def test_targets_query_and_graph(pilot_copy: dict) -> None:
     assert targets.returncode == 0
     assert f"{copy}:master" in targets.stdout.splitlines()
     deps = reel("query", "deps", f"{copy}:master", cwd=work, env=env).stdout.splitlines()
-    assert {"concat", "loudness", "mix", "voice/cold_open.s03.l1", "segment/cold_open.s01"} <= set(
-        deps
-    )
+    assert {"loudness", "mix", "voice/cold_open.s03.l1", "segment/cold_open.s01"} <= set(deps)
     assert "captions" not in deps
     rdeps = reel("query", "rdeps", f"{copy}:segment/the_routine.s01", cwd=work, env=env)
     rdeps = rdeps.stdout.split()
@@ -220,7 +219,7 @@ def test_targets_query_and_graph(pilot_copy: dict) -> None:
         "tail/the_routine.s01",
     ]
     dot = reel("graph", str(copy), cwd=work, env=env).stdout
-    assert dot.startswith('digraph "pilot" {') and '"concat" -> "mux";' in dot
+    assert dot.startswith('digraph "pilot" {') and '"loudness" -> "mux";' in dot
     unknown = reel("build", f"{copy}:mastr", cwd=work, env=env)
     assert unknown.returncode == 2 and "no target 'mastr'" in unknown.stderr
     assert "did you mean 'master'?" in unknown.stderr
@@ -239,6 +238,27 @@ def test_building_one_target(pilot_copy: dict, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     names = {p.name for p in (tmp_path / "out" / "pilot").iterdir()}
     assert "captions.srt" in names and "master.mp4" not in names
+
+
+def test_the_video_target_is_the_masters_picture_alone(pilot_copy: dict, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = reel(
+        "build",
+        f"{pilot_copy['copy']}:video",
+        *("--out", str(out), "--cache-dir", str(pilot_copy["cache"])),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    video = out / "pilot" / "video.mp4"
+    with av.open(str(video)) as container:
+        assert [s.type for s in container.streams] == ["video"]
+
+    def frames(path: Path) -> list[str]:  # ffmpeg's framemd5 of each decoded picture
+        argv = [str(toolchain.ffmpeg_exe()), "-v", "error", "-i", str(path), "-map", "0:v"]
+        text = subprocess.run([*argv, "-f", "framemd5", "-"], capture_output=True, text=True)
+        return [line.rsplit(",", 1)[1] for line in text.stdout.splitlines() if line[:1].isdigit()]
+
+    assert frames(video) == frames(pilot_copy["folder"] / "master.mp4")
 
 
 def test_clean(pilot: dict, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pysubs2
 
 from reel.backends.captions import shot_file
-from reel.backends.ffmpeg.assemble import join_commands
 from reel.backends.ffmpeg.deliver import finish_shot_commands, timecode
 from reel.compiler.actions import ActionInput
 from reel.compiler.session import Session
@@ -130,9 +129,6 @@ def test_finish_shot_burns_its_own_timecode_and_captions() -> None:
     assert chain.index("scale=640:360") < chain.index("textfile=label.txt") < chain.index("ass=")
     assert args[args.index("-i") + 1] == "segment.mp4" and args[-1] == "piece.mp4"
     assert timecode(1800, [30000, 1001]) == "00:01:00:00"  # non-drop, nominal 30
-    (join,) = join_commands({})
-    assert join[join.index("-f") + 1] == "concat" and "audio.m4a" in join
-    assert join[join.index("-c") + 1] == "copy"
 
 
 def test_a_caption_across_a_cut_is_split_and_timed_from_each_shot() -> None:

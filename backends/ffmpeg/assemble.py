@@ -2,18 +2,21 @@
 
 * ``tail_frame``: the last frame of a segment, as the source of the next
   shot's crossfade.
-* ``concat``: the segments joined by the concat demuxer with stream copy
-  (no re-encode: the segments share codec parameters by construction).
-* ``mux``: picture and sound into the MP4 master, streams copied.
+* ``concat``: the segments joined by stream copy: the picture alone (no
+  re-encode: the segments share codec parameters by construction).
+* ``join``: per-shot files and a sound track into one MP4 by stream copy: the
+  master (from the segments) and each rendition and proxy (from its pieces).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypedDict
 
 from ..kind import Kind
+from . import annexb
 from .encode import FROM_BT709, MOVFLAGS
-from .toolchain import BITEXACT_OUT, Commands
+from .toolchain import BITEXACT_OUT, Commands, run_ffmpeg
 
 
 def tail_frame_commands(params: dict[str, Any]) -> Commands:
@@ -39,55 +42,78 @@ def concat_list(names: list[str]) -> bytes:
     return "".join(f"file '{name}'\n" for name in names).encode()
 
 
+def _listed(sandbox: Path) -> list[str]:
+    """The file names in list.txt, in order (the list ``concat_list`` wrote)."""
+    lines = (sandbox / "list.txt").read_text().splitlines()
+    return [line.removeprefix("file '").removesuffix("'") for line in lines if line]
+
+
 # The concat demuxer reading list.txt (names relative to the sandbox).
 CONCAT_INPUT = ["-f", "concat", "-safe", "0", "-i", "list.txt"]
+# Interleave picture and sound by timestamps alone (0: wait for a packet of each
+# stream), never by which reader thread ran first: without it the joined file's
+# layout changed from run to run.
+SOUND = ["-i", "audio.m4a", "-map", "0:v:0", "-map", "1:a:0", "-max_interleave_delta", "0"]
+MOVIE_TIMESCALE = 48000  # Reel's audio rate, and a whole number of ticks per frame at 24, 25, 30
+# The joined stream, written next to the inputs and removed once muxed.
+STREAM = "video.h264"
 
 
-def concat_commands(params: dict[str, Any]) -> Commands:
-    return [[*CONCAT_INPUT, "-map", "0:v", "-c", "copy", *MOVFLAGS, *BITEXACT_OUT, "video.mp4"]]
+def join_files(sandbox: Path, output: str, sound: bool) -> None:
+    """The files in list.txt, joined by stream copy into ``output``, with
+    audio.m4a as its sound when ``sound``.
+
+    Reel's own segments are laid end to end as one H.264 stream (see
+    ``annexb``) that ffmpeg probes once; files that stream cannot carry (B-frames,
+    another codec) go through the concat demuxer, which probes every file."""
+    stream = sandbox / STREAM
+    try:
+        with stream.open("wb") as out:
+            rate = annexb.write_annexb([sandbox / n for n in _listed(sandbox)], out)
+    except annexb.NotJoinable:
+        stream.unlink(missing_ok=True)
+        picture = [*CONCAT_INPUT, *(SOUND if sound else ["-map", "0:v"])]
+        run_ffmpeg([*picture, "-c", "copy", *MOVFLAGS, *BITEXACT_OUT, output], sandbox)
+        return
+    try:
+        run_ffmpeg(
+            [
+                "-f",
+                "h264",
+                "-framerate",
+                str(rate),
+                "-i",
+                STREAM,
+                *(SOUND if sound else ["-map", "0:v"]),
+                "-c",
+                "copy",
+                # A raw stream carries no timestamps: each frame's decode time is
+                # its presentation time (no B-frames, checked by annexb).
+                "-bsf:v",
+                "setts=pts=DTS",
+                "-video_track_timescale",
+                str(rate.numerator),
+                # The movie's clock counts audio samples: at the default (1000)
+                # the sound's edit list is rounded to a millisecond and its last
+                # frame loses samples.
+                "-movie_timescale",
+                str(MOVIE_TIMESCALE),
+                *MOVFLAGS,
+                *BITEXACT_OUT,
+                output,
+            ],
+            sandbox,
+        )
+    finally:
+        stream.unlink()
 
 
-def mux_args(output: str) -> list[str]:
-    """Picture and sound into one MP4, both streams copied."""
-    return [
-        "-i",
-        "video.mp4",
-        "-i",
-        "audio.m4a",
-        "-map",
-        "0:v:0",
-        "-map",
-        "1:a:0",
-        "-c",
-        "copy",
-        *MOVFLAGS,
-        *BITEXACT_OUT,
-        output,
-    ]
+def concat_run(sandbox: Path, params: dict[str, Any]) -> None:
+    join_files(sandbox, "video.mp4", sound=False)
 
 
-def mux_commands(params: dict[str, Any]) -> Commands:
-    return [mux_args("master.mp4")]
-
-
-def join_commands(params: dict[str, Any]) -> Commands:
-    """Per-shot pieces joined by stream copy and muxed with their sound in one step."""
-    return [
-        [
-            *CONCAT_INPUT,
-            "-i",
-            "audio.m4a",
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0",
-            "-c",
-            "copy",
-            *MOVFLAGS,
-            *BITEXACT_OUT,
-            "joined.mp4",
-        ]
-    ]
+def join_run(sandbox: Path, params: dict[str, Any]) -> None:
+    join_files(sandbox, "joined.mp4", sound=True)
 
 
 class TailParams(TypedDict):
@@ -111,22 +137,14 @@ CONCAT = Kind(
     params=NoParams,
     inputs=("list.txt", "seg-*.mp4"),
     outputs=("video.mp4",),
-    commands=concat_commands,
-    about="segments joined by stream copy",
-)
-MUX = Kind(
-    name="mux",
-    params=NoParams,
-    inputs=("video.mp4", "audio.m4a"),
-    outputs=("master.mp4",),
-    commands=mux_commands,
-    about="picture and sound into the MP4 master, streams copied",
+    run=concat_run,
+    about="segments joined by stream copy: the picture alone",
 )
 JOIN = Kind(
     name="join",
     params=NoParams,
     inputs=("list.txt", "piece-*.mp4", "audio.m4a"),
     outputs=("joined.mp4",),
-    commands=join_commands,
-    about="a deliverable's per-shot pieces and its sound, streams copied",
+    run=join_run,
+    about="per-shot pieces (or segments) and their sound, streams copied",
 )

@@ -233,19 +233,12 @@ def rule(ctx: Context) -> Produced:
     for name, shot in zip(names, ctx.shots, strict=True):
         inputs[name] = ActionInput(f"segment/{shot.id}", segment.OUTPUT)
     actions.append(make("concat", "concat", {}, inputs, description="join the segments"))
-    return Produced(actions, {"video": "concat"})
+    return Produced(actions, {"video": "concat"}, {"concat": [("video.mp4", "video.mp4")]})
 
 
 def master(ctx: Context) -> Produced:
-    """The MP4 master: the joined picture and the master's sound, streams copied."""
-    mux = make(
-        "mux",
-        "mux",
-        {},
-        {
-            "video.mp4": ActionInput("concat", "video.mp4"),
-            "audio.m4a": ActionInput("loudness", "audio.m4a"),
-        },
-        description="the MP4 master",
-    )
-    return Produced([mux], {"master": "mux"}, {"mux": [("master.mp4", "master.mp4")]})
+    """The MP4 master: the segments and the master's sound, joined by stream copy
+    in one step (no intermediate picture-only file)."""
+    segments_ = [ActionInput(f"segment/{shot.id}", segment.OUTPUT) for shot in ctx.shots]
+    mux = join(ctx, "mux", segments_, "loudness", description="the MP4 master")
+    return Produced([mux], {"master": "mux"}, {"mux": [("joined.mp4", "master.mp4")]})

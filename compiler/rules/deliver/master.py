@@ -1,4 +1,4 @@
-"""The master: the shared picture and the master's sound, muxed (``picture.master``),
+"""The master: the segments and the master's sound, joined (``picture.master``),
 delivered under the deliverable's name."""
 
 from __future__ import annotations
@@ -11,4 +11,4 @@ from ..produced import Produced
 
 def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     name = deliverable.name
-    return Produced([], {name: "mux"}, {"mux": [("master.mp4", f"{name}.mp4")]})
+    return Produced([], {name: "mux"}, {"mux": [("joined.mp4", f"{name}.mp4")]})

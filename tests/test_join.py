@@ -1,0 +1,119 @@
+"""Joining per-shot files by stream copy (``backends/ffmpeg/annexb.py`` and the
+``join`` kind), checked with readers that are not Reel's: ffmpeg's framemd5 of
+every decoded frame, and PyAV's packets and timestamps."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+from reel.backends.ffmpeg import annexb, assemble
+from reel.backends.ffmpeg.toolchain import ffmpeg_exe
+
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-threads", "1", "-pix_fmt", "yuv420p"]
+
+
+def ffmpeg(cwd: Path, *args: str) -> None:
+    subprocess.run([str(ffmpeg_exe()), "-v", "error", "-y", *args], cwd=cwd, check=True)
+
+
+def shot(cwd: Path, name: str, source: str, frames: int = 30, extra: tuple[str, ...] = ()) -> None:
+    """A small H.264 file like Reel's segments: no B-frames, a keyframe every 12."""
+    ffmpeg(
+        cwd,
+        *("-f", "lavfi", "-i", f"{source}=size=160x90:rate=24"),
+        *("-frames:v", str(frames), *X264, "-g", "12", "-sc_threshold", "0", "-bf", "0", *extra),
+        *("-video_track_timescale", "24", "-movflags", "+faststart", name),
+    )
+
+
+def frame_digests(path: Path, stream: str = "v") -> list[str]:
+    """The MD5 of each decoded frame of one stream, by ffmpeg's framemd5 muxer."""
+    argv = [str(ffmpeg_exe()), "-v", "error", "-i", str(path), "-map", f"0:{stream}"]
+    out = subprocess.run(
+        [*argv, "-f", "framemd5", "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if line[:1].isdigit()]
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    for i, source in enumerate(["testsrc2", "smptebars", "mandelbrot"], start=1):
+        shot(tmp_path, f"piece-{i:04d}.mp4", source, frames=20 + 7 * i)
+    names = [f"piece-{i:04d}.mp4" for i in (1, 2, 3)]
+    (tmp_path / "list.txt").write_bytes(assemble.concat_list(names))
+    ffmpeg(
+        tmp_path,
+        *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4"),
+        *("-ac", "2", "-c:a", "aac", "-b:a", "128k", "audio.m4a"),
+    )
+    return tmp_path
+
+
+def test_the_joined_file_decodes_to_every_frame_of_every_shot_in_order(shots: Path) -> None:
+    assemble.join_files(shots, "joined.mp4", sound=True)
+    expected = [d for i in (1, 2, 3) for d in frame_digests(shots / f"piece-{i:04d}.mp4")]
+    assert frame_digests(shots / "joined.mp4") == expected
+    assert frame_digests(shots / "joined.mp4", "a") == frame_digests(shots / "audio.m4a", "a")
+    assert not (shots / assemble.STREAM).exists()  # the intermediate stream is removed
+    with av.open(str(shots / "joined.mp4")) as container:
+        video = container.streams.video[0]
+        packets = [p for p in container.demux(video) if p.size]
+        assert [p.pts for p in packets] == [p.dts for p in packets]  # no reordering
+        assert [p.pts * video.time_base * 24 for p in packets] == list(range(len(expected)))
+        keyframes = [i for i, p in enumerate(packets) if p.is_keyframe]
+        assert keyframes == [0, 12, 24, 27, 39, 51, 61, 73, 85, 97]  # each shot starts on one
+
+
+def test_the_fast_join_matches_the_concat_demuxer(shots: Path, tmp_path: Path) -> None:
+    """Same packets, same pictures as ffmpeg's own concat demuxer gives."""
+    assemble.join_files(shots, "joined.mp4", sound=False)
+    ffmpeg(shots, *assemble.CONCAT_INPUT, "-c", "copy", "reference.mp4")
+    assert frame_digests(shots / "joined.mp4") == frame_digests(shots / "reference.mp4")
+
+    def payloads(path: Path) -> list[str]:
+        with av.open(str(path)) as container:
+            return [hashlib.md5(bytes(p)).hexdigest() for p in container.demux() if p.size]
+
+    assert payloads(shots / "joined.mp4") == payloads(shots / "reference.mp4")
+
+
+def test_files_with_b_frames_are_refused_and_joined_by_the_concat_demuxer(shots: Path) -> None:
+    shot(shots, "bframes.mp4", "testsrc2", extra=("-bf", "2"))
+    with pytest.raises(annexb.NotJoinable, match="B-frames"):
+        annexb.read_track((shots / "bframes.mp4").read_bytes())
+    shutil.copy(shots / "bframes.mp4", shots / "piece-0002.mp4")
+    assemble.join_files(shots, "joined.mp4", sound=False)
+    expected = [d for i in (1, 2, 3) for d in frame_digests(shots / f"piece-{i:04d}.mp4")]
+    assert frame_digests(shots / "joined.mp4") == expected
+    assert not (shots / assemble.STREAM).exists()
+
+
+def test_files_encoded_differently_are_not_laid_end_to_end(shots: Path) -> None:
+    shot(shots, "wider.mp4", "testsrc2", extra=("-vf", "scale=192:108"))
+    paths = [shots / "piece-0001.mp4", shots / "wider.mp4"]
+    with pytest.raises(annexb.NotJoinable, match="decoder configuration"):
+        annexb.write_annexb(paths, (shots / "out.h264").open("wb"))
+
+
+def test_a_damaged_file_is_refused(shots: Path) -> None:
+    data = bytearray((shots / "piece-0001.mp4").read_bytes())
+    data[:4] = (10**9).to_bytes(4, "big")  # the first box claims a gigabyte
+    with pytest.raises(annexb.NotJoinable, match="damaged"):
+        annexb.read_track(bytes(data))
+
+
+def test_the_join_is_the_same_bytes_every_run(shots: Path) -> None:
+    """Picture and sound are interleaved by timestamp, not by which of ffmpeg's
+    reader threads came first (before -max_interleave_delta 0, one run in two
+    laid the pilot's master out differently)."""
+    digests = set()
+    for _ in range(4):
+        assemble.join_files(shots, "joined.mp4", sound=True)
+        digests.add(hashlib.sha256((shots / "joined.mp4").read_bytes()).hexdigest())
+    assert len(digests) == 1
