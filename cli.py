@@ -100,7 +100,8 @@ def _summary(result: Any, seconds: float, verb: str) -> str:
 def check(path: Path, profile: str, cache_dir: Path | None) -> None:
     """Parse, resolve and gate an episode; no render, nothing written to the output tree.
 
-    Voices are rendered (or taken from the cache), because audio sets the timing.
+    Voices are rendered into the cache (or taken from it), because audio sets the
+    timing; the next build takes them from there.
     """
     from .compiler.session import Session
     from .compiler.store import Store, resolve_cache_dir
