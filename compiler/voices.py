@@ -14,7 +14,7 @@ from reel.backends.audio import tts, voice
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
 
-from .actions import Action, SourceInput, build_graph, make
+from .actions import Action, Label, SourceInput, build_graph, make, where
 from .executor import ExecutionReport, Executor
 from .failures import BuildFailed, failure_diagnostics
 from .files import is_file
@@ -53,6 +53,9 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
         for i, line in enumerate(shot.lines, start=1):
             lid = line_id(shot, i)
             origin = str(line.span) if line.span else None
+            said = Label(
+                f"what {line.speaker} says in line {i} of shot {shot.id}", where(line.span)
+            )
             if line.file and is_file(root / line.file):
                 actions.append(
                     make(
@@ -63,10 +66,19 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                         origin=origin,
                         scene=shot.scene,
                         description=f"recorded line {lid}",
+                        labels={
+                            "text": said,
+                            "recording": Label(
+                                f"the recording of line {i} of shot {shot.id} ({line.file})",
+                                where(line.span),
+                            ),
+                        },
                     )
                 )
                 continue
             spec = voices.get(line.speaker)
+            voice_at = where(spec.span) if spec else None
+            whose = f"{line.speaker}'s voice" if spec else "the default voice"
             params = {
                 "text": line.text,
                 "language": spec.language if spec else DEFAULT_LANGUAGE,
@@ -83,6 +95,16 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                     origin=origin,
                     scene=shot.scene,
                     description=f"say line {lid}",
+                    labels={
+                        "text": said,
+                        **{
+                            name: Label(f"the {name} of {whose}", voice_at)
+                            for name in ("language", "rate", "pitch", "variant")
+                        },
+                        "engine": Label("the speech engine"),
+                        "library": Label("the speech library (libespeak-ng)"),
+                        "chain": Label("the vocal chain"),
+                    },
                 )
             )
     return actions

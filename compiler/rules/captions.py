@@ -13,7 +13,7 @@ from reel.backends.ffmpeg.segment import CAPTION_FONTS
 from reel.backends.fonts import font_file
 from reel.lang.values import Time
 
-from ..actions import Action, ActionInput, Input, SourceInput, make
+from ..actions import Action, ActionInput, Input, Label, SourceInput, make, where
 from .context import Context
 from .produced import Produced
 
@@ -70,11 +70,29 @@ def captions_action(
     ``style_name``, in that caption style instead of the episode's."""
     script_lines = {line.id: line for scene in ctx.plan.script.scenes for line in scene.lines}
     inputs: dict[str, Input] = {}
+    voices = {v.id: v for v in ctx.voices}
+    fields = style(ctx, style_name)
+    shown = style_name or ctx.episode.caption_style
+    block = next((b for b in ctx.episode.caption_styles if b.name == shown), None)
+    at = where(block.span) if block is not None else None
+    labels = {
+        "lines": Label("the dialogue lines (text or start)"),
+        "shots": Label("the shots' lengths"),
+        "rules": Label(f"the line rules of caption style {shown}", at),
+        "phrases": Label(f"caption style {shown}", at),
+        "fps": Label("the episode's frame rate"),
+    }
     lines = []
     for shot in ctx.shots:
         for cue in shot.lines:
             name = f"words-{cue.line_id}.json"
             inputs[name] = ActionInput(f"voice/{cue.line_id}", "words.json")
+            voice = voices.get(f"voice/{cue.line_id}")
+            said = voice.labels.get("text") if voice is not None else None
+            labels[name] = Label(f"the spoken words of line {cue.line_id}")
+            labels[f"lines[{len(lines)}]"] = Label(
+                f"the caption of line {cue.line_id}", said.where if said else None
+            )
             line = script_lines[cue.line_id]
             lines.append(
                 {
@@ -84,7 +102,6 @@ def captions_action(
                     "keywords": list(line.keywords),
                 }
             )
-    fields = style(ctx, style_name)
     styles = {role: _plain(ctx.styles.get(fields.get(role, ""), {})) for role in ("base", "accent")}
     keywords = sorted(
         {k.strip().lower() for k in str(fields.get("keywords", "")).split(",") if k.strip()}
@@ -125,6 +142,7 @@ def captions_action(
             *(f"captions-{shot['id']}.ass" for shot in shots),
         ),
         description="SRT, WebVTT and ASS captions, timed by the voices",
+        labels=labels,
     )
 
 

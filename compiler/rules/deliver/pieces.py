@@ -14,7 +14,7 @@ from reel.backends.fonts import font_file
 from reel.lang import ir
 
 from ... import roles
-from ...actions import Action, ActionInput, BlobInput, Input, SourceInput, make
+from ...actions import Action, ActionInput, BlobInput, Input, Label, SourceInput, make, where
 from ..captions import caption_fonts, captions_action
 from ..context import Context
 
@@ -46,8 +46,19 @@ def finish(
     shot order), named ``piece@NAME/SHOT``."""
     name = deliverable.name
     encoder = ctx.encoder(ctx.deliverable_encoder(name))
+    at = where(deliverable.span)
     out = []
     for base, shot in zip(bases, ctx.shots, strict=True):
+        labels = {
+            "encoder": Label(f"the encoder settings of deliverable {name}", at),
+            "width": Label(f"the size of deliverable {name}", at),
+            "height": Label(f"the size of deliverable {name}", at),
+            "label": Label(f"the labels field of deliverable {name}", at),
+            "captions": Label(f"the captions field of deliverable {name}", at),
+            "timecode": Label(f"where shot {shot.id} starts in the episode (its burned timecode)"),
+            "label.txt": Label(f"the scene or id of shot {shot.id} (its burned label)"),
+            "captions.ass": Label(f"the captions of shot {shot.id} ({captions})"),
+        }
         inputs: dict[str, Input] = {"segment.mp4": ActionInput(base, segment.OUTPUT)}
         if label or timecode:
             inputs["font-regular.ttf"] = SourceInput(font_file(None, False))
@@ -80,6 +91,7 @@ def finish(
                 origin=ctx.origin(shot.id),
                 scene=shot.scene_id,
                 description=f"{name}: shot {shot.id}",
+                labels=labels,
             )
         )
     return out
