@@ -85,7 +85,7 @@ def captions_action(
         {k.strip().lower() for k in str(fields.get("keywords", "")).split(",") if k.strip()}
     )
     width, height = size or ctx.size
-    where = "the captions" if action_id == "captions" else action_id.partition("@")[2]
+    where = "captions.ass" if action_id == "captions" else action_id.partition("@")[2]
     placement = place(ctx, (width, height), fields, styles, where)
     for line in lines:
         if line["id"] in placement.aligns:
