@@ -123,9 +123,13 @@ class CaptionStyle:
 
 
 def caption_style(style: pysubs2.SSAStyle) -> CaptionStyle:
-    """The geometry of an ASS style as ``captions.ass_style`` writes it."""
+    """The geometry of an ASS style as ``captions.ass_style`` writes it.
+
+    libass is given the default family alone (regular and bold, the ``fonts/``
+    folder of a burning action) and draws any other family named with it, so
+    that is the font measured."""
     return CaptionStyle(
-        font=font_file(style.fontname, bool(style.bold)),
+        font=font_file(None, bool(style.bold)),
         size=round(style.fontsize),
         outline=round(style.outline),
         alignment=int(style.alignment),

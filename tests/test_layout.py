@@ -118,3 +118,23 @@ def test_a_caption_with_nowhere_to_go_warns_with_both_sites(tmp_path: Path) -> N
     assert "x.episode:14:5" in text  # the `say`
     assert any(f"x.episode:{n}:5" in text for n in (11, 12, 13)), text  # a title
     assert "help:" in text
+
+
+def test_a_caption_font_reel_does_not_ship_is_measured_as_libass_draws_it(tmp_path: Path) -> None:
+    """libass draws an unknown family with the packaged DejaVu Sans: the layout
+    measures that font instead of stopping the build."""
+    write_tree(
+        tmp_path,
+        {
+            "x.episode": 'load "std/deliverables"\n'
+            'episode x { title "X" format 320x180 @ 24fps  captions mine }\n'
+            'cast { character ann "Ann" age 30 }\n'
+            'text_style cb { font "Comic Sans" size 44 position center }\n'
+            "caption_style mine { base cb accent cb }\n"
+            'scene one { shot wide 2s { plate solid "#000000" title "HI" say ann "Hello." } }\n'
+            "deliver master = youtube_1080p { resolution 320x180 }\n"
+        },
+    )
+    session = Session(tmp_path / "x.episode", Store(tmp_path / "cache"))
+    lines = session.lowered.by_id()["captions"].params["lines"]
+    assert [line.get("align") for line in lines] == [8]
