@@ -9,12 +9,12 @@ from typing import Any
 import pysubs2
 
 from reel.backends.audio.voice import RATE
-from reel.backends.ffmpeg.segment import CAPTION_FONTS
-from reel.backends.fonts import font_file
+from reel.lang.diagnostics import Diagnostic
 from reel.lang.values import Time
 
-from ..actions import Action, ActionInput, Input, Label, SourceInput, make, where
+from ..actions import Action, ActionInput, Input, Label, make, where
 from .context import Context
+from .layout import place
 from .produced import Produced
 
 SIDECARS = [
@@ -24,14 +24,6 @@ SIDECARS = [
 ]
 MAX_WORDS_PER_PHRASE = 4
 ACCENT_RATIO = 30  # percent of phrases at most in the accent style (seed 004)
-
-
-def caption_fonts() -> dict[str, Input]:
-    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
-    return {
-        f"{CAPTION_FONTS}/{font.name}": SourceInput(font)
-        for font in (font_file(None, False), font_file(None, True))
-    }
 
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +56,12 @@ def captions_action(
     action_id: str = "captions",
     size: tuple[int, int] | None = None,
     style_name: str | None = None,
-) -> Action:
+) -> tuple[Action, list[Diagnostic]]:
     """The captions action; with ``size``, an ASS laid out for another frame
     (a vertical rendition keeps its captions inside the safe area); with
-    ``style_name``, in that caption style instead of the episode's."""
+    ``style_name``, in that caption style instead of the episode's. Lines
+    whose captions would cover a title move (``layout.place``); the warnings
+    are for those with nowhere to go."""
     script_lines = {line.id: line for scene in ctx.plan.script.scenes for line in scene.lines}
     inputs: dict[str, Input] = {}
     voices = {v.id: v for v in ctx.voices}
@@ -96,6 +90,7 @@ def captions_action(
             line = script_lines[cue.line_id]
             lines.append(
                 {
+                    "id": cue.line_id,
                     "start": round(ctx.line_starts[cue.line_id] / RATE, 6),
                     "text": line.text,
                     "words": name,
@@ -107,6 +102,12 @@ def captions_action(
         {k.strip().lower() for k in str(fields.get("keywords", "")).split(",") if k.strip()}
     )
     width, height = size or ctx.size
+    frame = "captions.ass" if action_id == "captions" else action_id.partition("@")[2]
+    placement = place(ctx, (width, height), fields, styles, frame)
+    for line in lines:
+        if line["id"] in placement.aligns:
+            line["align"] = placement.aligns[line["id"]]
+        del line["id"]
     shots = [
         {
             "id": shot.id,
@@ -115,7 +116,7 @@ def captions_action(
         }
         for shot in ctx.shots
     ]
-    return make(
+    action = make(
         "captions",
         action_id,
         {
@@ -144,7 +145,9 @@ def captions_action(
         description="SRT, WebVTT and ASS captions, timed by the voices",
         labels=labels,
     )
+    return action, placement.warnings
 
 
 def rule(ctx: Context) -> Produced:
-    return Produced([captions_action(ctx)], {"captions": "captions"}, {"captions": list(SIDECARS)})
+    action, warnings = captions_action(ctx)
+    return Produced([action], {"captions": "captions"}, {"captions": list(SIDECARS)}, warnings)

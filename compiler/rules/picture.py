@@ -9,6 +9,7 @@ A rendition at another size renders the same shots again with ``suffix``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from reel.backends import captions as captions_backend
@@ -17,7 +18,6 @@ from reel.backends.fonts import font_file
 
 from .. import artifacts as a
 from ..actions import Action, ActionInput, BlobInput, Input, Label, SourceInput, make, where
-from .captions import caption_fonts
 from .context import Context
 from .produced import Produced
 
@@ -33,6 +33,14 @@ def _wrap(text: str, size_px: int, width: int) -> str:
     for paragraph in text.split("\n"):
         out.append("\n".join(captions_backend.wrap(paragraph.split(), limit)) or paragraph)
     return "\n".join(out)
+
+
+def caption_fonts() -> dict[str, Input]:
+    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
+    return {
+        f"{segment.CAPTION_FONTS}/{font.name}": SourceInput(font)
+        for font in (font_file(None, False), font_file(None, True))
+    }
 
 
 def plate(
@@ -90,6 +98,31 @@ def overlay_labels(ctx: Context, shot: a.ShotEntry) -> list[Label]:
     return out
 
 
+def overlay_spec(
+    ctx: Context, overlay: a.OverlaySpec, width: int, height: int
+) -> tuple[dict[str, Any], str, Path]:
+    """How one title is drawn at ``width``x``height``: the segment's overlay
+    parameters (without its file names), its text as wrapped, and its font."""
+    style = ctx.styles.get(overlay.style, {})
+    font = font_file(style.get("font"), bool(style.get("bold", False)))
+    size = int(style.get("size", TEXT_SIZE))
+    size_px = max(8, round(size * min(width, height) / segment.REFERENCE_HEIGHT))
+    text = overlay.text.upper() if style.get("uppercase") else overlay.text
+    margin = style.get("margin")
+    spec = {
+        "size": size,
+        "color": style.get("color", TEXT_COLOUR),
+        "outline": style.get("outline"),
+        "outline_width": style.get("outline_width", 2),
+        "shadow": style.get("shadow"),
+        "box": style.get("box"),
+        "animation": style.get("animation"),
+        "position": overlay.position or style.get("position", "center"),
+        "margin": float(margin) if margin is not None else 6.0,
+    }
+    return spec, _wrap(text, size_px, width), font
+
+
 def overlays(
     ctx: Context,
     shot: a.ShotEntry,
@@ -103,34 +136,20 @@ def overlays(
     out = []
     for i, overlay in enumerate(shot.overlays):
         labels[f"text-{i}.txt"] = labels[f"overlays[{i}]"] = named[i]
-        style = ctx.styles.get(overlay.style, {})
-        bold = bool(style.get("bold", False))
-        font = font_file(style.get("font"), bold)
+        spec, text, font = overlay_spec(ctx, overlay, width, height)
         font_name = f"font-{font.stem.lower()}.ttf"
         inputs[font_name] = SourceInput(font)
-        size = int(style.get("size", TEXT_SIZE))
-        size_px = max(8, round(size * min(width, height) / segment.REFERENCE_HEIGHT))
-        text = overlay.text.upper() if style.get("uppercase") else overlay.text
-        inputs[f"text-{i}.txt"] = BlobInput(_wrap(text, size_px, width).encode())
+        inputs[f"text-{i}.txt"] = BlobInput(text.encode())
         end = (
             None
             if overlay.duration_frames is None
             else ctx.seconds(overlay.start_frame + overlay.duration_frames)
         )
-        margin = style.get("margin")
         out.append(
             {
                 "text_file": f"text-{i}.txt",
                 "font_file": font_name,
-                "size": size,
-                "color": style.get("color", TEXT_COLOUR),
-                "outline": style.get("outline"),
-                "outline_width": style.get("outline_width", 2),
-                "shadow": style.get("shadow"),
-                "box": style.get("box"),
-                "animation": style.get("animation"),
-                "position": overlay.position or style.get("position", "center"),
-                "margin": float(margin) if margin is not None else 6.0,
+                **spec,
                 "start_s": ctx.seconds(overlay.start_frame),
                 "end_s": end,
             }

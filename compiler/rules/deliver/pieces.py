@@ -15,20 +15,23 @@ from reel.lang import ir
 
 from ... import roles
 from ...actions import Action, ActionInput, BlobInput, Input, Label, SourceInput, make, where
-from ..captions import caption_fonts, captions_action
+from ..captions import captions_action
 from ..context import Context
+from ..picture import caption_fonts
+from ..produced import Produced
 
 
 def captions_for(
     ctx: Context, deliverable: ir.Deliverable, frame: tuple[int, int] | None
-) -> tuple[str, list[Action]]:
+) -> tuple[str, Produced]:
     """The captions action whose per-shot ASS a deliverable burns in: the shared
-    one when the frame and the caption style are the episode's, else its own."""
+    one when the frame and the caption style are the episode's, else its own
+    (with the warnings of its layout)."""
     style = roles.props(deliverable).get("caption_style") or ctx.episode.caption_style
     if frame is None and style == ctx.episode.caption_style:
-        return "captions", []
-    action = captions_action(ctx, f"captions@{deliverable.name}", frame, style)
-    return action.id, [action]
+        return "captions", Produced()
+    action, warnings = captions_action(ctx, f"captions@{deliverable.name}", frame, style)
+    return action.id, Produced([action], warnings=warnings)
 
 
 def finish(
