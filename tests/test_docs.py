@@ -649,7 +649,7 @@ def test_every_command_in_the_readme_table_exists() -> None:
 def test_every_layout_block_names_real_paths(doc: Path, text: str) -> None:
     parent = ""
     for line in text.splitlines():
-        first = line.split()[0] if line.strip() else ""
+        first = line.split()[0].rstrip(":") if line.strip() else ""
         if not ("/" in first or "." in first):
             continue
         if line.startswith(" "):  # a folder inside the last top-level one
