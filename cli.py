@@ -69,7 +69,12 @@ _profile_opt = click.option(
     type=click.Choice(["preview_local", "standard_local"]),
     default="preview_local",
     show_default=True,
-    help="Render profile: changes only the RenderPlan.",
+    help=(
+        "Encoder speed, never quality: preview_local = x264 preset veryfast (the default), "
+        "standard_local = medium (smaller files at the same quality, slower). Quality is "
+        "each video deliverable's own crf field (youtube_1080p: crf 20; override it with "
+        "`deliver master = youtube_1080p { crf 18 }`)."
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
 from lark.tree import Meta
 
 from . import ast
+from . import vocabulary as vocab
 from .diagnostics import Diagnostics
 from .source import SourceFile, Span
 from .suggest import did_you_mean
@@ -105,6 +106,7 @@ class _ToAst(Transformer):
         super().__init__(visit_tokens=False)
         self.source = source
         self.oversized: list[Token] = []  # numbers with more than MAX_DIGITS digits
+        self.errors: list[tuple[str, Span, str | None]] = []  # found while building the AST
 
     # -- helpers ---------------------------------------------------------
     def _tok_span(self, tok: Token) -> Span:
@@ -286,7 +288,63 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def plate(self, meta: Meta, children: list[Any]) -> Any:
-        return self._item("plate", meta, children, True)
+        head, *tail = children
+        kind = str(head)
+        wanted, spec = vocab.PLATES.get(kind, ((), {}))
+        values = [self.value_of(t) for t in tail]
+        # Positional values first: anything that is not a name, a colour name,
+        # or (for a known kind) any name until the kind has its values, unless
+        # it is one of the kind's option keys. The rest are `key value` options.
+        args: list[ast.Value] = []
+        i = 0
+        while i < len(values):
+            v = values[i]
+            if v.kind == "name":
+                option = v.text in spec and v.text not in vocab.COLOUR_NAMES
+                colourish = v.text in vocab.COLOUR_NAMES or (len(args) < len(wanted) and not option)
+                if not colourish:
+                    break
+            args.append(v)
+            i += 1
+        opts: list[ast.Option] = []
+        while i < len(values):
+            key = values[i]
+            if key.kind != "name":
+                shown = f'"{key.text}"' if key.kind == "string" else key.text
+                self.errors.append(
+                    (
+                        f"unexpected {shown} after the options of `plate {kind}`",
+                        key.span,
+                        "a plate's values come right after its kind, before `key value` "
+                        f"options: `plate {kind}"
+                        + "".join(f" {w.upper()}" for w in wanted)
+                        + (" [option value]…`" if spec else "`"),
+                    )
+                )
+                i += 1
+                continue
+            if i + 1 >= len(values):
+                self.errors.append(
+                    (
+                        f"option '{key.text}' of `plate {kind}` has no value",
+                        key.span,
+                        f"write it as `{key.text} VALUE`, or remove it",
+                    )
+                )
+                break
+            value = values[i + 1]
+            span = Span(
+                self.source,
+                key.span.line,
+                key.span.column,
+                value.span.end_line,
+                value.span.end_column,
+            )
+            opts.append(ast.Option(key.text, value, span))
+            i += 2
+        return ast.ShotItem(
+            "plate", self.value_of(head), tuple(args), tuple(opts), self._meta_span(meta)
+        )
 
     @v_args(meta=True)
     def move(self, meta: Meta, children: list[Any]) -> Any:
@@ -589,6 +647,8 @@ def _to_ast(tree: Tree, source: SourceFile, diags: Diagnostics) -> ast.Module | 
         module = builder.transform(tree)
     except VisitError as exc:  # pragma: no cover - a bug in the transformer
         raise exc.orig_exc from exc
+    for message, span, help_ in builder.errors:
+        diags.error(message, span, help_)
     for tok in builder.oversized:
         digits = sum(c.isdigit() for c in tok)
         diags.error(
@@ -596,4 +656,4 @@ def _to_ast(tree: Tree, source: SourceFile, diags: Diagnostics) -> ast.Module | 
             builder._tok_span(tok),
             "no duration, size, rate or level needs more: check for a typo",
         )
-    return None if builder.oversized else module
+    return None if builder.oversized or builder.errors else module

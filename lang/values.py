@@ -16,7 +16,8 @@ from pathlib import Path
 from . import ast
 from .diagnostics import Diagnostics
 from .source import STDLIB_DIR, Refused, confine, regular_size
-from .suggest import hint
+from .suggest import did_you_mean, hint
+from .vocabulary import COLOUR_NAMES
 
 UNITS = {
     "s": "seconds",
@@ -30,7 +31,6 @@ UNITS = {
 }
 _QUANTITY = re.compile(r"^(-?\d+(?:\.\d+)?)([A-Za-z%]+)$")
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-NAMED_COLOURS = {"black": "#000000", "white": "#ffffff", "transparent": "#00000000"}
 # NTSC-family rates written as decimals mean the exact x/1001 rates.
 _NTSC = {
     "23.976": Fraction(24000, 1001),
@@ -261,17 +261,35 @@ class Expect:
         return width, height
 
     def colour(self, value: ast.Value) -> str | None:
-        if value.kind == "name" and value.text in NAMED_COLOURS:
-            return NAMED_COLOURS[value.text]
+        if value.kind == "name":
+            if value.text in COLOUR_NAMES:
+                return COLOUR_NAMES[value.text]
+            best = did_you_mean(value.text, COLOUR_NAMES)
+            names = ", ".join(COLOUR_NAMES)
+            self.diags.error(
+                f"unknown colour '{value.text}'",
+                value.span,
+                (f"did you mean '{best}'? " if best else "")
+                + f'colour names are {names}; any other colour is written "#rrggbb"',
+            )
+            return None
         if value.kind != "string":
-            self._wrong(value, 'a colour like "#0b1020"')
+            self._wrong(
+                value,
+                'a colour like "#0b1020" or black',
+                'write a colour as "#rgb", "#rrggbb", "#rrggbbaa" or a name such as black',
+            )
             return None
         text = value.text
+        if text.lower() in COLOUR_NAMES:  # "white" means white, quoted or not
+            return COLOUR_NAMES[text.lower()]
         if not _HEX.match(text):
+            best = did_you_mean(text, COLOUR_NAMES) if text.isidentifier() else None
             self.diags.error(
                 f'"{text}" is not a colour',
                 value.span,
-                'write colours as "#rgb", "#rrggbb" or "#rrggbbaa"',
+                (f"did you mean {best}? " if best else "")
+                + 'write colours as "#rgb", "#rrggbb" or "#rrggbbaa", or a name such as black',
             )
             return None
         if len(text) == 4:

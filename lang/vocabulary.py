@@ -36,6 +36,23 @@ FOCUS = (
 )
 FITS = ("cover", "contain")
 
+# Colour names, accepted everywhere a colour is (plates, text styles, template
+# arguments), as their CSS values. Anything else is written "#rgb", "#rrggbb"
+# or "#rrggbbaa".
+COLOUR_NAMES = {
+    "black": "#000000",
+    "white": "#ffffff",
+    "gray": "#808080",
+    "grey": "#808080",
+    "red": "#ff0000",
+    "green": "#008000",
+    "blue": "#0000ff",
+    "yellow": "#ffff00",
+    "orange": "#ffa500",
+    "purple": "#800080",
+    "transparent": "#00000000",
+}
+
 # plate kind -> (positional argument types, options)
 PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "image": (("path",), {"fit": "fit"}),

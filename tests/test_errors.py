@@ -482,3 +482,40 @@ def test_a_path_that_cannot_exist_is_a_positioned_error(episode) -> None:
     err = only(out.errors)
     assert err.message.startswith(f'cannot read "{name}"')
     assert where(err) == ("main.episode", HEADER.count("\n") + 2, 30)
+
+
+# ---- colours ------------------------------------------------------------------
+def test_a_colour_name_works_as_a_plate_colour(episode) -> None:
+    """Issue 13: `plate solid black` failed to parse, with the error on the next line."""
+    out = episode('scene a {\n  shot wide 2s { plate solid black  title "hi" style title }\n}\n')
+    assert out.exit_code == 0, out.errors
+    (shot,) = out.result.episode.scenes[0].shots
+    assert shot.plate.colours == ("#000000",)
+
+
+@pytest.mark.parametrize(
+    "plate, word, help_start",
+    [
+        ("plate solid blak", "blak", "did you mean 'black'?"),
+        ('plate gradient "#000" whte', "whte", "did you mean 'white'?"),
+        ('plate solid "blak"', '"blak"', "did you mean black?"),
+    ],
+)
+def test_an_unknown_colour_is_named_at_its_place_with_a_suggestion(
+    episode, plate: str, word: str, help_start: str
+) -> None:
+    body = f"scene a {{\n  shot wide 2s {{\n    {plate}\n  }}\n}}\n"
+    out = episode(body)
+    err = only(out.errors)
+    assert out.exit_code == 2
+    assert "colour" in err.message and word.strip('"') in err.message
+    assert where(err) == ("main.episode", line_of(body, plate), 5 + plate.index(word))
+    assert err.help.startswith(help_start)
+    assert '"#rrggbb"' in err.help
+
+
+def test_an_option_without_a_value_after_a_plate_is_named(episode) -> None:
+    body = 'scene a {\n  shot wide 2s {\n    plate image "a.png" fit\n  }\n}\n'
+    err = only(episode(body).errors)
+    assert err.message == "option 'fit' of `plate image` has no value"
+    assert where(err) == ("main.episode", line_of(body, "fit"), 25)
