@@ -51,8 +51,8 @@ def _check_piper(declared: ir.Voice, diags: Diagnostics) -> None:
         diags.error(
             f"unknown Piper voice '{declared.language}' for {declared.character}",
             declared.span,
-            f"{hint(declared.language, known, 'Piper voices')}; for a language no "
-            'Piper voice speaks, use espeak-ng: `tts "fr"`',
+            f"{hint(declared.language, known, 'Piper voices')} (for a language no "
+            'Piper voice speaks, use espeak-ng: `tts "fr"`)',
         )
         return
     try:

@@ -278,7 +278,7 @@ class Resolver:
                 f"unknown voice engine '{engine.text}'",
                 engine.span,
                 hint(engine.text, vocab.VOICE_ENGINES, "voice engines")
-                + '; write `tts "en-us"` (espeak-ng) or `piper "en_US-joe-medium"`',
+                + ' (write `tts "en-us"` for espeak-ng, `piper "en_US-joe-medium"` for Piper)',
             )
             return
         piper = engine.text == "piper"
