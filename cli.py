@@ -100,7 +100,8 @@ def _summary(result: Any, seconds: float, verb: str) -> str:
 def check(path: Path, profile: str, cache_dir: Path | None) -> None:
     """Parse, resolve and gate an episode; no render, nothing written to the output tree.
 
-    Voices are rendered (or taken from the cache), because audio sets the timing.
+    Voices are rendered into the cache (or taken from it), because audio sets the
+    timing; the next build takes them from there.
     """
     from .compiler.session import Session
     from .compiler.store import Store, resolve_cache_dir
@@ -249,8 +250,15 @@ def build(
     if explain:
         for result in sorted(report.ran, key=lambda r: r.action):
             click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
-    for delivered in built.delivered:
+    # Only the files this build changed: after an edit, the two that changed are
+    # what a user looks for, not the fifty that did not; the count says the rest
+    # are there too (one set per build).
+    for delivered in built.changed:
         click.echo(f"delivered {os.path.relpath(delivered)}")
+    same = len(built.delivered) - len(built.changed)
+    if same:
+        other = " other" if built.changed else ""
+        click.echo(f"unchanged: {same}{other} file(s) in {os.path.relpath(built.folder)}")
     ran, cached = len(report.ran), len(report.cached)
     click.echo(
         _summary(built.plan, time.perf_counter() - started, "built")
@@ -259,31 +267,20 @@ def build(
 
 
 def _replay(data: dict[str, Any], out: Path, seconds: float) -> None:
-    """Print what an up-to-date build would have printed; write a run summary."""
-    from .compiler.jsonio import write_json
-
+    """Say in one line that the last build is up to date. Its run_summary.json is
+    left as it is: it holds the figures of the last build that did work, which a
+    no-op has none of (and must not replace)."""
     for warning in data["warnings"]:
         click.echo(warning, err=True)
         click.echo("", err=True)
-    for delivered in data["delivered"]:
-        click.echo(f"delivered {os.path.relpath(delivered)}")
+    files = len(data["delivered"])
     click.echo(
         f"built {data['episode']}: {data['scenes']} scenes, {data['shots']} shots, "
         f"{data['seconds']:.2f}s ({data['frames']} frames at {data['fps']} fps), "
         f"{data['placeholders']} placeholder(s), {len(data['warnings'])} warning(s) "
         f"[{seconds * 1000:.0f} ms]; up to date: 0 action(s) ran, "
-        f"{data['actions']} cached"
-    )
-    write_json(
-        out / data["episode"] / "run_summary.json",
-        {
-            "episode": data["episode"],
-            "up_to_date": True,
-            "actions": {"total": data["actions"], "ran": 0, "cached": data["actions"]},
-            "cache_hit_rate": 1.0,
-            "stages_ms": {"total": round(seconds * 1000, 1)},
-            "warnings": [w.splitlines()[0].removeprefix("warning: ") for w in data["warnings"]],
-        },
+        f"{data['actions']} cached; {files} file(s) in "
+        f"{os.path.relpath(out / data['episode'])} unchanged"
     )
 
 

@@ -234,16 +234,32 @@ def timed_lines(sandbox: Path, params: dict[str, Any]) -> list[tuple[float, floa
     return out
 
 
+def phrase_words(words: list[str], max_words: int) -> list[list[str]]:
+    """Words in phrases of 1 to ``max_words``, breaking after punctuation: the
+    phrases of ``captions.ass`` (their times aside), known before any voice runs."""
+    groups: list[list[str]] = [[]]
+    for word in words:
+        groups[-1].append(word)
+        if len(groups[-1]) >= max_words or word.rstrip()[-1:] in ",.;:!?":
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def is_accent(words: list[str], marked: set[str]) -> bool:
+    """Whether a phrase holds a keyword (``marked``: lower case, no punctuation)."""
+    return bool({w.strip(".,;:!?\"'").lower() for w in words} & marked)
+
+
 def phrases(
     words: list[tuple[str, float]], end: float, max_words: int
 ) -> list[tuple[float, float, list[str]]]:
     """Group words into phrases of 1 to ``max_words``, breaking after punctuation."""
-    groups: list[list[tuple[str, float]]] = [[]]
-    for word, start in words:
-        groups[-1].append((word, start))
-        if len(groups[-1]) >= max_words or word.rstrip()[-1:] in ",.;:!?":
-            groups.append([])
-    groups = [g for g in groups if g]
+    sizes = [len(g) for g in phrase_words([w for w, _ in words], max_words)]
+    groups = []
+    at = 0
+    for size in sizes:
+        groups.append(words[at : at + size])
+        at += size
     out = []
     for i, group in enumerate(groups):
         stop = groups[i + 1][0][1] if i + 1 < len(groups) else end
@@ -251,7 +267,7 @@ def phrases(
     return out
 
 
-def _ass_style(props: dict[str, Any], height: int, name: str) -> pysubs2.SSAStyle:
+def ass_style(props: dict[str, Any], height: int, name: str) -> pysubs2.SSAStyle:
     colour = props.get("color", "#ffffff").lstrip("#")
     outline = str(props.get("outline", "#000000")).lstrip("#")
     scale = height / 1080
@@ -285,26 +301,28 @@ def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
     subs = pysubs2.SSAFile()
     subs.info["PlayResX"], subs.info["PlayResY"] = str(spec["width"]), str(spec["height"])
     subs.styles = {
-        "Base": _ass_style(spec["styles"]["base"], spec["height"], "Base"),
-        "Accent": _ass_style(spec["styles"]["accent"], spec["height"], "Accent"),
+        "Base": ass_style(spec["styles"]["base"], spec["height"], "Base"),
+        "Accent": ass_style(spec["styles"]["accent"], spec["height"], "Accent"),
     }
     listed = set(spec["keywords"])
     candidates = []
     for line in params["lines"]:
         seconds, words = _words(sandbox, line)
         marked = set(line["keywords"]) | listed
+        # A line whose captions would cover a title is moved as a whole (``align``,
+        # an ASS numpad position set by the layout check at lowering).
+        tag = f"{{\\an{line['align']}}}" if "align" in line else ""
         for start, end, group in phrases(words, line["start"] + seconds, spec["max_words"]):
-            clean = {w.strip(".,;:!?\"'").lower() for w in group}
-            candidates.append((start, end, " ".join(group), bool(clean & marked)))
+            candidates.append((start, end, " ".join(group), is_accent(group, marked), tag))
     fps = _fps(params)
     if fps is not None:
-        snapped = on_frames([Cue(a, b, t) for a, b, t, _ in candidates], fps, 0.0)
+        snapped = on_frames([Cue(a, b, t) for a, b, t, _, _ in candidates], fps, 0.0)
         candidates = [
-            (cue.start, cue.end, text, accent)
-            for cue, (_, _, text, accent) in zip(snapped, candidates, strict=True)
+            (cue.start, cue.end, text, accent, tag)
+            for cue, (_, _, text, accent, tag) in zip(snapped, candidates, strict=True)
         ]
     budget = int(len(candidates) * spec["accent_ratio"] / 100)
-    for start, end, text, accent in candidates:
+    for start, end, text, accent, tag in candidates:
         use_accent = accent and budget > 0
         budget -= 1 if use_accent else 0
         text = text.upper() if use_accent and spec["styles"]["accent"].get("uppercase") else text
@@ -312,7 +330,7 @@ def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
             pysubs2.SSAEvent(
                 start=round(start * 1000),
                 end=round(end * 1000),
-                text=ass_text(text),
+                text=tag + ass_text(text),
                 style="Accent" if use_accent else "Base",
             )
         )

@@ -373,6 +373,9 @@ BUILT = re.compile(
 )
 
 
+UP_TO_DATE = re.compile(r"up to date: 0 action\(s\) ran, (?P<cached>\d+) cached")
+
+
 def reel_command() -> str:
     """The `reel` script of the interpreter running the bench (the venv's)."""
     beside = Path(sys.executable).parent / "reel"
@@ -422,7 +425,17 @@ def reel_build(project: Path, out: Path, cache: Path, jobs: int | None) -> Run:
     built = BUILT.search(proc.stdout)
     if built is None:
         raise BenchError(f"cannot read the build's summary line in:\n{proc.stdout}")
-    summary = read_summary(out, built["id"], started_wall)
+    noop = UP_TO_DATE.search(proc.stdout)
+    if noop is not None:
+        # The no-op fast path leaves run_summary.json (the last real build's) alone.
+        cached_n = int(noop["cached"])
+        summary = {
+            "up_to_date": True,
+            "actions": {"total": cached_n, "ran": 0, "cached": cached_n},
+            "stages_ms": {"total": round(wall * 1000, 1)},
+        }
+    else:
+        summary = read_summary(out, built["id"], started_wall)
     ran, cached, total, ids = counts(summary)
     return Run(
         wall_s=wall,

@@ -13,7 +13,7 @@ names against the kind's declaration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,27 @@ class BlobInput:
 Input = SourceInput | ActionInput | BlobInput
 
 
+@dataclass(frozen=True)
+class Label:
+    """What an input or a parameter of an action is, in the words of the
+    blueprint (``the title of shot pour.s02``) and where it is written
+    (``scenes/act2.episode:7``), for `--explain`. Labels are never part of a
+    key: relabelling changes no cache entry."""
+
+    what: str
+    where: str | None = None
+
+    def said(self, verb: str = "changed", detail: str = "") -> str:
+        """``the title of shot pour.s02 changed (position; scenes/act2.episode:7)``"""
+        notes = "; ".join(n for n in (detail, self.where) if n)
+        return f"{self.what} {verb}" + (f" ({notes})" if notes else "")
+
+
+def where(span: Any) -> str | None:
+    """A statement's ``file:line``, as labels show it (None without a span)."""
+    return f"{span.file.display}:{span.line}" if span is not None else None
+
+
 @dataclass
 class Action:
     id: str  # the label a user can type: segment/cold_open.s01
@@ -65,6 +86,9 @@ class Action:
     scene: str | None = None
     hermetic: bool = True  # bit-reproducible: may be shared and verified
     description: str = ""
+    # Input names, parameter names and list elements (``overlays[0]``) in the user's
+    # words, for --explain. Not compared and never keyed.
+    labels: dict[str, Label] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def toolchain(self) -> bool:

@@ -45,6 +45,8 @@ class BuildResult:
     report: ExecutionReport
     folder: Path
     delivered: list[Path] = field(default_factory=list)
+    # Of ``delivered``, the files whose bytes the previous set did not already have.
+    changed: list[Path] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     summary_loudness: dict[str, Any] | None = None
     repairs: list[str] = field(default_factory=list)  # damaged cache blobs found (evicted)
@@ -154,6 +156,8 @@ def build(
         if report.failures:
             kept = staged.fail()
             raise BuildFailed(failure_diagnostics(report, kept).errors)
+        changed = {staged.folder / name for name in staged.changed()}
+        result.changed = [p for p in result.delivered if p in changed]
         staged.commit()
     finally:
         staged.discard()  # a no-op once committed or kept as the failed set
@@ -361,7 +365,7 @@ def remember_build(
         "placeholders": result.plan.manifest.placeholders,
         "warnings": [d.render() for d in diags.warnings],
         "delivered": [str(p.resolve()) for p in result.delivered],
-        "actions": len(result.lowered.actions),
+        "actions": len(result.report.results),  # what the build needed, all cached now
     }
     missing = [root / asset.path for asset in result.plan.manifest.assets if asset.placeholder]
     remember(store, record, inputs, outputs, replay, missing)

@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import Action, ActionGraph, ActionInput, BlobInput, SourceInput
+from .actions import Action, ActionGraph, ActionInput, BlobInput, Label, SourceInput
 from .files import DigestMismatch, place_verified
 from .store import BlobDamaged, Store
 
@@ -82,33 +82,105 @@ class ActionError(Exception):
         self.detail = detail
 
 
+# More changed elements of one list parameter than this are summed up in one reason.
+MAX_ELEMENT_REASONS = 3
+
+
+def _old_labels(last: dict[str, Any]) -> dict[str, Label]:
+    """The labels the last run recorded (for an input or a title that is gone now)."""
+    labels = last.get("labels")
+    if not isinstance(labels, dict):
+        return {}
+    out = {}
+    for name, value in labels.items():
+        if (
+            isinstance(name, str)
+            and isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and (value[1] is None or isinstance(value[1], str))
+        ):
+            out[name] = Label(value[0], value[1])
+    return out
+
+
+def _fields(old: Any, new: Any) -> str:
+    """The fields that differ between two parameter values, when both are mappings."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return ", ".join(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+    return ""
+
+
+def _param_reasons(name: str, old: Any, new: Any, labels: dict[str, Label]) -> list[str]:
+    """Why parameter ``name`` differs, in the labels' words where it has them:
+    a list whose elements are labelled (each title of a shot) is compared
+    element by element."""
+    whole = labels.get(name)
+    if isinstance(old, list) and isinstance(new, list) and f"{name}[0]" in labels:
+        reasons = []
+        for i in range(max(len(old), len(new))):
+            label = labels.get(f"{name}[{i}]") or Label(f"{whole.what if whole else name} #{i + 1}")
+            if i >= len(old):
+                reasons.append(label.said("is new"))
+            elif i >= len(new):
+                reasons.append(label.said("was removed"))
+            elif old[i] != new[i]:
+                reasons.append(label.said(detail=_fields(old[i], new[i])))
+        if len(reasons) > MAX_ELEMENT_REASONS and whole is not None:
+            return [whole.said(detail=f"{len(reasons)} of {max(len(old), len(new))}")]
+        if reasons:
+            return reasons
+    detail = _fields(old, new)
+    if whole is not None:
+        return [whole.said(detail=detail)]
+    return [f"parameter '{name}' changed" + (f" ({detail})" if detail else "")]
+
+
+def _input_label(action: Action, name: str, labels: dict[str, Label]) -> Label | None:
+    """An input in the user's words: its label, else the action it comes from
+    or the file it is."""
+    if name in labels:
+        return labels[name]
+    source = action.inputs.get(name)
+    if isinstance(source, ActionInput):
+        return Label(source.action)
+    if isinstance(source, SourceInput):
+        return Label(f"the file {source.path.name}")
+    return None
+
+
 def _explain(
     action: Action,
     digests: dict[str, str],
     toolchain: str | None,
     last: dict[str, Any] | None,
 ) -> list[str]:
-    """Why an action had to run, by comparing with what its last run was keyed on."""
+    """Why an action had to run, by comparing with what its last run was keyed
+    on, in the blueprint's words where lowering labelled the inputs and
+    parameters (the shot, the field, the file:line that writes it)."""
     if last is None:
         return ["never built before"]
-    reasons = []
+    labels = {**_old_labels(last), **action.labels}
+    reasons: list[str] = []
     old_params, new_params = last.get("params", {}), action.params
     for name in sorted(set(old_params) | set(new_params)):
         if old_params.get(name) != new_params.get(name):
-            reasons.append(f"parameter '{name}' changed")
+            reasons += _param_reasons(name, old_params.get(name), new_params.get(name), labels)
     old_inputs = last.get("inputs", {})
     for name in sorted(set(old_inputs) | set(digests)):
+        label = _input_label(action, name, labels)
         if name not in old_inputs:
-            reasons.append(f"new input '{name}'")
+            reasons.append(label.said("is new") if label else f"new input '{name}'")
         elif name not in digests:
-            reasons.append(f"input '{name}' removed")
+            reasons.append(label.said("was removed") if label else f"input '{name}' removed")
         elif old_inputs[name] != digests[name]:
-            reasons.append(f"input '{name}' changed")
+            reasons.append(label.said() if label else f"input '{name}' changed")
     if action.toolchain and last.get("toolchain") != toolchain:
         reasons.append("the toolchain changed")
     if last.get("backend") != action.version:
         reasons.append(f"the code of its kind ({action.kind}) changed")
-    return reasons or ["its outputs were missing from the cache"]
+    # One edit can reach an action through several inputs (a title's text and its box).
+    return list(dict.fromkeys(reasons)) or ["its outputs were missing from the cache"]
 
 
 class Executor:
@@ -129,6 +201,7 @@ class Executor:
         self.toolchain = toolchain_digest
         self.on_event = on_event or (lambda *_: None)
         self._last: dict[str, dict[str, Any] | None] = {}
+        self._missed: dict[str, str] = {}  # action -> a key this run found no entry for
 
     def action(self, action_id: str) -> Action:
         return self.graph.actions[action_id]
@@ -189,6 +262,8 @@ class Executor:
             "toolchain": self.toolchain if action.toolchain else None,
             "backend": action.version,
             "seconds": None if seconds is None else round(seconds, 3),
+            # Not keyed: only for the next --explain (an input gone by then keeps its name).
+            "labels": {k: [v.what, v.where] for k, v in sorted(action.labels.items())},
         }
 
     def _last_run(self, action_id: str) -> dict[str, Any] | None:
@@ -224,6 +299,25 @@ class Executor:
         position = {a: i for i, a in enumerate(pending)}
         return sorted(pending, key=lambda a: (-chain[a], position[a]))
 
+    def _hit(self, action: Action, report: ExecutionReport) -> tuple[str, dict[str, str]] | None:
+        """Record ``action`` as a cache hit if it is one (None); else its key and
+        input digests, for running it."""
+        digests = self._digests(action, report)
+        key = action.key(digests, self.toolchain)
+        if self._missed.get(action.id) == key:
+            return key, digests  # looked up already in this run, with these inputs
+        last = self._last_run(action.id)
+        hit = self.store.get_action(key, action.hermetic, action.outputs)
+        if hit is None:
+            self._missed[action.id] = key
+            return key, digests
+        report.results[action.id] = ActionResult(action.id, key, hit, True, 0.0)
+        if last is None or last.get("key") != key:
+            seconds = (last or {}).get("seconds")
+            self.store.record_run(action.id, self._record(action, key, digests, seconds))
+        self.on_event("cached", action, report.results[action.id])
+        return None
+
     def _start(
         self,
         action: Action,
@@ -232,21 +326,28 @@ class Executor:
         running: dict[Future, _Running],
     ) -> None:
         """A cache hit is recorded at once; a miss is submitted to the pool."""
-        digests = self._digests(action, report)
-        key = action.key(digests, self.toolchain)
-        last = self._last_run(action.id)
-        hit = self.store.get_action(key, action.hermetic, action.outputs)
-        if hit is not None:
-            report.results[action.id] = ActionResult(action.id, key, hit, True, 0.0)
-            if last is None or last.get("key") != key:
-                seconds = (last or {}).get("seconds")
-                self.store.record_run(action.id, self._record(action, key, digests, seconds))
-            self.on_event("cached", action, report.results[action.id])
+        miss = self._hit(action, report)
+        if miss is None:
             return
-        reasons = _explain(action, digests, self.toolchain, last)
+        key, digests = miss
+        reasons = _explain(action, digests, self.toolchain, self._last_run(action.id))
         self.on_event("start", action, None)
         future = pool.submit(self._execute, action, key, digests)
         running[future] = _Running(action, key, digests, reasons, time.perf_counter())
+
+    def _known_hits(self, pending: list[str], report: ExecutionReport) -> list[str]:
+        """Take every cache hit that can be known before anything runs (its inputs
+        are sources or other such hits) out of ``pending``, so that the first
+        progress line already counts only what is left to run. An action after
+        one that runs may still turn out a hit (early cutoff): it is known then."""
+        left = []
+        for action_id in pending:  # in dependency order (see _by_priority)
+            preds = self.graph.predecessors(action_id)
+            if not all(p in report.results for p in preds) or self._hit(
+                self.action(action_id), report
+            ):
+                left.append(action_id)
+        return left
 
     def _finish(self, job: _Running, future: Future, report: ExecutionReport) -> bool:
         """Record a finished action; False if it failed."""
@@ -290,9 +391,11 @@ class Executor:
     def _run_once(self, targets: set[str], done: dict[str, ActionResult]) -> ExecutionReport:
         report = ExecutionReport()
         self._last = {}  # records this run writes are not read back by it
+        self._missed = {}
         needed = self.needed(targets)
         pending = self._by_priority([a for a in needed if a not in done])
         report.results.update({a: done[a] for a in needed if a in done})
+        pending = self._known_hits(pending, report)
         failed: set[str] = set()
         running: dict[Future, _Running] = {}
         stop = False
@@ -334,20 +437,27 @@ class _Running:
 def progress_printer(
     total: int, stream: Any = None
 ) -> Callable[[str, Action, ActionResult | None], None]:
-    """A plain progress line per action that runs (works in logs and CI)."""
+    """A plain progress line per action that runs (works in logs and CI):
+    ``[3/8] segment/pour.s02 (1.2s)``, where 8 is what is left to run of the
+    ``total`` actions the build needs. Cache hits are not counted; most are
+    known before the first action runs, and one found later (an action whose
+    inputs came out the same, early cutoff) lowers the second number."""
     stream = stream or sys.stderr
-    state = {"n": 0}
+    state = {"n": 0, "total": total}
 
     def on_event(kind: str, action: Action, result: ActionResult | None) -> None:
-        if kind in ("done", "cached", "failed"):
+        if kind == "cached":
+            state["total"] -= 1
+            return
+        if kind in ("done", "failed"):
             state["n"] += 1
         if kind == "done" and result is not None:
             print(
-                f"[{state['n']}/{total}] {action.id} ({result.seconds:.1f}s)",
+                f"[{state['n']}/{state['total']}] {action.id} ({result.seconds:.1f}s)",
                 file=stream,
                 flush=True,
             )
         elif kind == "failed":
-            print(f"[{state['n']}/{total}] {action.id} FAILED", file=stream, flush=True)
+            print(f"[{state['n']}/{state['total']}] {action.id} FAILED", file=stream, flush=True)
 
     return on_event

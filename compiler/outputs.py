@@ -42,7 +42,7 @@ from .store import Store, is_digest, read_json_dict
 RECORD = ".reel-delivered.json"
 LOCK = ".reel-lock"
 RECORD_VERSION = 1
-LOG_FILES = frozenset({"run_summary.json"})  # rewritten by no-op builds: not digest-checked
+LOG_FILES = frozenset({"run_summary.json"})  # differs run to run by design: not digest-checked
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -212,6 +212,27 @@ class OutputSet:
     def add_written(self, relative: str, log: bool = False) -> None:
         """Note a file written into the staging folder by other code."""
         self.files[relative] = None if log else hash_file(self.staging / relative)
+
+    def changed(self) -> set[str]:
+        """The staged files (logs aside) that the delivered set does not already
+        hold with the same bytes: new, of another digest, or missing or resized
+        there since (by its record, and a stat; nothing is read)."""
+        recorded = read_record(self.folder) or {}
+        out = set()
+        for name, digest in self.files.items():
+            if digest is None:
+                continue
+            current = self.folder / name
+            try:
+                same = (
+                    recorded.get(name) == digest
+                    and current.stat().st_size == (self.staging / name).stat().st_size
+                )
+            except OSError:
+                same = False
+            if not same:
+                out.add(name)
+        return out
 
     def _record(self, failed: bool) -> None:
         write_json(

@@ -98,7 +98,9 @@ class Session:
 
     @cached_property
     def lowered(self) -> Lowered:
-        return lower(self.context)
+        lowered = lower(self.context)
+        self.diags.items.extend(lowered.warnings)  # e.g. burned captions over a title
+        return lowered
 
     @cached_property
     def graph(self) -> ActionGraph:

@@ -15,7 +15,7 @@ from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
 from reel.lang.suggest import hint
 
-from .actions import Action, SourceInput, build_graph, make
+from .actions import Action, Label, SourceInput, build_graph, make, where
 from .executor import ExecutionReport, Executor
 from .failures import BuildFailed, failure_diagnostics
 from .files import is_file
@@ -73,6 +73,9 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
         for i, line in enumerate(shot.lines, start=1):
             lid = line_id(shot, i)
             origin = str(line.span) if line.span else None
+            said = Label(
+                f"what {line.speaker} says in line {i} of shot {shot.id}", where(line.span)
+            )
             if line.file and is_file(root / line.file):
                 actions.append(
                     make(
@@ -83,10 +86,19 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                         origin=origin,
                         scene=shot.scene,
                         description=f"recorded line {lid}",
+                        labels={
+                            "text": said,
+                            "recording": Label(
+                                f"the recording of line {i} of shot {shot.id} ({line.file})",
+                                where(line.span),
+                            ),
+                        },
                     )
                 )
                 continue
             spec = voices.get(line.speaker)
+            voice_at = where(spec.span) if spec else None
+            whose = f"{line.speaker}'s voice" if spec else "the default voice"
             if spec is not None and spec.engine == "piper":
                 actions.append(
                     make(
@@ -101,6 +113,16 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                         # other samples on another instruction set (not checkable here)
                         hermetic=False,
                         description=f"say line {lid} (piper)",
+                        labels={
+                            "text": said,
+                            "model": Label(f"the Piper voice of {whose}", voice_at),
+                            "length_scale": Label(f"the rate of {whose}", voice_at),
+                            "model_digest": Label(f"the Piper voice model ({spec.language})"),
+                            "config_digest": Label("the Piper voice's settings file"),
+                            "versions": Label("the Piper and onnxruntime versions"),
+                            "engine": Label("the speech engine"),
+                            "chain": Label("the vocal chain"),
+                        },
                     )
                 )
                 continue
@@ -120,6 +142,16 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                     origin=origin,
                     scene=shot.scene,
                     description=f"say line {lid}",
+                    labels={
+                        "text": said,
+                        **{
+                            name: Label(f"the {name} of {whose}", voice_at)
+                            for name in ("language", "rate", "pitch", "variant")
+                        },
+                        "engine": Label("the speech engine"),
+                        "library": Label("the speech library (libespeak-ng)"),
+                        "chain": Label("the vocal chain"),
+                    },
                 )
             )
     return actions

@@ -60,7 +60,8 @@ def test_the_joined_file_decodes_to_every_frame_of_every_shot_in_order(shots: Pa
     expected = [d for i in (1, 2, 3) for d in frame_digests(shots / f"piece-{i:04d}.mp4")]
     assert frame_digests(shots / "joined.mp4") == expected
     assert frame_digests(shots / "joined.mp4", "a") == frame_digests(shots / "audio.m4a", "a")
-    assert not (shots / assemble.STREAM).exists()  # the intermediate stream is removed
+    assert not (shots / assemble.STREAM).exists()  # the intermediates are removed
+    assert not (shots / assemble.PICTURE).exists()
     with av.open(str(shots / "joined.mp4")) as container:
         video = container.streams.video[0]
         packets = [p for p in container.demux(video) if p.size]
@@ -110,8 +111,8 @@ def test_a_damaged_file_is_refused(shots: Path) -> None:
 
 def test_the_join_is_the_same_bytes_every_run(shots: Path) -> None:
     """Picture and sound are interleaved by timestamp, not by which of ffmpeg's
-    reader threads came first (before -max_interleave_delta 0, one run in two
-    laid the pilot's master out differently)."""
+    reader threads came first (muxed straight from the raw stream, one run in
+    two laid the pilot's master out differently)."""
     digests = set()
     for _ in range(4):
         assemble.join_files(shots, "joined.mp4", sound=True)

@@ -182,8 +182,14 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "segment@shorts/the_street.s01",
         "rendition/shorts",
     }
-    assert explained["segment/the_street.s01"] == "input 'text-0.txt' changed"
-    assert explained["mux"] == "input 'piece-0010.mp4' changed"
+    # In the blueprint's words: the shot, the field and the line that writes it.
+    at = next(
+        i for i, line in enumerate(act2.read_text().splitlines(), 1) if "Canal Street" in line
+    )
+    assert explained["segment/the_street.s01"] == (
+        f"the title of shot the_street.s01 changed (pilot/scenes/act2.episode:{at})"
+    )
+    assert explained["mux"] == "segment/the_street.s01 changed"
     summary = load(pilot_copy["folder"], "run_summary.json")
     assert [r["action"] for r in summary["ran"]] == [
         "mux",
@@ -317,4 +323,12 @@ def test_the_no_op_fast_path_and_what_invalidates_it(tmp_path: Path) -> None:
     )
     changed = reel(*args, "--explain", cwd=tmp_path)
     assert "up to date" not in changed.stdout
-    assert "explain: segment/two.s02: input 'plate-image' changed" in changed.stdout
+    at = next(
+        i
+        for i, line in enumerate((project / "tiny.episode").read_text().splitlines(), 1)
+        if 'plate image "a.png"' in line
+    )
+    assert (
+        f"explain: segment/two.s02: the image of shot two.s02 (a.png) changed "
+        f"(tiny/tiny.episode:{at})" in changed.stdout
+    )

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -50,13 +51,25 @@ def _listed(sandbox: Path) -> list[str]:
 
 # The concat demuxer reading list.txt (names relative to the sandbox).
 CONCAT_INPUT = ["-f", "concat", "-safe", "0", "-i", "list.txt"]
-# Interleave picture and sound by timestamps alone (0: wait for a packet of each
-# stream), never by which reader thread ran first: without it the joined file's
-# layout changed from run to run.
-SOUND = ["-i", "audio.m4a", "-map", "0:v:0", "-map", "1:a:0", "-max_interleave_delta", "0"]
+SOUND = ["-i", "audio.m4a", "-map", "0:v:0", "-map", "1:a:0"]
 MOVIE_TIMESCALE = 48000  # Reel's audio rate, and a whole number of ticks per frame at 24, 25, 30
-# The joined stream, written next to the inputs and removed once muxed.
+# The joined stream and the picture made from it, written next to the inputs
+# and removed once muxed.
 STREAM = "video.h264"
+PICTURE = "picture.mp4"
+
+
+def _picture(rate: Fraction, output: str, flags: list[str]) -> list[str]:
+    """ffmpeg arguments: the raw joined stream into an MP4 holding it alone."""
+    return [
+        *("-f", "h264", "-framerate", str(rate), "-i", STREAM, "-map", "0:v", "-c", "copy"),
+        # A raw stream carries no timestamps: each frame's decode time is its
+        # presentation time (no B-frames, checked by annexb).
+        *("-bsf:v", "setts=pts=DTS", "-video_track_timescale", str(rate.numerator)),
+        *flags,
+        *BITEXACT_OUT,
+        output,
+    ]
 
 
 def join_files(sandbox: Path, output: str, sound: bool) -> None:
@@ -65,7 +78,13 @@ def join_files(sandbox: Path, output: str, sound: bool) -> None:
 
     Reel's own segments are laid end to end as one H.264 stream (see
     ``annexb``) that ffmpeg probes once; files that stream cannot carry (B-frames,
-    another codec) go through the concat demuxer, which probes every file."""
+    another codec) go through the concat demuxer, which probes every file.
+
+    The raw stream becomes an MP4 of its own before the sound is added. Muxed
+    in one step, ffmpeg's reader threads decide the interleaving of a stream
+    whose timestamps are only made at the muxer: the layout changed from run to
+    run, and waiting for both streams (``-max_interleave_delta 0``) held a
+    10-minute picture in memory (640 MB). From an MP4, every packet has its time."""
     stream = sandbox / STREAM
     try:
         with stream.open("wb") as out:
@@ -76,28 +95,18 @@ def join_files(sandbox: Path, output: str, sound: bool) -> None:
         run_ffmpeg([*picture, "-c", "copy", *MOVFLAGS, *BITEXACT_OUT, output], sandbox)
         return
     try:
+        if not sound:
+            run_ffmpeg(_picture(rate, output, MOVFLAGS), sandbox)
+            return
+        run_ffmpeg(_picture(rate, PICTURE, []), sandbox)
+        stream.unlink()
         run_ffmpeg(
             [
-                "-f",
-                "h264",
-                "-framerate",
-                str(rate),
-                "-i",
-                STREAM,
-                *(SOUND if sound else ["-map", "0:v"]),
-                "-c",
-                "copy",
-                # A raw stream carries no timestamps: each frame's decode time is
-                # its presentation time (no B-frames, checked by annexb).
-                "-bsf:v",
-                "setts=pts=DTS",
-                "-video_track_timescale",
-                str(rate.numerator),
+                *("-i", PICTURE, *SOUND, "-c", "copy"),
                 # The movie's clock counts audio samples: at the default (1000)
                 # the sound's edit list is rounded to a millisecond and its last
                 # frame loses samples.
-                "-movie_timescale",
-                str(MOVIE_TIMESCALE),
+                *("-movie_timescale", str(MOVIE_TIMESCALE)),
                 *MOVFLAGS,
                 *BITEXACT_OUT,
                 output,
@@ -105,7 +114,8 @@ def join_files(sandbox: Path, output: str, sound: bool) -> None:
             sandbox,
         )
     finally:
-        stream.unlink()
+        stream.unlink(missing_ok=True)
+        (sandbox / PICTURE).unlink(missing_ok=True)
 
 
 def concat_run(sandbox: Path, params: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ def lower(context: Context) -> Lowered:
         targets.setdefault(action.id, action.id)
     named = [d.name for d in context.episode.deliverables if d.name in targets]
     defaults = [*named, "captions"] if named else ["master", "captions"]
-    return Lowered(merged.actions, targets, merged.delivers, defaults)
+    return Lowered(merged.actions, targets, merged.delivers, defaults, merged.warnings)
 
 
 __all__ = ["RULES", "Context", "Lowered", "Produced", "lower", "merge"]

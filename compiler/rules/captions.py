@@ -9,12 +9,12 @@ from typing import Any
 import pysubs2
 
 from reel.backends.audio.voice import RATE
-from reel.backends.ffmpeg.segment import CAPTION_FONTS
-from reel.backends.fonts import font_file
+from reel.lang.diagnostics import Diagnostic
 from reel.lang.values import Time
 
-from ..actions import Action, ActionInput, Input, SourceInput, make
+from ..actions import Action, ActionInput, Input, Label, make, where
 from .context import Context
+from .layout import place
 from .produced import Produced
 
 SIDECARS = [
@@ -24,14 +24,6 @@ SIDECARS = [
 ]
 MAX_WORDS_PER_PHRASE = 4
 ACCENT_RATIO = 30  # percent of phrases at most in the accent style (seed 004)
-
-
-def caption_fonts() -> dict[str, Input]:
-    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
-    return {
-        f"{CAPTION_FONTS}/{font.name}": SourceInput(font)
-        for font in (font_file(None, False), font_file(None, True))
-    }
 
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:
@@ -64,32 +56,58 @@ def captions_action(
     action_id: str = "captions",
     size: tuple[int, int] | None = None,
     style_name: str | None = None,
-) -> Action:
+) -> tuple[Action, list[Diagnostic]]:
     """The captions action; with ``size``, an ASS laid out for another frame
     (a vertical rendition keeps its captions inside the safe area); with
-    ``style_name``, in that caption style instead of the episode's."""
+    ``style_name``, in that caption style instead of the episode's. Lines
+    whose captions would cover a title move (``layout.place``); the warnings
+    are for those with nowhere to go."""
     script_lines = {line.id: line for scene in ctx.plan.script.scenes for line in scene.lines}
     inputs: dict[str, Input] = {}
+    voices = {v.id: v for v in ctx.voices}
+    fields = style(ctx, style_name)
+    shown = style_name or ctx.episode.caption_style
+    block = next((b for b in ctx.episode.caption_styles if b.name == shown), None)
+    at = where(block.span) if block is not None else None
+    labels = {
+        "lines": Label("the dialogue lines (text or start)"),
+        "shots": Label("the shots' lengths"),
+        "rules": Label(f"the line rules of caption style {shown}", at),
+        "phrases": Label(f"caption style {shown}", at),
+        "fps": Label("the episode's frame rate"),
+    }
     lines = []
     for shot in ctx.shots:
         for cue in shot.lines:
             name = f"words-{cue.line_id}.json"
             inputs[name] = ActionInput(f"voice/{cue.line_id}", "words.json")
+            voice = voices.get(f"voice/{cue.line_id}")
+            said = voice.labels.get("text") if voice is not None else None
+            labels[name] = Label(f"the spoken words of line {cue.line_id}")
+            labels[f"lines[{len(lines)}]"] = Label(
+                f"the caption of line {cue.line_id}", said.where if said else None
+            )
             line = script_lines[cue.line_id]
             lines.append(
                 {
+                    "id": cue.line_id,
                     "start": round(ctx.line_starts[cue.line_id] / RATE, 6),
                     "text": line.text,
                     "words": name,
                     "keywords": list(line.keywords),
                 }
             )
-    fields = style(ctx, style_name)
     styles = {role: _plain(ctx.styles.get(fields.get(role, ""), {})) for role in ("base", "accent")}
     keywords = sorted(
         {k.strip().lower() for k in str(fields.get("keywords", "")).split(",") if k.strip()}
     )
     width, height = size or ctx.size
+    frame = "captions.ass" if action_id == "captions" else action_id.partition("@")[2]
+    placement = place(ctx, (width, height), fields, styles, frame)
+    for line in lines:
+        if line["id"] in placement.aligns:
+            line["align"] = placement.aligns[line["id"]]
+        del line["id"]
     shots = [
         {
             "id": shot.id,
@@ -98,7 +116,7 @@ def captions_action(
         }
         for shot in ctx.shots
     ]
-    return make(
+    action = make(
         "captions",
         action_id,
         {
@@ -125,8 +143,11 @@ def captions_action(
             *(f"captions-{shot['id']}.ass" for shot in shots),
         ),
         description="SRT, WebVTT and ASS captions, timed by the voices",
+        labels=labels,
     )
+    return action, placement.warnings
 
 
 def rule(ctx: Context) -> Produced:
-    return Produced([captions_action(ctx)], {"captions": "captions"}, {"captions": list(SIDECARS)})
+    action, warnings = captions_action(ctx)
+    return Produced([action], {"captions": "captions"}, {"captions": list(SIDECARS)}, warnings)

@@ -9,6 +9,7 @@ A rendition at another size renders the same shots again with ``suffix``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from reel.backends import captions as captions_backend
@@ -16,8 +17,7 @@ from reel.backends.ffmpeg import assemble, segment
 from reel.backends.fonts import font_file
 
 from .. import artifacts as a
-from ..actions import Action, ActionInput, BlobInput, Input, SourceInput, make
-from .captions import caption_fonts
+from ..actions import Action, ActionInput, BlobInput, Input, Label, SourceInput, make, where
 from .context import Context
 from .produced import Produced
 
@@ -35,20 +35,37 @@ def _wrap(text: str, size_px: int, width: int) -> str:
     return "\n".join(out)
 
 
+def caption_fonts() -> dict[str, Input]:
+    """The packaged fonts, as the `fonts/` folder libass draws burned-in captions with."""
+    return {
+        f"{segment.CAPTION_FONTS}/{font.name}": SourceInput(font)
+        for font in (font_file(None, False), font_file(None, True))
+    }
+
+
 def plate(
-    ctx: Context, shot: a.ShotEntry, inputs: dict[str, Input], reframe: str = "focus"
+    ctx: Context,
+    shot: a.ShotEntry,
+    inputs: dict[str, Input],
+    reframe: str = "focus",
+    labels: dict[str, Label] | None = None,
 ) -> dict[str, Any]:
-    """The plate's parameters; the files it reads go into ``inputs``."""
+    """The plate's parameters; the files it reads go into ``inputs`` (and what
+    they are, in the blueprint's words, into ``labels``)."""
+    labels = labels if labels is not None else {}
     spec = shot.plate
+    at = where(ctx.ir_shots[shot.id].plate.span)
     out: dict[str, Any] = {"kind": spec.kind}
     if spec.asset_id is not None:
         asset = ctx.assets[spec.asset_id]
         if asset.placeholder:
             out["kind"] = "placeholder"
             inputs["slate.txt"] = BlobInput(f"missing file\n{asset.path}".encode())
+            labels["slate.txt"] = Label(f"the missing plate file of shot {shot.id}", at)
         else:
             name = segment.PLATE_IMAGE if spec.kind == "image" else segment.PLATE_VIDEO
             inputs[name] = SourceInput(ctx.root / asset.path)
+            labels[name] = Label(f"the {spec.kind} of shot {shot.id} ({asset.path})", at)
             out["fit"] = spec.fit or "cover"
             # `reframe focus` crops around the shot's focus, `center` ignores it.
             focus = shot.focus if reframe == "focus" else "center"
@@ -58,6 +75,7 @@ def plate(
                 out["out_s"] = ctx.seconds(spec.out_frame) if spec.out_frame is not None else None
     elif spec.kind == "placeholder":
         inputs["slate.txt"] = BlobInput((spec.description or "").encode())
+        labels["slate.txt"] = Label(f"the placeholder text of shot {shot.id}", at)
     else:
         # A generated plate: its colours and the options its vocabulary declares.
         out["colours"] = list(spec.colours)
@@ -68,39 +86,70 @@ def plate(
     return out
 
 
+def overlay_labels(ctx: Context, shot: a.ShotEntry) -> list[Label]:
+    """Each title (or kinetic text) of a shot, as a user would point at it."""
+    kinds = [o.kind for o in ctx.ir_shots[shot.id].overlays]
+    out = []
+    for i, overlay in enumerate(ctx.ir_shots[shot.id].overlays):
+        kind = "title" if overlay.kind == "title" else "kinetic text"
+        nth = kinds[: i + 1].count(overlay.kind)
+        which = f"{kind} {nth}" if kinds.count(overlay.kind) > 1 else f"the {kind}"
+        out.append(Label(f"{which} of shot {shot.id}", where(overlay.span)))
+    return out
+
+
+def overlay_spec(
+    ctx: Context, overlay: a.OverlaySpec, width: int, height: int
+) -> tuple[dict[str, Any], str, Path]:
+    """How one title is drawn at ``width``x``height``: the segment's overlay
+    parameters (without its file names), its text as wrapped, and its font."""
+    style = ctx.styles.get(overlay.style, {})
+    font = font_file(style.get("font"), bool(style.get("bold", False)))
+    size = int(style.get("size", TEXT_SIZE))
+    size_px = max(8, round(size * min(width, height) / segment.REFERENCE_HEIGHT))
+    text = overlay.text.upper() if style.get("uppercase") else overlay.text
+    margin = style.get("margin")
+    spec = {
+        "size": size,
+        "color": style.get("color", TEXT_COLOUR),
+        "outline": style.get("outline"),
+        "outline_width": style.get("outline_width", 2),
+        "shadow": style.get("shadow"),
+        "box": style.get("box"),
+        "animation": style.get("animation"),
+        "position": overlay.position or style.get("position", "center"),
+        "margin": float(margin) if margin is not None else 6.0,
+    }
+    return spec, _wrap(text, size_px, width), font
+
+
 def overlays(
-    ctx: Context, shot: a.ShotEntry, inputs: dict[str, Input], width: int, height: int
+    ctx: Context,
+    shot: a.ShotEntry,
+    inputs: dict[str, Input],
+    width: int,
+    height: int,
+    labels: dict[str, Label] | None = None,
 ) -> list[dict[str, Any]]:
+    labels = labels if labels is not None else {}
+    named = overlay_labels(ctx, shot)
     out = []
     for i, overlay in enumerate(shot.overlays):
-        style = ctx.styles.get(overlay.style, {})
-        bold = bool(style.get("bold", False))
-        font = font_file(style.get("font"), bold)
+        labels[f"text-{i}.txt"] = labels[f"overlays[{i}]"] = named[i]
+        spec, text, font = overlay_spec(ctx, overlay, width, height)
         font_name = f"font-{font.stem.lower()}.ttf"
         inputs[font_name] = SourceInput(font)
-        size = int(style.get("size", TEXT_SIZE))
-        size_px = max(8, round(size * min(width, height) / segment.REFERENCE_HEIGHT))
-        text = overlay.text.upper() if style.get("uppercase") else overlay.text
-        inputs[f"text-{i}.txt"] = BlobInput(_wrap(text, size_px, width).encode())
+        inputs[f"text-{i}.txt"] = BlobInput(text.encode())
         end = (
             None
             if overlay.duration_frames is None
             else ctx.seconds(overlay.start_frame + overlay.duration_frames)
         )
-        margin = style.get("margin")
         out.append(
             {
                 "text_file": f"text-{i}.txt",
                 "font_file": font_name,
-                "size": size,
-                "color": style.get("color", TEXT_COLOUR),
-                "outline": style.get("outline"),
-                "outline_width": style.get("outline_width", 2),
-                "shadow": style.get("shadow"),
-                "box": style.get("box"),
-                "animation": style.get("animation"),
-                "position": overlay.position or style.get("position", "center"),
-                "margin": float(margin) if margin is not None else 6.0,
+                **spec,
                 "start_s": ctx.seconds(overlay.start_frame),
                 "end_s": end,
             }
@@ -128,19 +177,23 @@ def segment_action(
     of this shot is burned in; the frames crossfades read then come from the
     segments themselves (``tail``: write this shot's), taken before the text."""
     inputs: dict[str, Input] = {}
+    labels = shot_labels(ctx, shot, suffix)
     transition = {"kind": "cut", "frames": 0} if clean else ctx.transition(index, shot)
     if transition["kind"] == "crossfade":
         prev = ctx.shots[index - 1]
         source = f"segment{suffix}/{prev.id}" if captions else f"tail{suffix}/{prev.id}"
         inputs[segment.PREV_FRAME] = ActionInput(source, segment.TAIL)
+        labels[segment.PREV_FRAME] = Label(
+            f"the last frame of shot {prev.id}, which the crossfade starts from"
+        )
     params: dict[str, Any] = {
         "width": width,
         "height": height,
         "fps": ctx.fps_pair,
         "frames": shot.duration_frames,
-        "plate": plate(ctx, shot, inputs, reframe),
+        "plate": plate(ctx, shot, inputs, reframe, labels),
         "motion": shot.motion.model_dump(mode="json"),
-        "overlays": [] if clean else overlays(ctx, shot, inputs, width, height),
+        "overlays": [] if clean else overlays(ctx, shot, inputs, width, height, labels),
         "transition": transition,
         "encoder": ctx.encoder(encoder),
     }
@@ -148,6 +201,7 @@ def segment_action(
     if captions is not None:
         params["captions"] = True
         inputs[segment.CAPTIONS] = ActionInput(captions, f"captions-{shot.id}.ass")
+        labels[segment.CAPTIONS] = Label(f"the captions of shot {shot.id} ({captions})")
         inputs.update(caption_fonts())
     if tail:
         params["tail"] = True
@@ -162,7 +216,27 @@ def segment_action(
         origin=ctx.origin(shot.id),
         scene=shot.scene_id,
         description=f"{'clean plate of' if clean else 'render'} shot {shot.id}",
+        labels=labels,
     )
+
+
+def shot_labels(ctx: Context, shot: a.ShotEntry, suffix: str = "") -> dict[str, Label]:
+    """The parameters of a shot's render, in the blueprint's words."""
+    ir_shot = ctx.ir_shots[shot.id]
+    at = where(ir_shot.span)
+    of = f" of {suffix.removeprefix('@')}" if suffix else ""
+    return {
+        "frames": Label(f"the length of shot {shot.id}", at),
+        "plate": Label(f"the plate of shot {shot.id}", where(ir_shot.plate.span) or at),
+        "motion": Label(f"the move of shot {shot.id}", where(ir_shot.motion.span) or at),
+        "transition": Label(
+            f"the transition into shot {shot.id}", where(ir_shot.transition.span) or at
+        ),
+        "width": Label(f"the frame size{of}"),
+        "height": Label(f"the frame size{of}"),
+        "fps": Label("the episode's frame rate"),
+        "encoder": Label(f"the encoder settings{of}"),
+    }
 
 
 def segments(
@@ -209,6 +283,7 @@ def segments(
                     origin=ctx.origin(shot.id),
                     scene=shot.scene_id,
                     description=f"last frame of {shot.id}",
+                    labels={"frames": shot_labels(ctx, shot)["frames"]},
                 )
             )
     return out
@@ -222,7 +297,9 @@ def join(
     inputs: dict[str, Input] = {"list.txt": BlobInput(assemble.concat_list(names))}
     inputs.update(zip(names, pieces, strict=True))
     inputs["audio.m4a"] = ActionInput(audio, "audio.m4a")
-    return make("join", action_id, {}, inputs, description=description)
+    labels = {"list.txt": Label("the number of shots")}
+    labels.update({n: Label(p.action) for n, p in zip(names, pieces, strict=True)})
+    return make("join", action_id, {}, inputs, description=description, labels=labels)
 
 
 def rule(ctx: Context) -> Produced:
@@ -232,7 +309,10 @@ def rule(ctx: Context) -> Produced:
     inputs: dict[str, Input] = {"list.txt": BlobInput(assemble.concat_list(names))}
     for name, shot in zip(names, ctx.shots, strict=True):
         inputs[name] = ActionInput(f"segment/{shot.id}", segment.OUTPUT)
-    actions.append(make("concat", "concat", {}, inputs, description="join the segments"))
+    labels = {"list.txt": Label("the number of shots")}
+    actions.append(
+        make("concat", "concat", {}, inputs, description="join the segments", labels=labels)
+    )
     return Produced(actions, {"video": "concat"}, {"concat": [("video.mp4", "video.mp4")]})
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reel.lang.diagnostics import Diagnostic
+
 from ..actions import Action
 
 
@@ -14,6 +16,7 @@ class Produced:
     actions: list[Action] = field(default_factory=list)
     targets: dict[str, str] = field(default_factory=dict)  # label -> action id
     delivers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)  # e.g. captions over a title
 
 
 @dataclass
@@ -22,6 +25,7 @@ class Lowered:
     targets: dict[str, str]  # label -> action id
     delivers: dict[str, list[tuple[str, str]]]  # action id -> [(output, path in the tree)]
     default_targets: list[str]
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     def by_id(self) -> dict[str, Action]:
         return {x.id: x for x in self.actions}
@@ -41,4 +45,5 @@ def merge(parts: list[Produced]) -> Produced:
             out.actions.append(action)
         out.targets.update(part.targets)
         out.delivers.update(part.delivers)
+        out.warnings.extend(part.warnings)
     return out

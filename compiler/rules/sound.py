@@ -14,7 +14,7 @@ from reel.lang import ir
 from reel.lang.values import Time
 
 from .. import roles
-from ..actions import Action, ActionInput, Input, SourceInput, make
+from ..actions import Action, ActionInput, Input, Label, SourceInput, make, where
 from .context import Context
 from .produced import Produced
 
@@ -32,12 +32,16 @@ def effect_id(asset: str) -> str:
     return f"effect/{asset}"
 
 
-def _effects(ctx: Context, inputs: dict[str, Input]) -> tuple[list[Action], list[dict[str, Any]]]:
+def _effects(
+    ctx: Context, inputs: dict[str, Input], labels: dict[str, Label]
+) -> tuple[list[Action], list[dict[str, Any]]]:
     actions: dict[str, Action] = {}
     placed = []
     for shot in ctx.shots:
-        for cue in shot.sfx:
+        spans = [where(s.span) for s in ctx.ir_shots[shot.id].sfx]
+        for i, cue in enumerate(shot.sfx):
             action_id = effect_id(cue.asset_id)
+            at = spans[i] if i < len(spans) else None
             if action_id not in actions:
                 actions[action_id] = make(
                     "decode_effect",
@@ -45,9 +49,13 @@ def _effects(ctx: Context, inputs: dict[str, Input]) -> tuple[list[Action], list
                     {},
                     {"effect": SourceInput(ctx.root / cue.asset_id)},
                     description=f"decode {cue.asset_id}",
+                    labels={"effect": Label(f"the sound file {cue.asset_id}", at)},
                 )
             name = f"effect-{len(placed):03d}.wav"
             inputs[name] = ActionInput(action_id, "effect.wav")
+            labels[f"effects[{len(placed)}]"] = Label(
+                f"the sound effect {cue.asset_id} in shot {shot.id}", at
+            )
             placed.append(
                 {
                     "file": name,
@@ -58,14 +66,35 @@ def _effects(ctx: Context, inputs: dict[str, Input]) -> tuple[list[Action], list
     return list(actions.values()), placed
 
 
-def loudness(action_id: str, settings: dict[str, Any], description: str) -> Action:
+# The blueprint field each loudness parameter comes from.
+LOUDNESS_FIELDS = {
+    "target_lufs": "loudness",
+    "true_peak_dbtp": "true_peak",
+    "bitrate_kbps": "audio_bitrate",
+}
+
+
+def loudness(
+    action_id: str,
+    settings: dict[str, Any],
+    description: str,
+    deliverable: ir.Deliverable | None = None,
+) -> Action:
     """A loudness pass of the mix to ``settings`` (target, true-peak ceiling, bitrate)."""
+    labels = {}
+    for param, name in LOUDNESS_FIELDS.items():
+        if deliverable is None:
+            labels[param] = Label(f"the master's {name}")
+        else:
+            at = where(deliverable.field_span(name))
+            labels[param] = Label(f"the {name} of deliverable {deliverable.name}", at)
     return make(
         "loudness",
         action_id,
         settings,
         {"mix.wav": ActionInput("mix", "mix.wav")},
         description=description,
+        labels=labels,
     )
 
 
@@ -77,22 +106,35 @@ def loudness_of(ctx: Context, deliverable: ir.Deliverable) -> tuple[str, list[Ac
     if settings == roles.audio_settings(roles.primary_video(ctx.episode)):
         return "loudness", []
     action_id = f"loudness/{deliverable.name}"
-    return action_id, [loudness(action_id, settings, f"loudness for {deliverable.name}")]
+    made = loudness(action_id, settings, f"loudness for {deliverable.name}", deliverable)
+    return action_id, [made]
 
 
 def rule(ctx: Context) -> Produced:
     actions: list[Action] = list(ctx.voices)
     inputs: dict[str, Input] = {}
+    music = ctx.episode.music
+    music_at = where(music.span) if music is not None else None
+    labels = {
+        "samples": Label("the episode's length"),
+        "voices": Label("when the lines start"),
+        "effects": Label("the sound effects"),
+        "music": Label("the music bed", music_at),
+        "duck": Label("the music's ducking", music_at),
+    }
     placements = []
     for voice in ctx.voices:
         line = voice.id.removeprefix("voice/")
         name = f"voice-{line}.wav"
         inputs[name] = ActionInput(voice.id, "voice.wav")
+        said = voice.labels.get("text")
+        labels[f"voices[{len(placements)}]"] = Label(
+            f"when line {line} starts", said.where if said else None
+        )
         placements.append({"file": name, "start": ctx.line_starts[line]})
-    effects, placed = _effects(ctx, inputs)
+    effects, placed = _effects(ctx, inputs, labels)
     actions += effects
     total = ctx.plan.shotlist.total_frames
-    music = ctx.episode.music
     duck = dict(DUCK_DEFAULTS)
     if music is not None:
         actions.append(
@@ -107,6 +149,11 @@ def rule(ctx: Context) -> Produced:
                 },
                 {"music": SourceInput(ctx.root / music.path)},
                 description="the music bed, fitted to the episode",
+                labels={
+                    "seconds": Label("the episode's length"),
+                    "gain_db": Label("the music's gain", music_at),
+                    "music": Label(f"the music file {music.path}", music_at),
+                },
             )
         )
         inputs["music.wav"] = ActionInput("music_bed", "music.wav")
@@ -129,9 +176,11 @@ def rule(ctx: Context) -> Produced:
             },
             inputs,
             description="voice, music and effects; music ducked under voice",
+            labels=labels,
         )
     )
     # The master's sound: its deliverable's loudness, peak and bitrate.
-    settings = roles.audio_settings(roles.primary_video(ctx.episode))
-    actions.append(loudness("loudness", settings, "the master's loudness"))
+    primary = roles.primary_video(ctx.episode)
+    settings = roles.audio_settings(primary)
+    actions.append(loudness("loudness", settings, "the master's loudness", primary))
     return Produced(actions, {"audio": "loudness", "stems": "mix"}, {"mix": list(STEMS)})

@@ -43,7 +43,7 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
         "true_peak_dbtp": float(props.get("true_peak", PODCAST_TRUE_PEAK)),
         "bitrate_kbps": int(props.get("audio_bitrate", PODCAST_BITRATE)),
     }
-    level = loudness(f"loudness/{name}", settings, f"loudness for {name}")
+    level = loudness(f"loudness/{name}", settings, f"loudness for {name}", deliverable)
     marks = chapters(ctx) if props.get("chapters", True) else []
     total_ms = round(Fraction(ctx.plan.shotlist.total_frames) / ctx.fps * 1000)
     podcast = make(

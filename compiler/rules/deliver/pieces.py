@@ -14,21 +14,24 @@ from reel.backends.fonts import font_file
 from reel.lang import ir
 
 from ... import roles
-from ...actions import Action, ActionInput, BlobInput, Input, SourceInput, make
-from ..captions import caption_fonts, captions_action
+from ...actions import Action, ActionInput, BlobInput, Input, Label, SourceInput, make, where
+from ..captions import captions_action
 from ..context import Context
+from ..picture import caption_fonts
+from ..produced import Produced
 
 
 def captions_for(
     ctx: Context, deliverable: ir.Deliverable, frame: tuple[int, int] | None
-) -> tuple[str, list[Action]]:
+) -> tuple[str, Produced]:
     """The captions action whose per-shot ASS a deliverable burns in: the shared
-    one when the frame and the caption style are the episode's, else its own."""
+    one when the frame and the caption style are the episode's, else its own
+    (with the warnings of its layout)."""
     style = roles.props(deliverable).get("caption_style") or ctx.episode.caption_style
     if frame is None and style == ctx.episode.caption_style:
-        return "captions", []
-    action = captions_action(ctx, f"captions@{deliverable.name}", frame, style)
-    return action.id, [action]
+        return "captions", Produced()
+    action, warnings = captions_action(ctx, f"captions@{deliverable.name}", frame, style)
+    return action.id, Produced([action], warnings=warnings)
 
 
 def finish(
@@ -46,8 +49,19 @@ def finish(
     shot order), named ``piece@NAME/SHOT``."""
     name = deliverable.name
     encoder = ctx.encoder(ctx.deliverable_encoder(name))
+    at = where(deliverable.span)
     out = []
     for base, shot in zip(bases, ctx.shots, strict=True):
+        labels = {
+            "encoder": Label(f"the encoder settings of deliverable {name}", at),
+            "width": Label(f"the size of deliverable {name}", at),
+            "height": Label(f"the size of deliverable {name}", at),
+            "label": Label(f"the labels field of deliverable {name}", at),
+            "captions": Label(f"the captions field of deliverable {name}", at),
+            "timecode": Label(f"where shot {shot.id} starts in the episode (its burned timecode)"),
+            "label.txt": Label(f"the scene or id of shot {shot.id} (its burned label)"),
+            "captions.ass": Label(f"the captions of shot {shot.id} ({captions})"),
+        }
         inputs: dict[str, Input] = {"segment.mp4": ActionInput(base, segment.OUTPUT)}
         if label or timecode:
             inputs["font-regular.ttf"] = SourceInput(font_file(None, False))
@@ -80,6 +94,7 @@ def finish(
                 origin=ctx.origin(shot.id),
                 scene=shot.scene_id,
                 description=f"{name}: shot {shot.id}",
+                labels=labels,
             )
         )
     return out

@@ -4,6 +4,7 @@ label, burned-in timecode and captions, joined with the deliverable's sound."""
 from __future__ import annotations
 
 from reel.lang import ir
+from reel.lang.diagnostics import Diagnostic
 
 from ... import roles
 from ...actions import ActionInput
@@ -20,10 +21,12 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     size = roles.size(deliverable, ctx.episode)
     audio, actions = loudness_of(ctx, deliverable)
     captions = None
+    warnings: list[Diagnostic] = []
     if roles.burns_captions(deliverable):
         # Drawn after scaling: libass scales the episode-sized ASS to the proxy.
         captions, made = captions_for(ctx, deliverable, None)
-        actions += made
+        actions += made.actions
+        warnings = made.warnings
     pieces = finish(
         ctx,
         deliverable,
@@ -43,4 +46,5 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
         f"{name}: review proxy",
     )
     actions.append(joined)
-    return Produced(actions, {name: joined.id}, {joined.id: [("joined.mp4", f"{name}.mp4")]})
+    delivers = {joined.id: [("joined.mp4", f"{name}.mp4")]}
+    return Produced(actions, {name: joined.id}, delivers, warnings)

@@ -13,6 +13,7 @@ deliverable's frame and burned in shot by shot when the preset says so.
 from __future__ import annotations
 
 from reel.lang import ir
+from reel.lang.diagnostics import Diagnostic
 
 from ... import roles
 from ...actions import Action, ActionInput
@@ -33,9 +34,11 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     audio, actions = loudness_of(ctx, deliverable)
     shared = size == ctx.size and reframe == ctx.reframe
     captions = None
+    warnings: list[Diagnostic] = []
     if burn:
         captions, made = captions_for(ctx, deliverable, None if size == ctx.size else size)
-        actions += made
+        actions += made.actions
+        warnings = made.warnings
     pieces: list[str]
     if shared and (burn or encoder.crf == ctx.plan.render_plan.encoder.crf):
         bases = [f"segment/{shot.id}" for shot in ctx.shots]
@@ -60,4 +63,5 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
         f"{name}: {size[0]}x{size[1]} rendition",
     )
     actions.append(joined)
-    return Produced(actions, {name: joined.id}, {joined.id: [("joined.mp4", f"{name}.mp4")]})
+    delivers = {joined.id: [("joined.mp4", f"{name}.mp4")]}
+    return Produced(actions, {name: joined.id}, delivers, warnings)

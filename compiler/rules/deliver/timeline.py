@@ -11,9 +11,9 @@ from reel.backends.audio.voice import RATE
 from reel.lang import ir
 
 from ... import artifacts as a
-from ...actions import Action, ActionInput, Input, make
+from ...actions import Action, ActionInput, Input, Label, make, where
 from ..context import Context
-from ..picture import TEXT_COLOUR, TEXT_SIZE, segment_action
+from ..picture import TEXT_COLOUR, TEXT_SIZE, overlay_labels, segment_action
 from ..produced import Produced
 from ..sound import effect_id
 
@@ -47,6 +47,15 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     inputs: dict[str, Input] = {}
     shots, titles, voices, effects, markers = [], [], [], [], []
     seen_scenes: set[str] = set()
+    labels = {
+        "title": Label("the episode's title", where(ctx.episode.span)),
+        "total_frames": Label("the episode's length"),
+        "shots": Label("the shots' lengths or transitions"),
+        "titles": Label("the titles"),
+        "voices": Label("when the lines start"),
+        "effects": Label("the sound effects"),
+        "markers": Label("where the scenes start"),
+    }
     for index, shot in enumerate(ctx.shots):
         media = f"media/{shot.id}.mp4"
         plate, made = clean_plate(ctx, index, shot)
@@ -65,7 +74,8 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
         if shot.scene_id not in seen_scenes:
             seen_scenes.add(shot.scene_id)
             markers.append({"name": shot.scene_id, "start": shot.start_frame})
-        for overlay in shot.overlays:
+        for overlay, label in zip(shot.overlays, overlay_labels(ctx, shot), strict=True):
+            labels[f"titles[{len(titles)}]"] = label
             style = ctx.styles.get(overlay.style, {})
             length = (
                 overlay.duration_frames
@@ -129,6 +139,7 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
         inputs,
         outputs,
         description=f"{name}: OTIO, FCPXML, FCP7 XML and EDL with their media",
+        labels=labels,
     )
     actions.append(action)
     return Produced(
