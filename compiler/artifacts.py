@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 
 class Model(BaseModel):
@@ -234,11 +234,14 @@ class AssetEntry(Model):
 
 
 class VoiceSpec(Model):
-    engine: str
-    language: str
-    rate_wpm: int
+    engine: str = Field(description="espeak-ng, or piper (a neural voice model)")
+    language: str = Field(description="espeak-ng: the language code; piper: the voice's name")
+    rate_wpm: int = Field(description="espeak-ng: words per minute; piper: an estimate")
     pitch: int
     variant: str | None = None
+    rate_percent: float | None = Field(
+        default=None, description="piper: the pace, in percent of the model's own"
+    )
 
 
 class VoLine(Model):

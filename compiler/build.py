@@ -330,6 +330,7 @@ def remember_build(
     result: BuildResult, store: Store, record: Path, diags: Diagnostics, root: Path
 ) -> None:
     """Record this successful build for the no-op fast path."""
+    from reel.backends.audio import piper
     from reel.backends.audio.tts import library_path
 
     from .actions import SourceInput
@@ -343,6 +344,12 @@ def remember_build(
         if isinstance(src, SourceInput)
     ]
     inputs += [ffmpeg_exe(), library_path()]
+    inputs += [
+        path
+        for voice in result.plan.episode.voices
+        if voice.engine == "piper"
+        for path in (piper.model_path(voice.language), piper.config_path(voice.language))
+    ]
     outputs = sorted(result.folder.glob("*.json")) + result.delivered
     outputs = [p for p in outputs if p.name != "run_summary.json"]
     episode = result.plan.episode

@@ -320,11 +320,14 @@ def build_manifest(
                     voice=None
                     if line.file
                     else a.VoiceSpec(
-                        engine="espeak-ng",
+                        engine=voice.engine if voice else "espeak-ng",
                         language=voice.language if voice else "en-us",
                         rate_wpm=voice.rate if voice else DEFAULT_WPM,
                         pitch=voice.pitch if voice else 50,
                         variant=voice.variant if voice else None,
+                        rate_percent=float(voice.speed)
+                        if voice and voice.engine == "piper"
+                        else None,
                     ),
                 )
             )

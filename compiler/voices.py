@@ -10,9 +10,10 @@ import json
 import os
 from pathlib import Path
 
-from reel.backends.audio import tts, voice
+from reel.backends.audio import piper, tts, voice
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
+from reel.lang.suggest import hint
 
 from .actions import Action, Label, SourceInput, build_graph, make, where
 from .executor import ExecutionReport, Executor
@@ -26,10 +27,13 @@ DEFAULT_PITCH = 50
 
 
 def check_voices(episode: ir.Episode) -> None:
-    """Every declared voice must exist in libespeak-ng (exit 2 otherwise)."""
+    """Every declared voice must exist: in libespeak-ng, or as a Piper voice
+    package that is installed (exit 2 otherwise)."""
     diags = Diagnostics()
     for declared in episode.voices:
-        if not tts.known_voice(declared.language, declared.variant):
+        if declared.engine == "piper":
+            _check_piper(declared, diags)
+        elif not tts.known_voice(declared.language, declared.variant):
             shown = tts.voice_name(declared.language, declared.variant)
             diags.error(
                 f"unknown voice '{shown}' for {declared.character}",
@@ -39,6 +43,22 @@ def check_voices(episode: ir.Episode) -> None:
             )
     if diags.has_errors():
         raise InputError(diags.errors)
+
+
+def _check_piper(declared: ir.Voice, diags: Diagnostics) -> None:
+    known = piper.known_voices()
+    if declared.language not in known:
+        diags.error(
+            f"unknown Piper voice '{declared.language}' for {declared.character}",
+            declared.span,
+            f"{hint(declared.language, known, 'Piper voices')} (for a language no "
+            'Piper voice speaks, use espeak-ng: `tts "fr"`)',
+        )
+        return
+    try:
+        piper.model_path(declared.language)
+    except piper.PiperError as exc:
+        diags.error(f"{exc}", declared.span, 'install it, or use espeak-ng: `tts "en-us"`')
 
 
 def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]:
@@ -79,6 +99,33 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
             spec = voices.get(line.speaker)
             voice_at = where(spec.span) if spec else None
             whose = f"{line.speaker}'s voice" if spec else "the default voice"
+            if spec is not None and spec.engine == "piper":
+                actions.append(
+                    make(
+                        "piper_voice",
+                        f"voice/{lid}",
+                        piper.action_params(
+                            line.text, spec.language, spec.speed, store.file_digest
+                        ),
+                        origin=origin,
+                        scene=shot.scene,
+                        # onnxruntime picks kernels by CPU: the same line may give
+                        # other samples on another instruction set (not checkable here)
+                        hermetic=False,
+                        description=f"say line {lid} (piper)",
+                        labels={
+                            "text": said,
+                            "model": Label(f"the Piper voice of {whose}", voice_at),
+                            "length_scale": Label(f"the rate of {whose}", voice_at),
+                            "model_digest": Label(f"the Piper voice model ({spec.language})"),
+                            "config_digest": Label("the Piper voice's settings file"),
+                            "versions": Label("the Piper and onnxruntime versions"),
+                            "engine": Label("the speech engine"),
+                            "chain": Label("the vocal chain"),
+                        },
+                    )
+                )
+                continue
             params = {
                 "text": line.text,
                 "language": spec.language if spec else DEFAULT_LANGUAGE,

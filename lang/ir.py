@@ -44,6 +44,8 @@ class Voice:
     pitch: int
     variant: str | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
+    engine: str = "espeak-ng"  # or "piper": then language is the voice model's name
+    speed: Fraction = Fraction(100)  # piper: percent of the model's own pace
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,15 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def ep_voice(self, meta: Meta, children: list[Any]) -> Any:
+        # args: the character, the engine (`tts` or a name), the language or model
         return self._setting("voice", meta, children)
+
+    @v_args(meta=True)
+    def engine_tts(self, meta: Meta, children: list[Any]) -> Any:
+        return ast.Value("name", "tts", self._meta_span(meta))
+
+    def engine_named(self, children: list[Any]) -> Any:
+        return self.value_of(children[0])
 
     @v_args(meta=True)
     def ep_captions(self, meta: Meta, children: list[Any]) -> Any:

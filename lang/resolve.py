@@ -27,6 +27,7 @@ PRELUDE = "std/styles"  # loaded implicitly: the text and caption styles
 DEFAULT_CAPTION_STYLE = "standard"
 DEFAULT_VOICE_RATE = 165
 DEFAULT_VOICE_PITCH = 50
+PIPER_NATURAL_WPM = 160  # about the bundled Piper voice's pace at rate 100%
 
 
 def analyse(path: Path, diags: Diagnostics | None = None) -> ir.Episode:
@@ -268,11 +269,22 @@ class Resolver:
         return out
 
     def voice(self, setting: ast.Setting, voices: dict[str, ir.Voice]) -> None:
-        # args: the character NAME token (as a name value), then the language string
-        who, language = setting.args[0], setting.args[1]
+        # args: the character NAME token (as a name value), the engine (`tts` or
+        # `piper`), then the language (tts) or the voice model's name (piper)
+        who, engine, language = setting.args[0], setting.args[1], setting.args[2]
         character = self.ctx.convert("character", who)
+        if engine.text not in vocab.VOICE_ENGINES:
+            self.diags.error(
+                f"unknown voice engine '{engine.text}'",
+                engine.span,
+                hint(engine.text, vocab.VOICE_ENGINES, "voice engines")
+                + ' (write `tts "en-us"` for espeak-ng, `piper "en_US-joe-medium"` for Piper)',
+            )
+            return
+        piper = engine.text == "piper"
         lang = self.ctx.expect.string(language)
-        opts = self.ctx.options(setting.options, vocab.VOICE_OPTIONS, "voice")
+        spec = vocab.PIPER_VOICE_OPTIONS if piper else vocab.VOICE_OPTIONS
+        opts = self.ctx.options(setting.options, spec, "a piper voice" if piper else "voice")
         if character is None or lang is None:
             return
         if character in voices:
@@ -280,6 +292,20 @@ class Resolver:
                 f"'{character}' has two voices",
                 setting.span,
                 f"remove one; the first is at {voices[character].span}",
+            )
+            return
+        if piper:
+            speed = opts.get("rate", Fraction(100))
+            voices[character] = ir.Voice(
+                character,
+                lang,
+                # the reading rate that estimates a line before it is spoken
+                round(PIPER_NATURAL_WPM * speed / 100),
+                DEFAULT_VOICE_PITCH,
+                None,
+                setting.span,
+                engine="piper",
+                speed=speed,
             )
             return
         voices[character] = ir.Voice(

@@ -104,6 +104,8 @@ class Context:
                 return x.integer(value, 80, 450)
             case "pitch":
                 return x.integer(value, 0, 99)
+            case "speed":
+                return x.percent(value, 50, 200)
             case "zoom":
                 return x.number(value, 1, 4)
             case "time":

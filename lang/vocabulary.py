@@ -99,7 +99,9 @@ MUSIC_OPTIONS = {
     "release": "time",
     "snap": "time",
 }
-VOICE_OPTIONS = {"rate": "wpm", "pitch": "pitch", "variant": "name"}
+VOICE_OPTIONS = {"rate": "wpm", "pitch": "pitch", "variant": "name"}  # `tts` (espeak-ng)
+PIPER_VOICE_OPTIONS = {"rate": "speed"}  # `piper`: 100% is the model's own pace
+VOICE_ENGINES = ("tts", "piper")
 CHARACTER_OPTIONS = {"age": "age", "role": "string"}
 LOCATION_OPTIONS = {"description": "string", "interior": "bool"}
 

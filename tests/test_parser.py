@@ -96,7 +96,9 @@ def test_episode_settings_and_values() -> None:
         ("gain", "-6dB"),
     ]
     voice = settings["voice"]
-    assert voice.args[0] == ast.Value("name", "maya") and voice.args[1].text == "en-us"
+    # the character, the engine (`tts`: espeak-ng), the language
+    assert voice.args[0] == ast.Value("name", "maya")
+    assert [a.text for a in voice.args[1:]] == ["tts", "en-us"]
     assert settings["captions"].args[0] == ast.Value("name", "standard")
 
 

@@ -72,6 +72,14 @@ def synthesise(sandbox: Path, params: dict[str, Any]) -> None:
     synthesise_in_worker(
         sandbox, {k: params[k] for k in ("text", "language", "rate", "pitch", "variant")}
     )
+    finish_speech(sandbox)
+
+
+def finish_speech(sandbox: Path) -> None:
+    """A speech engine's ``speech.wav`` and ``words.json`` (word starts in seconds
+    from its first sample) → ``voice.wav`` through the vocal chain at 48 kHz,
+    starting at its first audible sample, and ``words.json`` shifted to match.
+    Word times the engine marked as estimated stay marked."""
     run_ffmpeg(
         [
             "-i",
@@ -98,7 +106,7 @@ def synthesise(sandbox: Path, params: dict[str, Any]) -> None:
         sandbox,
         (len(samples) - lead) / RATE,
         words,
-        estimated=False,
+        estimated=bool(spoken.get("estimated", False)),
         trimmed=[round(shift, 6), len(samples) / RATE],
     )
 
