@@ -153,6 +153,15 @@ def test_voice_options_and_defaults() -> None:
     assert documented["pitch"] == str(resolve_mod.DEFAULT_VOICE_PITCH)
 
 
+def test_piper_options_and_engines() -> None:
+    text = LANGUAGE.read_text()
+    section = text[text.index("Piper (`piper`) options:") :]
+    rows = re.findall(r"^\| `(\w+)` \|", section.split("\n\n", 2)[1], re.M)
+    assert rows == list(vocab.PIPER_VOICE_OPTIONS)
+    for engine in vocab.VOICE_ENGINES:  # each engine is shown in the synopsis
+        assert f"= {engine} " in text
+
+
 def _option_pairs(heading: str) -> set[tuple[str, str]]:
     pairs = set()
     for row in table(heading):
@@ -667,6 +676,7 @@ def _language_words() -> set[str]:
         words |= set(props)
     words |= set(vocab.PLATES) | set(vocab.MOTIONS) | set(vocab.TRANSITIONS)
     words |= set(vocab.DELIVERABLE_KINDS) | set(vocab.CAPTION_MODES)
+    words |= set(vocab.VOICE_ENGINES)  # `voice X = tts "…"`, `voice X = piper "…"`
     words |= {"name"}  # `fact CHARACTER name "…"`
     return words
 
