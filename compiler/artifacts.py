@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"
 
 
 class Model(BaseModel):
@@ -374,12 +374,16 @@ class LoudnessFigures(Model):
 
 
 class Loudness(Model):
-    """Two-pass EBU R128 normalisation in linear mode, and what it reached."""
+    """Two-pass EBU R128 normalisation (linear gain, a true-peak limiter where the
+    gain would cross the ceiling), and what it reached."""
 
     target_lufs: float
     true_peak_ceiling_dbtp: float
     input: LoudnessFigures
     gain_db: float
+    limiter_db: float = Field(
+        0.0, description="Peak reduction by the true-peak limiter (0: linear gain alone)"
+    )
     output: LoudnessFigures = Field(description="Measured on the encoded track (ebur128)")
     reached: bool
     limited_by_true_peak: bool

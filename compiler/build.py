@@ -447,6 +447,7 @@ def loudness_record(result: BuildResult, store: Store) -> a.Loudness | None:
         true_peak_ceiling_dbtp=data["target"]["true_peak"],
         input=figures(data["input"]),
         gain_db=data["gain_db"],
+        limiter_db=data.get("limiter_db", 0.0),
         output=figures(data["output"]),
         reached=data["reached"],
         limited_by_true_peak=data["limited_by_true_peak"],
@@ -454,7 +455,8 @@ def loudness_record(result: BuildResult, store: Store) -> a.Loudness | None:
 
 
 def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None:
-    """Say so when linear gain could not reach the target: never compress silently."""
+    """Say so when the target was not reached (the limiter may take at most
+    ``MAX_LIMIT_DB``): never compress silently."""
     record = loudness_record(result, store)
     if record is None or record.reached:
         return
@@ -467,7 +469,8 @@ def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None
         )
         return
     why = (
-        f"linear gain could only reach {record.output.integrated_lufs:.1f} LUFS under the "
+        f"gain and {record.limiter_db:.1f} dB of peak limiting could only reach "
+        f"{record.output.integrated_lufs:.1f} LUFS under the "
         f"{record.true_peak_ceiling_dbtp:.1f} dBTP ceiling"
         if record.limited_by_true_peak
         else f"the result measures {record.output.integrated_lufs:.1f} LUFS"
@@ -476,7 +479,7 @@ def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None
         f"loudness: target {record.target_lufs:.1f} LUFS not reached: {why}",
         None,
         "the mix's peaks are high for its loudness: lower the music or effects, or "
-        "give the voices more compression; Reel does not compress the mix itself",
+        "give the voices more compression; Reel limits the mix's peaks by 3 dB at most",
     )
 
 

@@ -1,15 +1,19 @@
-"""Loudness: two-pass EBU R128 normalisation in linear mode, measured after.
+"""Loudness: two-pass EBU R128 normalisation, linear where it can be, measured after.
 
 Pass one measures the mix with ffmpeg's ebur128 filter (integrated loudness
 and 4x-oversampled true peak, to 0.1 dB: the same meter that checks the
 result, and about seven times faster than loudnorm's analysis pass, which
 matters because every edit of a line re-runs each deliverable's pass); the
 gain that brings it to the target is applied as a plain linear gain; the
-result is encoded to AAC and measured again with the same filter. When the gain that
-reaches the target would push the true peak over its ceiling, linear mode
-cannot reach the target: we apply the largest linear gain that respects the
-ceiling and report the shortfall, rather than compress the dynamics
-silently.
+result is encoded to AAC and measured again with the same filter.
+
+When that gain would push the true peak over its ceiling, a true-peak limiter
+(run at 4x the rate, like the voices' chain) holds the peaks under it, as
+loudness normalisers do (the seed's ``ffmpeg-normalize``, EBU R128 practice).
+It is never silent: ``loudness.json`` records how many dB it took
+(``limiter_db``), and it takes at most ``MAX_LIMIT_DB``; beyond that the
+shortfall is reported instead (the build warns), because squashing a mix's
+dynamics further is a choice for its author, not for a build tool.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..kind import Kind
 
 CODEC_MARGIN_DB = 0.5  # AAC can overshoot the PCM true peak; keep this much under the ceiling
 SILENCE_LUFS = -70.0  # EBU R128's absolute gate: anything quieter measures as silence
+MAX_LIMIT_DB = 3.0  # the most peak reduction the limiter may do before the target gives way
 
 
 def _finite(figures: dict[str, float]) -> dict[str, float]:
@@ -61,13 +66,22 @@ def normalise(sandbox: Path, params: dict[str, Any]) -> None:
     else:
         wanted = target - measured["integrated"]
         allowed = ceiling - CODEC_MARGIN_DB - measured["true_peak"]
-    gain = min(wanted, allowed)
+    limiter_db = min(max(0.0, wanted - allowed), MAX_LIMIT_DB)
+    gain = min(wanted, allowed + limiter_db)
+    chain = f"volume={gain:.4f}dB"
+    if limiter_db > 0:
+        peak = 10 ** ((ceiling - CODEC_MARGIN_DB) / 20)
+        chain += (
+            ",aresample=192000,"
+            f"alimiter=limit={peak:.6f}:attack=5:release=50:level=false:latency=true,"
+            "aresample=48000"
+        )
     run_ffmpeg(
         [
             "-i",
             "mix.wav",
             "-af",
-            f"volume={gain:.4f}dB",
+            chain,
             "-c:a",
             "aac",
             "-b:a",
@@ -86,10 +100,11 @@ def normalise(sandbox: Path, params: dict[str, Any]) -> None:
         "target": {"integrated": target, "true_peak": ceiling},
         "input": measured,
         "gain_db": round(gain, 4),
+        "limiter_db": round(limiter_db, 4),
         "output": result,
         "linear": True,
         "reached": abs(result["integrated"] - target) <= 1.0,
-        "limited_by_true_peak": wanted > allowed,
+        "limited_by_true_peak": wanted > allowed + limiter_db,
     }
     (sandbox / "loudness.json").write_text(json.dumps(report, sort_keys=True, indent=2))
 
@@ -106,5 +121,5 @@ LOUDNESS = Kind(
     inputs=("mix.wav",),
     outputs=("audio.m4a", "loudness.json"),
     run=normalise,
-    about="two-pass EBU R128 loudness, linear gain, AAC",
+    about="two-pass EBU R128 loudness: linear gain, a true-peak limiter where needed, AAC",
 )
