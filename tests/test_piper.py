@@ -28,7 +28,7 @@ def _digest(path: Path) -> str:
 
 
 def _speak(folder: Path, text: str, rate: float = 100) -> dict:
-    """One Piper line, run as the build runs it (a fresh worker, then the vocal chain)."""
+    """One Piper line, run as the build runs it (a worker, then the vocal chain)."""
     folder.mkdir(parents=True, exist_ok=True)
     piper.synthesise(folder, piper.action_params(text, VOICE, rate, _digest))
     return json.loads((folder / "words.json").read_text())
@@ -92,10 +92,27 @@ def test_speech_energy_is_where_the_words_say(spoken: dict) -> None:
 
 
 def test_the_same_line_is_the_same_bytes_in_another_process(spoken: dict, tmp_path: Path) -> None:
-    again = tmp_path / "again"
-    _speak(again, LINE)
-    for name in ("voice.wav", "words.json"):
-        assert _digest(again / name) == _digest(spoken["folder"] / name), name
+    """A worker serves line after line; what it said before never changes a line:
+    the line again after another one (the same worker), then from a fresh worker."""
+    _speak(tmp_path / "other", "Something else entirely, said first.")
+    _speak(tmp_path / "again", LINE)
+    piper._stop_workers()  # the next line starts a new worker process
+    _speak(tmp_path / "fresh", LINE)
+    for folder in ("again", "fresh"):
+        for name in ("voice.wav", "words.json"):
+            assert _digest(tmp_path / folder / name) == _digest(spoken["folder"] / name), name
+
+
+def test_a_worker_that_dies_is_a_clear_error_and_is_replaced(tmp_path: Path) -> None:
+    worker = piper._worker()
+    worker.proc.kill()
+    worker.proc.wait()
+    with piper._IDLE_LOCK:
+        piper._IDLE.append(worker)  # the next line gets the dead worker
+    with pytest.raises(piper.PiperError, match="worker exited"):
+        _speak(tmp_path / "dead", LINE)
+    _speak(tmp_path / "next", LINE)  # a new worker takes over
+    assert (tmp_path / "next" / "voice.wav").is_file()
 
 
 def test_rate_changes_the_pace_and_the_key(spoken: dict, tmp_path: Path) -> None:
