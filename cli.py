@@ -366,7 +366,7 @@ def verify(
     )
     if result.skipped:
         click.echo(
-            f"not compared: {len(result.skipped)} non-hermetic action(s) and what is made "
+            f"not compared: {len(result.skipped)} non-deterministic action(s) and what is made "
             f"from them: {', '.join(result.skipped)}"
         )
 

@@ -84,7 +84,13 @@ class Action:
     outputs: tuple[str, ...]
     origin: str | None = None  # the .episode statement it came from, for messages
     scene: str | None = None
-    hermetic: bool = True  # bit-reproducible: may be shared and verified
+    # Hermetic: the same bytes on every machine, so a result may be shared (the
+    # remote cache) as well as verified. Deterministic: the same bytes every run
+    # on this machine, so `reel verify` compares it. A Piper line is deterministic
+    # but not hermetic (onnxruntime picks kernels by CPU); a VideoToolbox encode
+    # is neither.
+    hermetic: bool = True
+    deterministic: bool = True
     description: str = ""
     # Input names, parameter names and list elements (``overlays[0]``) in the user's
     # words, for --explain. Not compared and never keyed.
@@ -170,6 +176,12 @@ class ActionGraph:
         are hermetic. (A stream copy of a VideoToolbox encode is hermetic as an
         action, but its bytes are no more reproducible than its input's.)"""
         return all(self.actions[a].hermetic for a in {action_id, *self.ancestors(action_id)})
+
+    def repeatable(self, action_id: str) -> bool:
+        """Its output is the same every run on this machine: it and everything it
+        reads from are deterministic (what `reel verify` can compare)."""
+        chain = {action_id, *self.ancestors(action_id)}
+        return all(self.actions[a].deterministic for a in chain)
 
     def order(self, wanted: set[str]) -> list[str]:
         """``wanted`` in dependency order, ties broken by name (deterministic)."""

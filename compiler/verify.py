@@ -5,9 +5,11 @@ The build is run twice: once with the user's cache, as `reel build` would
 folder. Every action whose output is meant to be reproducible must give the
 same digests both times; a difference means the cache holds something the
 inputs no longer make (a poisoned or stale entry) or an action is not
-deterministic. Non-hermetic actions (VideoToolbox encodes) and everything
+deterministic. Non-deterministic actions (VideoToolbox encodes) and everything
 made from them are left out and listed: their bytes differ run to run by
-nature. Neither run writes to the user's output tree.
+nature. Non-hermetic but deterministic ones (Piper voices: the same bytes every
+run here, perhaps not on another CPU) are compared, since both runs are on this
+machine. Neither run writes to the user's output tree.
 
 Recorded digests are not taken on trust: every blob the cached build's
 actions produced is hashed again. A damaged blob (found here, or repaired on
@@ -72,7 +74,7 @@ def verify(
     result = Verification(cached)
     result.damaged = list(cached.repairs) + _rehash(cached, Store(cache_dir))
     for action_id, first in sorted(cached.report.results.items()):
-        if not graph.reproducible(action_id):
+        if not graph.repeatable(action_id):
             result.skipped.append(action_id)
             continue
         second = clean.report.results[action_id]

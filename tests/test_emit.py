@@ -226,7 +226,7 @@ def test_non_hermetic_results_are_cached_locally_but_never_shared(tmp_path: Path
     from reel.compiler.actions import ActionInput
 
     actions = [
-        Action("encode", NOISE.name, {}, {}, ("out.bin",), hermetic=False),
+        Action("encode", NOISE.name, {}, {}, ("out.bin",), hermetic=False, deterministic=False),
         Action("copy", COPY.name, {}, {"in.bin": ActionInput("encode", "out.bin")}, ("copy.bin",)),
     ]
     graph = build_graph(actions)
@@ -243,6 +243,18 @@ def test_non_hermetic_results_are_cached_locally_but_never_shared(tmp_path: Path
     assert second["encode"].cached and second["copy"].cached
     assert second["encode"].outputs == first["encode"].outputs
     assert not graph.reproducible("encode") and not graph.reproducible("copy")
+    assert not graph.repeatable("encode") and not graph.repeatable("copy")  # verify skips both
+
+
+def test_a_deterministic_but_machine_bound_action_is_verified_but_not_shared() -> None:
+    """A Piper line: the same bytes every run here, perhaps not on another CPU."""
+    from reel.compiler.actions import ActionInput
+
+    voice = Action("voice", COPY.name, {}, {}, ("copy.bin",), hermetic=False)
+    mix = Action("mix", COPY.name, {}, {"in.bin": ActionInput("voice", "copy.bin")}, ("copy.bin",))
+    graph = build_graph([voice, mix])
+    assert graph.repeatable("voice") and graph.repeatable("mix")  # `reel verify` compares
+    assert not graph.reproducible("voice") and not graph.reproducible("mix")  # never shared
 
 
 # ---- reel verify ---------------------------------------------------------------------------

@@ -213,6 +213,7 @@ def segment_action(
         inputs,
         outputs,
         hermetic=ctx.hermetic_video,
+        deterministic=ctx.hermetic_video,
         origin=ctx.origin(shot.id),
         scene=shot.scene_id,
         description=f"{'clean plate of' if clean else 'render'} shot {shot.id}",

@@ -91,6 +91,7 @@ def finish(
                 params,
                 inputs,
                 hermetic=ctx.hermetic_video,
+                deterministic=ctx.hermetic_video,
                 origin=ctx.origin(shot.id),
                 scene=shot.scene_id,
                 description=f"{name}: shot {shot.id}",
