@@ -350,8 +350,9 @@ class OutputFile(Model):
     action_key: str
     reproducible: bool = Field(
         default=True,
-        description="False when a non-hermetic action (a VideoToolbox encode) made it "
-        "or its inputs: `reel verify` and shared caches leave it out",
+        description="False when a non-hermetic action (a VideoToolbox encode, a Piper "
+        "voice) made it or its inputs: shared caches leave it out (`reel verify` still "
+        "compares what is deterministic on one machine, such as Piper voices)",
     )
 
 

@@ -103,6 +103,7 @@ class Emitter:
             "description": action.description,
             "origin": _origin(action, self.root),
             "hermetic": action.hermetic,
+            "deterministic": action.deterministic,
             "folder": folder,
             "params": action.params,
             "inputs": inputs,
@@ -163,8 +164,10 @@ def script(plan: dict[str, Any]) -> str:
         about = entry["description"] or entry["kind"]
         if entry["origin"]:
             about += f" ({entry['origin']})"
-        if not entry["hermetic"]:
+        if not entry["deterministic"]:
             about += " [not hermetic: differs run to run]"
+        elif not entry["hermetic"]:
+            about += " [not hermetic: may differ on another machine]"
         lines.append(f"# {entry['id']}: {about}")
         lines.append(f"step {index}/{total} {_quote(entry['id'])} {_quote(entry['folder'])}")
         for name, source in entry["inputs"].items():

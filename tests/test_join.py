@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -22,13 +23,21 @@ def ffmpeg(cwd: Path, *args: str) -> None:
     subprocess.run([str(ffmpeg_exe()), "-v", "error", "-y", *args], cwd=cwd, check=True)
 
 
-def shot(cwd: Path, name: str, source: str, frames: int = 30, extra: tuple[str, ...] = ()) -> None:
+def shot(
+    cwd: Path,
+    name: str,
+    source: str,
+    frames: int = 30,
+    extra: tuple[str, ...] = (),
+    rate: str = "24",
+) -> None:
     """A small H.264 file like Reel's segments: no B-frames, a keyframe every 12."""
+    timescale = rate.split("/")[0]
     ffmpeg(
         cwd,
-        *("-f", "lavfi", "-i", f"{source}=size=160x90:rate=24"),
+        *("-f", "lavfi", "-i", f"{source}=size=160x90:rate={rate}"),
         *("-frames:v", str(frames), *X264, "-g", "12", "-sc_threshold", "0", "-bf", "0", *extra),
-        *("-video_track_timescale", "24", "-movflags", "+faststart", name),
+        *("-video_track_timescale", timescale, "-movflags", "+faststart", name),
     )
 
 
@@ -103,8 +112,14 @@ def test_files_encoded_differently_are_not_laid_end_to_end(shots: Path) -> None:
 
 
 def test_a_damaged_file_is_refused(shots: Path) -> None:
-    data = bytearray((shots / "piece-0001.mp4").read_bytes())
+    original = (shots / "piece-0001.mp4").read_bytes()
+    data = bytearray(original)
     data[:4] = (10**9).to_bytes(4, "big")  # the first box claims a gigabyte
+    with pytest.raises(annexb.NotJoinable, match="damaged"):
+        annexb.read_track(bytes(data))
+    data = bytearray(original)
+    at = data.index(b"stsc") + 8  # its entry count, after version and flags
+    data[at : at + 4] = (0xFFFF).to_bytes(4, "big")  # more entries than the box holds
     with pytest.raises(annexb.NotJoinable, match="damaged"):
         annexb.read_track(bytes(data))
 
@@ -118,3 +133,19 @@ def test_the_join_is_the_same_bytes_every_run(shots: Path) -> None:
         assemble.join_files(shots, "joined.mp4", sound=True)
         digests.add(hashlib.sha256((shots / "joined.mp4").read_bytes()).hexdigest())
     assert len(digests) == 1
+
+
+def test_every_frame_lasts_exactly_one_frame_at_29_97(tmp_path: Path) -> None:
+    """At 30000/1001 each frame must last 1001 ticks of 1/30000 s, as the concat
+    demuxer gives; timed from the raw demuxer's clock, half of them lasted 1002."""
+    names = [f"piece-{i:04d}.mp4" for i in (1, 2, 3)]
+    for name, frames in zip(names, (34, 34, 34), strict=True):
+        shot(tmp_path, name, "testsrc2", frames=frames, rate="30000/1001")
+    (tmp_path / "list.txt").write_bytes(assemble.concat_list(names))
+    assemble.join_files(tmp_path, "joined.mp4", sound=False)
+    with av.open(str(tmp_path / "joined.mp4")) as container:
+        video = container.streams.video[0]
+        assert video.time_base == Fraction(1, 30000)
+        assert video.average_rate == Fraction(30000, 1001)
+        pts = [p.pts for p in container.demux(video) if p.size]
+    assert pts == [1001 * k for k in range(102)]

@@ -103,14 +103,29 @@ def test_the_same_line_is_the_same_bytes_in_another_process(spoken: dict, tmp_pa
             assert _digest(tmp_path / folder / name) == _digest(spoken["folder"] / name), name
 
 
+def test_a_worker_imports_nothing_from_the_users_folder(
+    spoken: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m` puts the working folder first on sys.path: an `onnx.py` where the
+    user runs `reel` would have replaced the real module in every worker."""
+    (tmp_path / "onnx.py").write_text("raise ImportError('shadowed by the cwd')\n")
+    monkeypatch.chdir(tmp_path)
+    piper._stop_workers()  # a worker started here, in the shadowing folder
+    _speak(tmp_path / "line", LINE)
+    assert _digest(tmp_path / "line" / "voice.wav") == _digest(spoken["folder"] / "voice.wav")
+
+
 def test_a_worker_that_dies_is_a_clear_error_and_is_replaced(tmp_path: Path) -> None:
-    worker = piper._worker()
-    worker.proc.kill()
-    worker.proc.wait()
+    idle = piper._worker()
+    idle.proc.kill()
+    idle.proc.wait()
     with piper._IDLE_LOCK:
-        piper._IDLE.append(worker)  # the next line gets the dead worker
-    with pytest.raises(piper.PiperError, match="worker exited"):
-        _speak(tmp_path / "dead", LINE)
+        piper._IDLE.append(idle)  # died while idle: never handed a line
+    _speak(tmp_path / "after_idle", LINE)
+    folder = tmp_path / "crash"
+    folder.mkdir()
+    with pytest.raises(piper.PiperError, match="KeyError"):  # dies mid-line: its last words
+        piper.synthesise_in_worker(folder, {"model": VOICE, "length_scale": 1.0})
     _speak(tmp_path / "next", LINE)  # a new worker takes over
     assert (tmp_path / "next" / "voice.wav").is_file()
 

@@ -102,7 +102,7 @@ def normalise(sandbox: Path, params: dict[str, Any]) -> None:
         "gain_db": round(gain, 4),
         "limiter_db": round(limiter_db, 4),
         "output": result,
-        "linear": True,
+        "linear": limiter_db == 0,
         "reached": abs(result["integrated"] - target) <= 1.0,
         "limited_by_true_peak": wanted > allowed + limiter_db,
     }

@@ -256,11 +256,14 @@ _IDLE_LOCK = threading.Lock()
 
 def _worker() -> _Worker:
     with _IDLE_LOCK:
-        if _IDLE:
-            return _IDLE.pop()
+        while _IDLE:
+            worker = _IDLE.pop()
+            if worker.proc.poll() is None:
+                return worker
+            worker.log.close()  # died while idle (killed for memory, say): start another
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reel.backends.audio.piper"],
+        [sys.executable, "-P", "-m", "reel.backends.audio.piper"],  # -P: never import from the cwd
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -302,9 +305,13 @@ def synthesise_in_worker(folder: Path, request: dict[str, Any]) -> None:
         lines = worker.log.read().decode("utf-8", "replace").strip().splitlines()
         worker.log.close()
         raise PiperError(lines[-1] if lines else f"the Piper worker exited with {code}")
+    try:
+        reply = json.loads(answer)
+    except json.JSONDecodeError:
+        proc.kill()
+        raise PiperError("the Piper worker gave a garbled reply") from None
     with _IDLE_LOCK:
         _IDLE.append(worker)
-    reply = json.loads(answer)
     if "error" in reply:
         raise PiperError(reply["error"])
 

@@ -233,7 +233,7 @@ def synthesise_in_worker(folder: Path, request: dict) -> None:
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-m", "reel.backends.audio.tts"],
+        [sys.executable, "-P", "-m", "reel.backends.audio.tts"],  # -P: never import from the cwd
         cwd=folder,
         input=json.dumps(request),
         capture_output=True,

@@ -129,7 +129,18 @@ def _check_edits(
 
 
 def read_track(data: bytes | mmap.mmap) -> Track:
-    """The one H.264 track of an MP4 file whose bytes are ``data``."""
+    """The one H.264 track of an MP4 file whose bytes are ``data``; a file this
+    reader cannot follow, damaged in any way, is NotJoinable (the concat
+    demuxer then gets it, and reports it in its own words)."""
+    try:
+        return _read_track(data)
+    except (struct.error, IndexError, StopIteration, ValueError, ZeroDivisionError) as exc:
+        if isinstance(exc, NotJoinable):
+            raise
+        raise NotJoinable(f"a damaged sample table ({type(exc).__name__})") from exc
+
+
+def _read_track(data: bytes | mmap.mmap) -> Track:
     top = _children(data, 0, len(data))
     moov = _one(top, b"moov")
     traks = _children(data, *moov).get(b"trak", [])
@@ -189,6 +200,8 @@ def write_annexb(paths: list[Path], out: BinaryIO) -> Fraction:
     Raises NotJoinable before writing anything if any file cannot be joined."""
     tracks: list[Track] = []
     for path in paths:
+        if path.stat().st_size == 0:
+            raise NotJoinable(f"{path.name} is empty")
         with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             tracks.append(read_track(data))
     first = tracks[0]

@@ -61,11 +61,16 @@ PICTURE = "picture.mp4"
 
 def _picture(rate: Fraction, output: str, flags: list[str]) -> list[str]:
     """ffmpeg arguments: the raw joined stream into an MP4 holding it alone."""
+    frame = f"({rate.denominator}/{rate.numerator})"  # a frame's length in seconds
     return [
         *("-f", "h264", "-framerate", str(rate), "-i", STREAM, "-map", "0:v", "-c", "copy"),
-        # A raw stream carries no timestamps: each frame's decode time is its
-        # presentation time (no B-frames, checked by annexb).
-        *("-bsf:v", "setts=pts=DTS", "-video_track_timescale", str(rate.numerator)),
+        # A raw stream carries no timestamps: frame N is shown at N frame
+        # durations, counted in frames (no B-frames, checked by annexb). Derived
+        # from the demuxer's clock instead (1/1200000 s), 29.97 fps frames came
+        # out 1001 or 1002 ticks long.
+        "-bsf:v",
+        f"setts=ts=N*{frame}/TB:duration={frame}/TB",
+        *("-video_track_timescale", str(rate.numerator)),
         *flags,
         *BITEXACT_OUT,
         output,
