@@ -167,6 +167,20 @@ _cache_opt = click.option(
     "-k", "--keep-going", is_flag=True, help="Go on with independent actions after one fails."
 )
 @click.option("--explain", is_flag=True, help="Say why each action that ran had to run.")
+@click.option(
+    "--remote-cache",
+    metavar="URL",
+    envvar="REEL_REMOTE_CACHE",
+    default=None,
+    help="A shared cache speaking Bazel's HTTP cache protocol (or $REEL_REMOTE_CACHE).",
+)
+@click.option(
+    "--remote-upload/--no-remote-upload",
+    envvar="REEL_REMOTE_UPLOAD",
+    default=True,
+    show_default=True,
+    help="Send results to the remote cache (--no-remote-upload: only read from it).",
+)
 @_backend_opt
 @click.option(
     "--emit-commands",
@@ -185,6 +199,8 @@ def build(
     jobs: int | None,
     keep_going: bool,
     explain: bool,
+    remote_cache: str | None,
+    remote_upload: bool,
     backend: str,
     emit_dir: Path | None,
 ) -> None:
@@ -236,6 +252,7 @@ def build(
             _replay(replay["replay"], out, time.perf_counter() - started)
             return
         from .compiler.build import build as run_build  # heavy: only when there is work
+        from .compiler.remote import RemoteCache
 
         built = run_build(
             path,
@@ -248,6 +265,7 @@ def build(
             backend=backend,
             diags=diags,
             record=record,
+            remote=RemoteCache(remote_cache, upload=remote_upload) if remote_cache else None,
         )
     finally:
         _print_diagnostics(diags.warnings)

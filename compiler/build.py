@@ -30,6 +30,7 @@ from .media import cached_probe
 from .outputs import OutputSet, check_output_folder
 from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND
+from .remote import RemoteCache
 from .rules import Lowered
 from .session import Session
 from .store import BlobDamaged, Store
@@ -97,14 +98,17 @@ def build(
     diags: Diagnostics | None = None,
     progress: bool = True,
     record: Path | None = None,
+    remote: RemoteCache | None = None,
 ) -> BuildResult:
     """Build ``target`` (default: master and captions). With ``record``, a
-    successful build is remembered there for the no-op fast path."""
+    successful build is remembered there for the no-op fast path; with
+    ``remote``, hermetic results are shared through that cache."""
     diags = diags if diags is not None else Diagnostics()
     check_backend(backend)
     stages: dict[str, float] = {}
     started = time.perf_counter()
     store = Store(cache_dir)
+    store.remote = remote  # None: this machine's cache only
     session = Session(path, store, profile, backend, jobs, diags)
     root = session.root
     planned = _plan_or_keep_failed(session, out)
@@ -147,6 +151,7 @@ def build(
                 result.report = executor.run(wanted)
         report = result.report
         result.repairs = _warn_repairs(store, diags)
+        _warn_remote(remote, diags)
         stages["deliver"] = time.perf_counter() - mark
         stages["total"] = time.perf_counter() - started
         store.save_memo()
@@ -214,6 +219,15 @@ def _warn_repairs(store: Store, diags: Diagnostics) -> list[str]:
         )
     store.repairs.clear()
     return repairs
+
+
+def _warn_remote(remote: RemoteCache | None, diags: Diagnostics) -> None:
+    """The remote cache's troubles (down, a damaged blob), each said once."""
+    if remote is None:
+        return
+    for warning in dict.fromkeys(remote.warnings):
+        diags.warning(warning, None, "the remote cache only saves work; no build depends on it")
+    remote.warnings.clear()
 
 
 def output_folder(out: Path, planned: PlanResult, root: Path, store: Store) -> Path:

@@ -144,6 +144,9 @@ class Store:
         self.root = root
         self._memo_lock = threading.Lock()
         self.repairs: list[str] = []  # damaged blobs found and evicted, for warnings
+        # A shared cache (remote.RemoteCache) behind ac/: asked on a local miss,
+        # told of each hermetic result. None: this machine only.
+        self.remote: Any = None
         _refuse_foreign(root)
         try:
             for sub in SUBDIRS:
@@ -223,7 +226,7 @@ class Store:
     def _ac_path(self, key: str, hermetic: bool) -> Path:
         return self.root / ("ac" if hermetic else "ac-local") / f"{_hex(key)}.json"
 
-    def get_action(
+    def get_local_action(
         self, key: str, hermetic: bool = True, names: Iterable[str] | None = None
     ) -> dict[str, str] | None:
         """The outputs recorded for ``key``, if the record is well formed, names
@@ -240,8 +243,25 @@ class Store:
             return outputs
         return None  # a blob was evicted or lost: rebuild
 
-    def put_action(self, key: str, outputs: dict[str, str], hermetic: bool = True) -> None:
+    def get_action(
+        self, key: str, hermetic: bool = True, names: Iterable[str] | None = None
+    ) -> dict[str, str] | None:
+        """As get_local_action; on a miss, a hermetic action is looked up in the
+        remote cache (if any), whose outputs are downloaded and checked."""
+        hit = self.get_local_action(key, hermetic, names)
+        if hit is None and hermetic and self.remote is not None:
+            hit = self.remote.fetch(self, key, names)
+        return hit
+
+    def put_action(
+        self, key: str, outputs: dict[str, str], hermetic: bool = True, share: bool = True
+    ) -> None:
+        """Record an action's outputs (their blobs are in the CAS already). A
+        hermetic one is also sent to the remote cache, unless ``share`` is
+        False (it came from there)."""
         write_json(self._ac_path(key, hermetic), {"outputs": outputs})
+        if hermetic and share and self.remote is not None:
+            self.remote.push(self, key, outputs)
 
     # ---- explain records --------------------------------------------------------
     def _explain_path(self, action_id: str) -> Path:

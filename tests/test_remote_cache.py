@@ -1,0 +1,243 @@
+"""The shared remote cache, against a real nginx serving Bazel's HTTP cache
+protocol with WebDAV PUT: two clean cache dirs play two machines."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reel.compiler import remote as remote_mod
+from reel.compiler.build import build
+from reel.compiler.hashing import hash_file
+from reel.compiler.remote import RemoteCache
+from reel.lang.diagnostics import Diagnostics
+
+from helpers import reel
+
+TINY = """
+episode tiny {
+  title "Tiny"
+  format 160x90 @ 24fps
+}
+scene a {
+  shot wide 1s { plate solid "#204060" title "One" }
+  shot wide 12f { plate solid "#602040" }
+}
+"""
+
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    client_max_body_size 0;
+    location / {{
+      dav_methods PUT;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+    }}
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def files(self, kind: str) -> list[Path]:
+        return sorted(p for p in (self.root / kind).glob("*") if p.is_file())
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Server]:
+    exe = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if Path(p).is_file()), None
+    )
+    if exe is None:
+        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
+    tmp, root = tmp_path / "nginx", tmp_path / "nginx-root"
+    tmp.mkdir()
+    root.mkdir()
+    port = free_port()
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp, root=root, port=port))
+    process = subprocess.Popen(
+        [exe, "-c", str(conf), "-p", str(tmp), "-e", str(tmp / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    server = Server(url, root, process)
+    deadline = time.monotonic() + 15
+    while True:  # ready when it answers
+        try:
+            urllib.request.urlopen(f"{url}/", timeout=1).close()
+            break
+        except urllib.error.HTTPError:
+            break  # 403/404: it answers
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                err = process.stderr.read().decode() if process.stderr else ""
+                pytest.fail(f"nginx did not start: {err}")
+            time.sleep(0.05)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def outputs(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hash_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "run_summary.json"
+    }
+
+
+def machine(tmp_path: Path, name: str) -> Path:
+    """A checkout of the tiny episode with its own (empty) cache."""
+    root = tmp_path / name
+    root.mkdir()
+    (root / "tiny.episode").write_text(TINY)
+    return root
+
+
+def api_build(root: Path, remote: RemoteCache | None):
+    diags = Diagnostics()
+    result = build(
+        root / "tiny.episode",
+        out=root / "out",
+        cache_dir=root / "cache",
+        diags=diags,
+        progress=False,
+        jobs=2,
+        remote=remote,
+    )
+    return result, [w.message for w in diags.warnings if "remote cache" in w.message]
+
+
+def test_a_second_machine_downloads_everything_and_runs_nothing(
+    tmp_path: Path, nginx: Server
+) -> None:
+    first_root, second_root = machine(tmp_path, "one"), machine(tmp_path, "two")
+    args = ("build", "tiny.episode", "--cache-dir", "cache", "--remote-cache", nginx.url)
+    first = reel(*args, cwd=first_root)
+    assert first.returncode == 0, first.stderr
+    assert " 0 action(s) ran" not in first.stdout
+    assert nginx.files("ac") and nginx.files("cas")
+    # Blobs are named on the wire by the SHA-256 of their bytes (bazel-remote checks it).
+    for blob in nginx.files("cas"):
+        assert remote_mod.sha256_file(blob) == blob.name
+    second = reel(*args, cwd=second_root)
+    assert second.returncode == 0, second.stderr
+    assert "; 0 action(s) ran" in second.stdout, second.stdout
+    assert "remote cache" not in second.stderr, second.stderr
+    first_out = outputs(first_root / "reel-out" / "tiny")
+    assert first_out and outputs(second_root / "reel-out" / "tiny") == first_out
+
+
+def test_a_corrupted_blob_on_the_server_is_caught_and_rebuilt(
+    tmp_path: Path, nginx: Server
+) -> None:
+    first_root, second_root = machine(tmp_path, "one"), machine(tmp_path, "two")
+    result, warnings = api_build(first_root, RemoteCache(nginx.url))
+    assert not warnings and result.report.ran
+    first_out = outputs(first_root / "out" / "tiny")
+    # Poison one blob (a flipped byte) and truncate another.
+    blobs = sorted(nginx.files("cas"), key=lambda p: p.stat().st_size, reverse=True)
+    data = bytearray(blobs[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blobs[0].write_bytes(bytes(data))
+    blobs[1].write_bytes(blobs[1].read_bytes()[:10])
+    result, warnings = api_build(second_root, RemoteCache(nginx.url, upload=False))
+    damaged = [w for w in warnings if "does not have its digest" in w]
+    assert len(damaged) == 2, warnings
+    assert len(result.report.ran) >= 2  # the actions whose blobs were bad ran here
+    assert outputs(second_root / "out" / "tiny") == first_out
+
+
+def test_a_server_stopped_mid_build_does_not_fail_it(
+    tmp_path: Path, nginx: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_root, second_root = machine(tmp_path, "one"), machine(tmp_path, "two")
+    api_build(first_root, RemoteCache(nginx.url))
+    first_out = outputs(first_root / "out" / "tiny")
+    monkeypatch.setattr(remote_mod, "BACKOFF", 0.01)
+    remote = RemoteCache(nginx.url, timeout=2)
+    real = remote._once
+    calls = []
+
+    def once(*args):
+        calls.append(args[:2])
+        if len(calls) == 3:  # an entry and a blob came down: now the server goes away
+            nginx.stop()
+        return real(*args)
+
+    monkeypatch.setattr(remote, "_once", once)
+    result, warnings = api_build(second_root, remote)
+    assert any("is unavailable" in w for w in warnings), warnings
+    assert len([w for w in warnings if "unavailable" in w]) == 1  # said once
+    assert remote.downloaded >= 1  # taken from the server before it stopped
+    assert result.report.ran  # the rest was built here
+    assert outputs(second_root / "out" / "tiny") == first_out
+
+
+def test_a_closed_port_does_not_fail_the_build(tmp_path: Path) -> None:
+    root = machine(tmp_path, "one")
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = reel(
+        "build", "tiny.episode", "--cache-dir", "cache", cwd=root, env={"REEL_REMOTE_CACHE": url}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("is unavailable") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_no_remote_upload_sends_nothing_but_still_reads(tmp_path: Path, nginx: Server) -> None:
+    root = machine(tmp_path, "one")
+    args = ("build", "tiny.episode", "--cache-dir", "cache", "--remote-cache", nginx.url)
+    proc = reel(*args, "--no-remote-upload", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert not nginx.files("ac") and not nginx.files("cas")
+    # A developer's read-only build still takes what CI uploaded.
+    ci = machine(tmp_path, "ci")
+    assert reel(*args, cwd=ci).returncode == 0
+    again = machine(tmp_path, "dev2")
+    proc = reel(*args, "--no-remote-upload", cwd=again)
+    assert proc.returncode == 0, proc.stderr
+    assert "; 0 action(s) ran" in proc.stdout, proc.stdout
