@@ -144,6 +144,15 @@ _cache_opt = click.option(
 )
 
 
+def _remote_url(url: str | None) -> str | None:
+    from .compiler.remote import check_url
+
+    problem = check_url(url) if url else None
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return url or None
+
+
 @main.command()
 @click.argument("label", default=".")
 @click.option(
@@ -172,6 +181,7 @@ _cache_opt = click.option(
     metavar="URL",
     envvar="REEL_REMOTE_CACHE",
     default=None,
+    callback=lambda _ctx, _param, url: _remote_url(url),
     help="A shared cache speaking Bazel's HTTP cache protocol (or $REEL_REMOTE_CACHE).",
 )
 @click.option(

@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,8 +77,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_url(url: str) -> str | None:
+    """Why ``url`` cannot name a remote cache, or None if it can."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"'{url}' is not an http:// or https:// URL (e.g. http://cache.local:8080)"
+    return None
+
+
 class RemoteCache:
     def __init__(self, url: str, *, upload: bool = True, timeout: float = TIMEOUT) -> None:
+        problem = check_url(url)
+        if problem is not None:
+            raise ValueError(problem)
         self.url = url.rstrip("/")
         self.upload = upload
         self.timeout = timeout

@@ -241,3 +241,11 @@ def test_no_remote_upload_sends_nothing_but_still_reads(tmp_path: Path, nginx: S
     proc = reel(*args, "--no-remote-upload", cwd=again)
     assert proc.returncode == 0, proc.stderr
     assert "; 0 action(s) ran" in proc.stdout, proc.stdout
+
+
+def test_a_url_that_is_not_http_is_a_usage_error(tmp_path: Path) -> None:
+    root = machine(tmp_path, "one")
+    proc = reel("build", "tiny.episode", "--remote-cache", "cache.local:8080", cwd=root)
+    assert proc.returncode == 2
+    assert "not an http:// or https:// URL" in proc.stderr
+    assert not (root / "reel-out").exists()
