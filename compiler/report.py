@@ -92,11 +92,11 @@ def render(plan: Any, summary: dict[str, Any], media: dict[str, Any] | None) -> 
         "<h2>Gates</h2>",
         _gates(plan, summary, seconds),
         "<h2>Contact sheet</h2>",
-        _sheet(shotlist, colour, media),
+        _sheet(episode, shotlist, colour, media),
         "<h2>Loudness of the master</h2>",
         _loudness(media, summary, shotlist, colour),
         "<h2>Stems</h2>",
-        _stems(media),
+        _stems(media, seconds),
         "<h2>What ran</h2>",
         _ran(summary),
         "<h2>Timings</h2>",
@@ -160,8 +160,12 @@ def _gates(plan: Any, summary: dict[str, Any], seconds: float) -> str:
     return f"<table>{''.join(rows)}</table>"
 
 
-def _sheet(shotlist: Any, colour: dict[str, str], media: dict[str, Any] | None) -> str:
+def _sheet(
+    episode: Any, shotlist: Any, colour: dict[str, str], media: dict[str, Any] | None
+) -> str:
     thumbs = (media or {}).get("thumbs", {})
+    # A shot's phase, else its scene's (the blueprint may give it on either).
+    phases = {scene.id: scene.phase for scene in episode.scenes}
     height = round(192 * shotlist.height / shotlist.width)
     cards = []
     for shot in shotlist.shots:
@@ -172,7 +176,8 @@ def _sheet(shotlist: Any, colour: dict[str, str], media: dict[str, Any] | None) 
             if src
             else ""
         )
-        phase = f' <span class="chip">{escape(shot.phase)}</span>' if shot.phase else ""
+        shot_phase = shot.phase or phases.get(shot.scene_id)
+        phase = f' <span class="chip">{escape(shot_phase)}</span>' if shot_phase else ""
         cards.append(
             f'<figure style="--c:{c}">{img}<figcaption><b>{escape(shot.id)}</b><br/>'
             f"{shot.duration_seconds:.2f} s · {shot.duration_frames} f · scene "
@@ -258,7 +263,7 @@ def _svg(width: int, height: int, label: str, body: list[str]) -> str:
     )
 
 
-def _stems(media: dict[str, Any] | None) -> str:
+def _stems(media: dict[str, Any] | None, seconds: float) -> str:
     stems = (media or {}).get("stems") or {}
     if not stems:
         return '<p class="sub">No stems in this build.</p>'
@@ -283,7 +288,7 @@ def _stems(media: dict[str, Any] | None) -> str:
         peak = max(levels) if levels else None
         loudest = f" loudest {peak:.1f} dBFS" if peak is not None else " empty"
         legend.append(f'<span class="chip" style="--c:{c}">{escape(name)}</span>{loudest}')
-    body.append(f'<text x="{width - 60}" y="{height - 4}">{longest * window:.1f} s</text>')
+    body.append(f'<text x="{width - 60}" y="{height - 4}">{seconds:.1f} s</text>')
     return _svg(width, height, "stem levels over time", body) + (
         f'<p class="sub">RMS level per {window:g} s (dBFS): {" · ".join(legend)}</p>'
     )
