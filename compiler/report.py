@@ -147,14 +147,8 @@ def _gates(plan: Any, summary: dict[str, Any], seconds: float) -> str:
                 + (f", limiter {loud['limiter_db']:.1f} dB" if loud.get("limiter_db") else ""),
             )
         )
-    placeholders = summary.get("placeholders") or []
-    rows.append(
-        _verdict(
-            not placeholders,
-            f"placeholders: {len(placeholders)}"
-            + (f" ({escape(', '.join(map(str, placeholders)))})" if placeholders else ""),
-        )
-    )
+    placeholders = summary.get("placeholders") or 0  # a count
+    rows.append(_verdict(not placeholders, f"placeholders: {placeholders} (missing pictures)"))
     for warning in summary.get("warnings") or []:
         rows.append(f'<tr><td><b class="bad">!</b></td><td>{escape(warning)}</td></tr>')
     return f"<table>{''.join(rows)}</table>"

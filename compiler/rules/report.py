@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..actions import ActionInput, make
+from ..actions import ActionInput, Label, make
 from .context import Context
 from .produced import Produced
 from .sound import STEMS
@@ -38,5 +38,6 @@ def rule(ctx: Context) -> Produced:
         {"shots": shots},
         inputs,
         description="the build report's thumbnails, loudness curve and stem levels",
+        labels={"shots": Label("the shots' lengths")},
     )
     return Produced([action], {ACTION: ACTION}, {})
