@@ -31,6 +31,7 @@ from .outputs import OutputSet, check_output_folder
 from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND
 from .remote import RemoteCache
+from .report import write_report
 from .rules import Lowered
 from .session import Session
 from .store import BlobDamaged, Store
@@ -158,6 +159,7 @@ def build(
         result.summary = run_summary(result, labels, stages, diags)
         write_json(staged.path("run_summary.json"), result.summary)
         staged.add_written("run_summary.json", log=True)
+        write_report(result, staged, store)  # report.html: the summary with pictures
         if report.failures:
             kept = staged.fail()
             raise BuildFailed(failure_diagnostics(report, kept).errors)

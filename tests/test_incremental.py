@@ -90,7 +90,7 @@ def outputs(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hash_file(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "run_summary.json"
+        if p.is_file() and p.name not in ("run_summary.json", "report.html")  # the logs
     }
 
 

@@ -189,7 +189,11 @@ def _build(where: Path) -> Path:
 
 
 def _files(folder: Path) -> dict[str, str]:
-    return {p.name: _digest(p) for p in sorted(folder.iterdir()) if p.name != "run_summary.json"}
+    return {
+        p.name: _digest(p)
+        for p in sorted(folder.iterdir())
+        if p.name not in ("run_summary.json", "report.html")
+    }
 
 
 @pytest.mark.slow

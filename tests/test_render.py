@@ -52,6 +52,7 @@ def test_every_output_is_delivered(pilot: dict) -> None:
         "RenderPlan.json",
         "RenderOutput.json",
         "run_summary.json",
+        "report.html",
         "master.mp4",
         "captions.srt",
         "captions.vtt",

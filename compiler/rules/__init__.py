@@ -14,12 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import captions, deliver, picture, sound
+from . import captions, deliver, picture, report, sound
 from .context import Context
 from .produced import Lowered, Produced, merge
 
 Rule = Callable[[Context], Produced]
-RULES: tuple[Rule, ...] = (picture.rule, sound.rule, picture.master, captions.rule, deliver.rule)
+RULES: tuple[Rule, ...] = (
+    picture.rule,
+    sound.rule,
+    picture.master,
+    captions.rule,
+    deliver.rule,
+    report.rule,
+)
 
 
 def lower(context: Context) -> Lowered:
@@ -30,6 +37,10 @@ def lower(context: Context) -> Lowered:
         targets.setdefault(action.id, action.id)
     named = [d.name for d in context.episode.deliverables if d.name in targets]
     defaults = [*named, "captions"] if named else ["master", "captions"]
+    # The build report's pictures come with every default build that makes the master
+    # (see rules/report.py); an audio-only episode's build renders no picture for it.
+    if "mux" in (targets.get(label) for label in defaults):
+        defaults.append(report.ACTION)
     return Lowered(merged.actions, targets, merged.delivers, defaults, merged.warnings)
 
 
