@@ -122,10 +122,11 @@ def nginx(tmp_path: Path) -> Iterator[Server]:
 
 
 def outputs(folder: Path) -> dict[str, str]:
+    """The delivered files but the two logs of the run itself (what ran, timings)."""
     return {
         p.relative_to(folder).as_posix(): hash_file(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "run_summary.json"
+        if p.is_file() and p.name not in ("run_summary.json", "report.html", ".reel-delivered.json")
     }
 
 

@@ -179,6 +179,7 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
     assert set(explained) == {
         "segment/the_street.s01",
         "mux",
+        "report",  # the build report reads the master
         "piece@review/the_street.s01",
         "proxy/review",
         "timeline/timeline",
@@ -199,6 +200,7 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "piece@review/the_street.s01",
         "proxy/review",
         "rendition/shorts",
+        "report",
         "segment/the_street.s01",
         "segment@shorts/the_street.s01",
         "timeline/timeline",
@@ -224,6 +226,7 @@ def test_targets_query_and_graph(pilot_copy: dict) -> None:
         "piece@review/the_routine.s01",
         "piece@review/the_routine.s02",
         "proxy/review",
+        "report",
         "segment/the_routine.s02",
         "tail/the_routine.s01",
     ]
