@@ -144,6 +144,23 @@ _cache_opt = click.option(
 )
 
 
+_progress_opt = click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "plain"]),
+    envvar="REEL_PROGRESS",
+    default="auto",
+    show_default=True,
+    help=(
+        "live: a display redrawn in place (done/total, running actions, cache hits, ETA); "
+        "plain: one [n/N] line per action; auto: live on a terminal, else plain "
+        "(or $REEL_PROGRESS)."
+    ),
+)
+_quiet_opt = click.option(
+    "-q", "--quiet", is_flag=True, help="For CI: only warnings, errors and the final line."
+)
+
+
 @main.command()
 @click.argument("label", default=".")
 @click.option(
@@ -175,6 +192,8 @@ _cache_opt = click.option(
     default=None,
     help="Write the actions as DIR/build.sh and DIR/plan.json instead of running them.",
 )
+@_progress_opt
+@_quiet_opt
 @_handled
 def build(
     label: str,
@@ -187,6 +206,8 @@ def build(
     explain: bool,
     backend: str,
     emit_dir: Path | None,
+    progress: str,
+    quiet: bool,
 ) -> None:
     """Build an episode, or one target of it: PATH or PATH:TARGET.
 
@@ -248,6 +269,7 @@ def build(
             backend=backend,
             diags=diags,
             record=record,
+            progress="quiet" if quiet else progress,
         )
     finally:
         _print_diagnostics(diags.warnings)
@@ -258,10 +280,10 @@ def build(
     # Only the files this build changed: after an edit, the two that changed are
     # what a user looks for, not the fifty that did not; the count says the rest
     # are there too (one set per build).
-    for delivered in built.changed:
+    for delivered in [] if quiet else built.changed:
         click.echo(f"delivered {os.path.relpath(delivered)}")
     same = len(built.delivered) - len(built.changed)
-    if same:
+    if same and not quiet:
         other = " other" if built.changed else ""
         click.echo(f"unchanged: {same}{other} file(s) in {os.path.relpath(built.folder)}")
     ran, cached = len(report.ran), len(report.cached)
