@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -153,6 +154,23 @@ def _remote_url(url: str | None) -> str | None:
     return url or None
 
 
+_progress_opt = click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "plain"]),
+    envvar="REEL_PROGRESS",
+    default="auto",
+    show_default=True,
+    help=(
+        "live: a display redrawn in place (done/total, running actions, cache hits, ETA); "
+        "plain: one [n/N] line per action; auto: live on a terminal, else plain "
+        "(or $REEL_PROGRESS)."
+    ),
+)
+_quiet_opt = click.option(
+    "-q", "--quiet", is_flag=True, help="For CI: only warnings, errors and the final line."
+)
+
+
 @main.command()
 @click.argument("label", default=".")
 @click.option(
@@ -199,6 +217,8 @@ def _remote_url(url: str | None) -> str | None:
     default=None,
     help="Write the actions as DIR/build.sh and DIR/plan.json instead of running them.",
 )
+@_progress_opt
+@_quiet_opt
 @_handled
 def build(
     label: str,
@@ -213,6 +233,8 @@ def build(
     remote_upload: bool,
     backend: str,
     emit_dir: Path | None,
+    progress: str,
+    quiet: bool,
 ) -> None:
     """Build an episode, or one target of it: PATH or PATH:TARGET.
 
@@ -276,6 +298,7 @@ def build(
             diags=diags,
             record=record,
             remote=RemoteCache(remote_cache, upload=remote_upload) if remote_cache else None,
+            progress="quiet" if quiet else progress,
         )
     finally:
         _print_diagnostics(diags.warnings)
@@ -286,10 +309,10 @@ def build(
     # Only the files this build changed: after an edit, the two that changed are
     # what a user looks for, not the fifty that did not; the count says the rest
     # are there too (one set per build).
-    for delivered in built.changed:
+    for delivered in [] if quiet else built.changed:
         click.echo(f"delivered {os.path.relpath(delivered)}")
     same = len(built.delivered) - len(built.changed)
-    if same:
+    if same and not quiet:
         other = " other" if built.changed else ""
         click.echo(f"unchanged: {same}{other} file(s) in {os.path.relpath(built.folder)}")
     ran, cached = len(report.ran), len(report.cached)
@@ -297,6 +320,87 @@ def build(
         _summary(built.plan, time.perf_counter() - started, "built")
         + f"; {ran} action(s) ran, {cached} cached"
     )
+
+
+@main.command()
+@click.argument("label", default=".")
+@_out_opt
+@_cache_opt
+@_profile_opt
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="Parallel actions.")
+@_backend_opt
+@_progress_opt
+@click.option(
+    "--debounce",
+    type=click.IntRange(10, 10_000),
+    default=300,
+    show_default=True,
+    help="Saves closer together than this many ms make one rebuild.",
+)
+@click.pass_context
+@_handled
+def watch(
+    ctx: click.Context,
+    label: str,
+    out: Path,
+    cache_dir: Path | None,
+    profile: str,
+    jobs: int | None,
+    backend: str,
+    progress: str,
+    debounce: int,
+) -> None:
+    """Build PATH[:TARGET], then again each time a file it loads is saved.
+
+    Each build is `reel build --explain`: it says which actions ran and why. A
+    failed build prints its errors and leaves the last good outputs as they are;
+    watching goes on. Ctrl-C stops (exit 0).
+    """
+    from .compiler.noop import record_path
+    from .compiler.store import Store, resolve_cache_dir
+    from .compiler.watch import Watched, run
+    from .lang.entry import find_entry, split_label
+
+    path, target = split_label(label)
+    entry = find_entry(path)
+    cache = resolve_cache_dir(cache_dir)
+    record = record_path(Store(cache), entry, out, target, profile, backend)
+    watched = Watched(entry.resolve().parent, [out, cache])
+    shown = os.path.relpath(out)
+
+    def build_once() -> Path | None:
+        try:
+            ctx.invoke(
+                build,
+                label=label,
+                out=out,
+                cache_dir=cache_dir,
+                profile=profile,
+                jobs=jobs,
+                explain=True,
+                backend=backend,
+                progress=progress,
+                quiet=False,
+            )
+        except SystemExit as exc:  # the build's errors are printed already
+            if exc.code == 130:
+                raise KeyboardInterrupt from None
+            if exc.code:
+                click.echo(
+                    f"watch: the build failed; {shown} keeps the last good outputs", err=True
+                )
+                return None
+        return record if record.is_file() else None
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a service manager's stop is a Ctrl-C too
+    try:
+        run(watched, build_once, click.echo, step=debounce, shown=os.path.relpath)
+    except KeyboardInterrupt:
+        pass
+    click.echo("watch: stopped", err=True)
 
 
 def _replay(data: dict[str, Any], out: Path, seconds: float) -> None:

@@ -22,7 +22,7 @@ from reel.lang.suggest import hint
 
 from . import artifacts as a
 from .actions import build_graph
-from .executor import ExecutionReport, progress_printer
+from .executor import ExecutionReport
 from .failures import BuildFailed, failure_diagnostics
 from .hashing import PREFIX, hash_value
 from .jsonio import write_json
@@ -30,6 +30,7 @@ from .media import cached_probe
 from .outputs import OutputSet, check_output_folder
 from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND
+from .progress import display as progress_display
 from .remote import RemoteCache
 from .report import write_report
 from .rules import Lowered
@@ -97,7 +98,7 @@ def build(
     profile: str = "preview_local",
     backend: str = DEFAULT_BACKEND,
     diags: Diagnostics | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     record: Path | None = None,
     remote: RemoteCache | None = None,
 ) -> BuildResult:
@@ -126,11 +127,11 @@ def build(
         executor = session.executor(keep_going=keep_going)
         # The voices stage's results are this run's too: taken, not looked up again.
         done = planned.voice_report.results if planned.voice_report else {}
-        if progress:
-            executor.on_event = progress_printer(
-                len([a for a in executor.needed(wanted) if a not in done])
-            )
-        report = executor.run(wanted, done) if wanted else ExecutionReport()
+        pending = [a for a in executor.needed(wanted) if a not in done]
+        with progress_display(progress, executor, pending) as on_event:
+            if on_event is not None:
+                executor.on_event = on_event
+            report = executor.run(wanted, done) if wanted else ExecutionReport()
         stages["execute"] = time.perf_counter() - mark
 
         mark = time.perf_counter()

@@ -282,6 +282,10 @@ class Executor:
         frames = action.params.get("frames")
         return GUESS_SECONDS + (frames / GUESS_FRAMES_PER_SECOND if isinstance(frames, int) else 0)
 
+    def expected_seconds(self, action_id: str) -> float:
+        """What the schedule expects ``action_id`` to take (for a progress ETA)."""
+        return self._cost(self.action(action_id))
+
     def _by_priority(self, pending: list[str]) -> list[str]:
         """``pending`` (in dependency order), the heads of the longest chains of
         remaining work first; ties keep dependency order, so the order is fixed
