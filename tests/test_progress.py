@@ -49,7 +49,8 @@ def test_plain_lines_when_not_a_terminal_and_quiet_for_ci(tmp_path: Path) -> Non
     assert not any(LINE.match(line) for line in quiet.stderr.splitlines()), quiet.stderr
     assert "warning:" in quiet.stderr  # warnings still shown
     [final] = quiet.stdout.splitlines()
-    assert final.startswith("built tiny:") and "2 action(s) ran" in final
+    # the edited shot, the master and the build report that shows it
+    assert final.startswith("built tiny:") and "3 action(s) ran" in final
 
 
 def test_live_display_shows_done_total_cached_and_eta(tmp_path: Path) -> None:
@@ -62,9 +63,9 @@ def test_live_display_shows_done_total_cached_and_eta(tmp_path: Path) -> None:
     entry.write_text(entry.read_text().replace('title "One"', 'title "Uno"'))
     live = reel("build", str(project), *_args(tmp_path), "--progress", "live", cwd=tmp_path)
     assert live.returncode == 0, live.stderr
-    assert re.search(r"2/2 actions · 7 cached · ETA \d+:\d\d", live.stderr), live.stderr
-    assert "[2/2] " in live.stderr  # the plain lines scroll above the display
-    assert live.stdout.splitlines()[-1].endswith("2 action(s) ran, 8 cached")  # 7 + the voice
+    assert re.search(r"3/3 actions · 7 cached · ETA \d+:\d\d", live.stderr), live.stderr
+    assert "[3/3] " in live.stderr  # the plain lines scroll above the display
+    assert live.stdout.splitlines()[-1].endswith("3 action(s) ran, 8 cached")  # 7 + the voice
     entry.write_text(entry.read_text().replace('title "Uno"', 'title "One"'))
     back = reel("build", str(project), *_args(tmp_path), "--progress", "live", cwd=tmp_path)
     assert back.returncode == 0, back.stderr
