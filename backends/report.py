@@ -27,7 +27,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from .ffmpeg.toolchain import HERMETIC_ENV, ToolError, ffmpeg_exe, run_ffmpeg
+from .ffmpeg.toolchain import BITEXACT_OUT, HERMETIC_ENV, ToolError, ffmpeg_exe, run_ffmpeg
 from .kind import Kind
 
 THUMB_WIDTH = 192  # px; a contact sheet wants many small pictures, not big ones
@@ -68,12 +68,7 @@ def thumbnail_commands(shots: list[ReportShot]) -> list[str]:
             str(JPEG_QUALITY),
             "-threads",
             "1",
-            "-map_metadata",
-            "-1",
-            "-fflags",
-            "+bitexact",
-            "-flags:v",
-            "+bitexact",
+            *BITEXACT_OUT,
             "-y",
             f"thumb-{i:03d}.jpg",
         ]
