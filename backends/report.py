@@ -20,14 +20,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 import wave
 from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
 
-from .ffmpeg.toolchain import BITEXACT_OUT, HERMETIC_ENV, ToolError, ffmpeg_exe, run_ffmpeg
+from .audio.voice import read_frames
+from .ffmpeg.toolchain import BITEXACT_OUT, ffmpeg_report, run_ffmpeg
 from .kind import Kind
 
 THUMB_WIDTH = 192  # px; a contact sheet wants many small pictures, not big ones
@@ -77,13 +77,9 @@ def thumbnail_commands(shots: list[ReportShot]) -> list[str]:
 
 def short_term_loudness(path: str, cwd: Path) -> list[list[float]]:
     """[seconds, LUFS] every 100 ms: ebur128's short-term (3 s) loudness."""
-    argv = [str(ffmpeg_exe()), "-hide_banner", "-nostdin", "-v", "info", "-i", path]
-    argv += ["-vn", "-af", "ebur128", "-f", "null", "-"]
-    proc = subprocess.run(argv, cwd=cwd, env=HERMETIC_ENV, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ToolError(argv, proc.returncode, proc.stderr)
+    text = ffmpeg_report(["-i", path, "-vn", "-af", "ebur128", "-f", "null", "-"], cwd)
     points = []
-    for t, s in _SHORT_TERM.findall(proc.stderr):
+    for t, s in _SHORT_TERM.findall(text):
         value = float(s) if s not in ("-inf", "nan") else SILENT_DB
         points.append([round(float(t), 2), round(max(value, SILENT_DB), 1)])
     return points
@@ -92,12 +88,9 @@ def short_term_loudness(path: str, cwd: Path) -> list[list[float]]:
 def stem_levels(path: Path) -> list[float]:
     """RMS level in dBFS per ``STEM_WINDOW`` (both channels), floored at SILENT_DB."""
     with wave.open(str(path), "rb") as w:
-        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
-        data = w.readframes(w.getnframes())
-    if width != 2:  # pragma: no cover - the mix writes 16-bit PCM
-        return []
-    samples = np.frombuffer(data, dtype="<i2").astype(np.float64) / 32768.0
-    samples = samples.reshape(-1, channels)
+        if w.getsampwidth() != 2:  # pragma: no cover - the mix writes 16-bit PCM
+            return []
+        rate, samples = w.getframerate(), read_frames(w, w.getnframes())
     step = int(rate * STEM_WINDOW)
     levels = []
     for lo in range(0, len(samples), step):

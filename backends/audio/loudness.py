@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 from pathlib import Path
 from typing import Any, TypedDict
 
-from ..ffmpeg.toolchain import BITEXACT_OUT, HERMETIC_ENV, ffmpeg_exe, run_ffmpeg
+from ..ffmpeg.toolchain import BITEXACT_OUT, ffmpeg_report, run_ffmpeg
 from ..kind import Kind
 
 CODEC_MARGIN_DB = 0.5  # AAC can overshoot the PCM true peak; keep this much under the ceiling
@@ -38,19 +37,9 @@ def _finite(figures: dict[str, float]) -> dict[str, float]:
     return {k: v if math.isfinite(v) else SILENCE_LUFS for k, v in figures.items()}
 
 
-def _stderr(args: list[str], cwd: Path) -> str:
-    argv = [str(ffmpeg_exe()), "-hide_banner", "-nostdin", "-v", "info", *args]
-    proc = subprocess.run(argv, cwd=cwd, env=HERMETIC_ENV, capture_output=True, text=True)
-    if proc.returncode != 0:
-        from ..ffmpeg.toolchain import ToolError
-
-        raise ToolError(["ffmpeg", *args], proc.returncode, proc.stderr)
-    return proc.stderr
-
-
 def measure_ebur128(path: str, cwd: Path) -> dict[str, float]:
     """An independent measurement with the ebur128 filter (true peak on)."""
-    text = _stderr(["-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"], cwd)
+    text = ffmpeg_report(["-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"], cwd)
     summary = text[text.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
     lra = float(re.search(r"LRA:\s+(-?[\d.]+) LU", summary).group(1))

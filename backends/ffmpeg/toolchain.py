@@ -92,6 +92,16 @@ def run_ffmpeg(args: list[str], cwd: Path) -> None:
         raise ToolError(["ffmpeg", *argv[1:]], proc.returncode, proc.stderr)
 
 
+def ffmpeg_report(args: list[str], cwd: Path) -> str:
+    """Run the pinned ffmpeg at log level info and return what it printed: the
+    way a filter that measures (ebur128) reports its figures."""
+    argv = [str(ffmpeg_exe()), "-hide_banner", "-nostdin", "-v", "info", *args]
+    proc = subprocess.run(argv, cwd=cwd, env=HERMETIC_ENV, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolError(["ffmpeg", *args], proc.returncode, proc.stderr)
+    return proc.stderr
+
+
 def run_commands(commands: Commands, cwd: Path) -> None:
     for args in commands:
         run_ffmpeg(args, cwd)
