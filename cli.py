@@ -154,6 +154,46 @@ def _remote_url(url: str | None) -> str | None:
     return url or None
 
 
+def _executor(name: str) -> str:
+    if name == "local":
+        return name  # the no-op path imports nothing more
+    from .compiler.dask_exec import check_executor  # distributed itself is imported later
+
+    problem = check_executor(name)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return name
+
+
+_remote_cache_opt = click.option(
+    "--remote-cache",
+    metavar="URL",
+    envvar="REEL_REMOTE_CACHE",
+    default=None,
+    callback=lambda _ctx, _param, url: _remote_url(url),
+    help="A shared cache speaking Bazel's HTTP cache protocol (or $REEL_REMOTE_CACHE).",
+)
+_remote_upload_opt = click.option(
+    "--remote-upload/--no-remote-upload",
+    envvar="REEL_REMOTE_UPLOAD",
+    default=True,
+    show_default=True,
+    help="Send results to the remote cache (--no-remote-upload: only read from it).",
+)
+_executor_opt = click.option(
+    "--executor",
+    metavar="local|dask://HOST:PORT",
+    envvar="REEL_EXECUTOR",
+    default="local",
+    show_default=True,
+    callback=lambda _ctx, _param, name: _executor(name),
+    help=(
+        "Where actions run: here, or on a Dask cluster (needs --remote-cache, which "
+        "carries inputs and outputs; or $REEL_EXECUTOR)."
+    ),
+)
+
+
 _progress_opt = click.option(
     "--progress",
     type=click.Choice(["auto", "live", "plain"]),
@@ -194,21 +234,9 @@ _quiet_opt = click.option(
     "-k", "--keep-going", is_flag=True, help="Go on with independent actions after one fails."
 )
 @click.option("--explain", is_flag=True, help="Say why each action that ran had to run.")
-@click.option(
-    "--remote-cache",
-    metavar="URL",
-    envvar="REEL_REMOTE_CACHE",
-    default=None,
-    callback=lambda _ctx, _param, url: _remote_url(url),
-    help="A shared cache speaking Bazel's HTTP cache protocol (or $REEL_REMOTE_CACHE).",
-)
-@click.option(
-    "--remote-upload/--no-remote-upload",
-    envvar="REEL_REMOTE_UPLOAD",
-    default=True,
-    show_default=True,
-    help="Send results to the remote cache (--no-remote-upload: only read from it).",
-)
+@_remote_cache_opt
+@_remote_upload_opt
+@_executor_opt
 @_backend_opt
 @click.option(
     "--emit-commands",
@@ -231,6 +259,7 @@ def build(
     explain: bool,
     remote_cache: str | None,
     remote_upload: bool,
+    executor: str,
     backend: str,
     emit_dir: Path | None,
     progress: str,
@@ -298,6 +327,7 @@ def build(
             diags=diags,
             record=record,
             remote=RemoteCache(remote_cache, upload=remote_upload) if remote_cache else None,
+            executor=executor,
             progress="quiet" if quiet else progress,
         )
     finally:
@@ -329,6 +359,9 @@ def build(
 @_profile_opt
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="Parallel actions.")
 @_backend_opt
+@_remote_cache_opt
+@_remote_upload_opt
+@_executor_opt
 @_progress_opt
 @click.option(
     "--debounce",
@@ -347,6 +380,9 @@ def watch(
     profile: str,
     jobs: int | None,
     backend: str,
+    remote_cache: str | None,
+    remote_upload: bool,
+    executor: str,
     progress: str,
     debounce: int,
 ) -> None:
@@ -378,6 +414,9 @@ def watch(
                 profile=profile,
                 jobs=jobs,
                 explain=True,
+                remote_cache=remote_cache,
+                remote_upload=remote_upload,
+                executor=executor,
                 backend=backend,
                 progress=progress,
                 quiet=False,

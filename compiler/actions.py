@@ -91,6 +91,9 @@ class Action:
     # is neither.
     hermetic: bool = True
     deterministic: bool = True
+    # Hardware it needs (Dask resource tags, e.g. "videotoolbox"): a distributed
+    # build sends it only to a worker that offers them. Never keyed.
+    resources: tuple[str, ...] = ()
     description: str = ""
     # Input names, parameter names and list elements (``overlays[0]``) in the user's
     # words, for --explain. Not compared and never keyed.

@@ -13,7 +13,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reel.backends import registry
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe, has_encoder
@@ -36,6 +36,9 @@ from .report import write_report
 from .rules import Lowered
 from .session import Session
 from .store import BlobDamaged, Store
+
+if TYPE_CHECKING:
+    from .dask_exec import DaskRunner
 
 ARTIFACT_TARGETS = ("script", "shotlist", "assetmanifest", "renderplan")
 DEFAULT_TARGETS = ("master", "captions")
@@ -101,17 +104,72 @@ def build(
     progress: bool | str = True,
     record: Path | None = None,
     remote: RemoteCache | None = None,
+    executor: str = "local",
 ) -> BuildResult:
     """Build ``target`` (default: master and captions). With ``record``, a
     successful build is remembered there for the no-op fast path; with
-    ``remote``, hermetic results are shared through that cache."""
+    ``remote``, hermetic results are shared through that cache; with
+    ``executor`` ``dask://HOST:PORT``, actions run on that Dask cluster."""
     diags = diags if diags is not None else Diagnostics()
-    check_backend(backend)
-    stages: dict[str, float] = {}
-    started = time.perf_counter()
+    if executor == "local":
+        check_backend(backend)  # on Dask, the workers' resources say where it can run
     store = Store(cache_dir)
     store.remote = remote  # None: this machine's cache only
-    session = Session(path, store, profile, backend, jobs, diags)
+    runner = _runner(executor, store, remote)
+    try:
+        return _build(
+            path,
+            target,
+            out,
+            store,
+            jobs,
+            keep_going,
+            profile,
+            backend,
+            diags,
+            progress,
+            record,
+            remote,
+            runner,
+        )
+    finally:
+        if runner is not None:
+            _warn_runner(runner, diags)
+            runner.close()
+
+
+def _runner(executor: str, store: Store, remote: RemoteCache | None) -> DaskRunner | None:
+    if executor == "local":
+        return None
+    from .dask_exec import DaskRunner  # distributed is heavy and optional
+
+    return DaskRunner.connect(executor, store, remote, toolchain_digest(store))
+
+
+def _warn_runner(runner: DaskRunner, diags: Diagnostics) -> None:
+    for warning in dict.fromkeys(runner.warnings):
+        diags.warning(warning, None, "a Dask build only uses workers that make the same bytes")
+    runner.warnings.clear()
+
+
+def _build(
+    path: Path,
+    target: str | None,
+    out: Path,
+    store: Store,
+    jobs: int | None,
+    keep_going: bool,
+    profile: str,
+    backend: str,
+    diags: Diagnostics,
+    progress: bool | str,
+    record: Path | None,
+    remote: RemoteCache | None,
+    runner: DaskRunner | None,
+) -> BuildResult:
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    session = Session(path, store, profile, backend, jobs, diags, runner)
     root = session.root
     planned = _plan_or_keep_failed(session, out)
     folder = output_folder(out, planned, root, store)
@@ -154,6 +212,8 @@ def build(
         report = result.report
         result.repairs = _warn_repairs(store, diags)
         _warn_remote(remote, diags)
+        if runner is not None:
+            _warn_runner(runner, diags)
         stages["deliver"] = time.perf_counter() - mark
         stages["total"] = time.perf_counter() - started
         store.save_memo()
@@ -521,7 +581,7 @@ def run_summary(
         },
         "cache_hit_rate": round(len(report.cached) / total, 4) if total else None,
         "ran": [
-            {"action": r.action, "seconds": round(r.seconds, 3), "why": r.reasons}
+            {"action": r.action, "seconds": round(r.seconds, 3), "why": r.reasons, "on": r.ran_on}
             for r in sorted(report.ran, key=lambda r: r.action)
         ],
         "failed": [f.action.id for f in report.failures],

@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from .actions import Action, ActionGraph, ActionInput, BlobInput, Label, SourceInput
 from .files import DigestMismatch, place_verified
@@ -49,6 +50,7 @@ class ActionResult:
     cached: bool
     seconds: float
     reasons: list[str] = field(default_factory=list)
+    ran_on: str = ""  # "local", or the Dask worker that ran it ("" for a cache hit)
 
 
 @dataclass
@@ -74,12 +76,47 @@ class ExecutionReport:
         return [r for r in self.results.values() if r.cached]
 
 
+class Runner(Protocol):
+    """Runs missed actions somewhere other than this process's sandbox (a Dask
+    cluster, ``compiler.dask_exec``). The executor still decides what runs and
+    in which order; a runner only carries an action there and its outputs back
+    into the local store."""
+
+    slots: int  # actions it can run at once
+
+    def run(self, action: Action, key: str, digests: dict[str, str]) -> tuple[dict[str, str], str]:
+        """Run ``action`` (keyed ``key``, inputs ``digests``); its outputs, put in
+        the local store and recorded in its action cache, and where it ran."""
+        ...
+
+
 class ActionError(Exception):
     """Raised by an action's run function: a message and the tool's stderr tail."""
 
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+
+
+def collect_outputs(
+    store: Store, sandbox: Path, action_id: str, names: tuple[str, ...]
+) -> dict[str, str]:
+    """Move an action's declared outputs from its sandbox into the CAS."""
+    outputs = {}
+    for name in names:
+        produced = sandbox / name
+        if not produced.is_file():
+            raise ActionError(f"{action_id} did not produce {name}")
+        outputs[name] = store.put_file(produced)
+    return outputs
+
+
+def failure_text(exc: Exception) -> tuple[str, str]:
+    """What an action's unexpected exception says: a message, and the stderr tail
+    a tool's error (the backend's ToolError) carries."""
+    tail = getattr(exc, "tail", None)
+    detail = tail() if callable(tail) else ""
+    return (str(exc) if detail else f"{type(exc).__name__}: {exc}"), detail
 
 
 # More changed elements of one list parameter than this are summed up in one reason.
@@ -193,8 +230,10 @@ class Executor:
         keep_going: bool,
         toolchain_digest: str | None,
         on_event: Callable[[str, Action, ActionResult | None], None] | None = None,
+        runner: Runner | None = None,
     ) -> None:
         self.store = store
+        self.runner = runner
         self.graph = graph
         self.jobs = max(1, jobs)
         self.keep_going = keep_going
@@ -220,7 +259,14 @@ class Executor:
                 digests[name] = report.results[source.action].outputs[source.output]
         return digests
 
-    def _execute(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, str]:
+    def _execute(
+        self, action: Action, key: str, digests: dict[str, str]
+    ) -> tuple[dict[str, str], str]:
+        if self.runner is not None:
+            return self.runner.run(action, key, digests)
+        return self._execute_here(action, key, digests), "local"
+
+    def _execute_here(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, str]:
         sandbox = self.store.sandbox()
         try:
             for name, source in action.inputs.items():
@@ -239,12 +285,7 @@ class Executor:
                 else:
                     self.store.copy_blob(digests[name], dest)
             action.execute(sandbox)
-            outputs = {}
-            for name in action.outputs:
-                produced = sandbox / name
-                if not produced.is_file():
-                    raise ActionError(f"{action.id} did not produce {name}")
-                outputs[name] = self.store.put_file(produced)
+            outputs = collect_outputs(self.store, sandbox, action.id, action.outputs)
             self.store.put_action(key, outputs, action.hermetic)
             return outputs
         finally:
@@ -357,21 +398,16 @@ class Executor:
         """Record a finished action; False if it failed."""
         action = job.action
         try:
-            outputs = future.result()
+            outputs, ran_on = future.result()
         except ActionError as exc:
             report.failures.append(ActionFailure(action, str(exc), exc.detail))
         except BlobDamaged as exc:
             report.failures.append(ActionFailure(action, str(exc), damaged_blob=True))
         except Exception as exc:  # noqa: BLE001 - report it, never crash mid-build
-            # A tool's error (the backend's ToolError) carries its stderr tail.
-            tail = getattr(exc, "tail", None)
-            detail = tail() if callable(tail) else ""
-            message = str(exc) if detail else f"{type(exc).__name__}: {exc}"
-            report.failures.append(ActionFailure(action, message, detail))
+            report.failures.append(ActionFailure(action, *failure_text(exc)))
         else:
-            result = ActionResult(
-                action.id, job.key, outputs, False, time.perf_counter() - job.started, job.reasons
-            )
+            seconds = time.perf_counter() - job.started
+            result = ActionResult(action.id, job.key, outputs, False, seconds, job.reasons, ran_on)
             report.results[action.id] = result
             record = self._record(action, job.key, job.digests, result.seconds)
             self.store.record_run(action.id, record)

@@ -29,7 +29,7 @@ from . import artifacts as a
 from .actions import Action
 from .beats import beat_grid
 from .canon import canon_gate
-from .executor import ExecutionReport
+from .executor import ExecutionReport, Runner
 from .gates import runtime_gate
 from .media import check_media
 from .plan import (
@@ -107,13 +107,15 @@ def scripted(episode: ir.Episode) -> a.Script:
     return script
 
 
-def voiced(episode: ir.Episode, root: Path, store: Store, jobs: int | None) -> Voices:
+def voiced(
+    episode: ir.Episode, root: Path, store: Store, jobs: int | None, runner: Runner | None = None
+) -> Voices:
     """Check the media, then render every line (audio is the clock)."""
     check_voices(episode)
     check_media(episode, root, store)
     actions = voice_actions(episode, root, store)
     lengths, report = render_voices(
-        actions, store, jobs=jobs, toolchain=store.file_digest(ffmpeg_exe())
+        actions, store, jobs=jobs, toolchain=store.file_digest(ffmpeg_exe()), runner=runner
     )
     return Voices(tuple(actions), lengths, report)
 

@@ -228,22 +228,39 @@ class RemoteCache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
+    def fetch_blob(self, store: Store, digest: str, sha256: str, name: str = "a blob") -> bool:
+        """Put the blob ``digest`` (named ``sha256`` on the server) into ``store``,
+        downloaded and checked both ways unless it is there already. False if the
+        server lacks it, it was damaged, or the server is down."""
+        if store.has_blob(digest):
+            return True
+        if not _is_sha256(sha256):
+            return False
+        try:
+            return self._download(store, name, {"digest": digest, "sha256": sha256})
+        except Unavailable:
+            return False
+
     # ---- upload ---------------------------------------------------------------------
+    def send_blob(self, path: Path) -> str:
+        """Make sure the server has the bytes of ``path``; return their SHA-256
+        (the blob's name there). Unavailable if it cannot be sent."""
+        sha = sha256_file(path)
+        if self._request("HEAD", f"cas/{sha}") != 200:
+            self._put(f"cas/{sha}", path)
+        return sha
+
     def push(self, store: Store, key: str, outputs: dict[str, str]) -> None:
         """Send an action's blobs, then its entry (so a reader never finds an
         entry whose blobs are not there yet)."""
         if not self.upload:
             return
         try:
-            entries = {}
-            for name, digest in outputs.items():
-                path = store.blob_path(digest)
-                sha = sha256_file(path)
-                if self._request("HEAD", f"cas/{sha}") != 200:
-                    self._put(f"cas/{sha}", path)
-                entries[name] = {"digest": digest, "sha256": sha}
-            record = json.dumps({"key": key, "outputs": entries}, sort_keys=True).encode()
-            self._put(f"ac/{wire_key(key)}", record)
+            entries = {
+                name: {"digest": digest, "sha256": self.send_blob(store.blob_path(digest))}
+                for name, digest in outputs.items()
+            }
+            self.put_entry(key, entries)
         except Unavailable:
             return
         except OSError as exc:  # the local blob vanished: nothing to share
@@ -251,6 +268,12 @@ class RemoteCache:
             return
         with self._lock:
             self.uploaded += 1
+
+    def put_entry(self, key: str, entries: dict[str, dict[str, str]]) -> None:
+        """Write the action-cache entry for ``key`` (its blobs sent already):
+        ``entries`` maps each output to its ``digest`` and ``sha256``."""
+        record = json.dumps({"key": key, "outputs": entries}, sort_keys=True).encode()
+        self._put(f"ac/{wire_key(key)}", record)
 
     def _put(self, path: str, body: Path | bytes) -> None:
         status = self._request("PUT", path, body)

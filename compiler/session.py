@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, ReelError
 from . import artifacts as a
 from . import pipeline
 from .actions import ActionGraph, build_graph
-from .executor import Executor
+from .executor import Executor, Runner
 from .pipeline import DEFAULT_PROFILE, PlanResult, PlanStopped, episode_root
 from .plan import DEFAULT_BACKEND
 from .rules import Context, Lowered, lower
@@ -40,6 +40,7 @@ class Session:
     backend: str = DEFAULT_BACKEND
     jobs: int | None = None
     diags: Diagnostics = field(default_factory=Diagnostics)
+    runner: Runner | None = None  # where actions run: None here, else a Dask cluster
 
     @cached_property
     def root(self) -> Path:
@@ -63,7 +64,7 @@ class Session:
         if store is None:
             return pipeline.Voices()
         return self._after_script(
-            lambda: pipeline.voiced(self.episode, self.root, store, self.jobs)
+            lambda: pipeline.voiced(self.episode, self.root, store, self.jobs, self.runner)
         )
 
     @cached_property
@@ -121,7 +122,8 @@ class Session:
         return Executor(
             self.cache,
             self.graph,
-            jobs=self.jobs or os.cpu_count() or 1,
+            jobs=self.jobs or (self.runner.slots if self.runner else os.cpu_count() or 1),
             keep_going=keep_going,
             toolchain_digest=self.toolchain_digest,
+            runner=self.runner,
         )

@@ -16,7 +16,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from reel.lang.suggest import hint
 
 from .actions import Action, Label, SourceInput, build_graph, make, where
-from .executor import ExecutionReport, Executor
+from .executor import ExecutionReport, Executor, Runner
 from .failures import BuildFailed, failure_diagnostics
 from .files import is_file
 from .store import BlobDamaged, Store
@@ -158,15 +158,21 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
 
 
 def render_voices(
-    actions: list[Action], store: Store, *, jobs: int | None, toolchain: str
+    actions: list[Action],
+    store: Store,
+    *,
+    jobs: int | None,
+    toolchain: str,
+    runner: Runner | None = None,
 ) -> tuple[dict[str, float], ExecutionReport]:
     """Run the voice phase; return each line's length and the execution report."""
     executor = Executor(
         store,
         build_graph(actions),
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or (runner.slots if runner else os.cpu_count() or 1),
         keep_going=True,
         toolchain_digest=toolchain,
+        runner=runner,
     )
     for attempt in range(2):
         report = executor.run({a.id for a in actions})

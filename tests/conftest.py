@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers import HEADER, PILOT, Outcome, reel, run_plan, write_tree
+from servers import Server, ServerError, nginx_exe, start_nginx
 
 # Slow tests in files whose owners are changing them now; each would rather carry its own
 # @pytest.mark.slow. A test here renders real media for many seconds or loops for long.
@@ -50,6 +51,22 @@ def episode(tmp_path: Path):
         return run_plan(tmp_path)
 
     return make
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Server]:
+    """A real nginx on 127.0.0.1 serving Bazel's HTTP cache protocol, empty."""
+    exe = nginx_exe()
+    if exe is None:
+        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
+    try:
+        server = start_nginx(exe, tmp_path / "cache-server")
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # ---- the pilot, built once per test run ----------------------------------------------------

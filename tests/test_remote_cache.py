@@ -3,13 +3,6 @@ protocol with WebDAV PUT: two clean cache dirs play two machines."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +14,7 @@ from reel.compiler.remote import RemoteCache
 from reel.lang.diagnostics import Diagnostics
 
 from helpers import reel
+from servers import Server, free_port
 
 TINY = """
 episode tiny {
@@ -32,93 +26,6 @@ scene a {
   shot wide 12f { plate solid "#602040" }
 }
 """
-
-NGINX_CONF = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    root {root};
-    client_max_body_size 0;
-    location / {{
-      dav_methods PUT;
-      create_full_put_path on;
-      dav_access user:rw group:r all:r;
-    }}
-  }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    root: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def files(self, kind: str) -> list[Path]:
-        return sorted(p for p in (self.root / kind).glob("*") if p.is_file())
-
-
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[Server]:
-    exe = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if Path(p).is_file()), None
-    )
-    if exe is None:
-        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
-    tmp, root = tmp_path / "nginx", tmp_path / "nginx-root"
-    tmp.mkdir()
-    root.mkdir()
-    port = free_port()
-    conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, root=root, port=port))
-    process = subprocess.Popen(
-        [exe, "-c", str(conf), "-p", str(tmp), "-e", str(tmp / "error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    server = Server(url, root, process)
-    deadline = time.monotonic() + 15
-    while True:  # ready when it answers
-        try:
-            urllib.request.urlopen(f"{url}/", timeout=1).close()
-            break
-        except urllib.error.HTTPError:
-            break  # 403/404: it answers
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                server.stop()
-                err = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"nginx did not start: {err}")
-            time.sleep(0.05)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def outputs(folder: Path) -> dict[str, str]:

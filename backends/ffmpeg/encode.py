@@ -51,6 +51,13 @@ def is_hermetic(codec: str) -> bool:
     return codec == X264
 
 
+def hardware(codec: str) -> tuple[str, ...]:
+    """The hardware an encode with ``codec`` needs, as a Dask resource tag: a
+    VideoToolbox encode runs only on a worker started with ``--resources
+    videotoolbox=1`` (a Mac); libx264 runs anywhere."""
+    return ("videotoolbox",) if codec == VIDEOTOOLBOX else ()
+
+
 def videotoolbox_quality(crf: int) -> int:
     """VideoToolbox's -q:v (1..100, higher is better) for an x264 CRF, so one
     profile or preset setting means roughly the same quality on both backends."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reel.backends.audio.voice import RATE
-from reel.backends.ffmpeg.encode import encoder_params, is_hermetic
+from reel.backends.ffmpeg.encode import encoder_params, hardware, is_hermetic
 
 from .. import artifacts as a
 from .. import roles
@@ -104,6 +104,11 @@ class Context:
     def hermetic_video(self) -> bool:
         """False on a backend whose encoder's bytes differ run to run (VideoToolbox)."""
         return is_hermetic(self.plan.render_plan.encoder.video_codec)
+
+    @property
+    def video_hardware(self) -> tuple[str, ...]:
+        """What a worker must offer to run a picture encode (Dask resource tags)."""
+        return hardware(self.plan.render_plan.encoder.video_codec)
 
     @cached_property
     def reframe(self) -> str:

@@ -214,6 +214,7 @@ def segment_action(
         outputs,
         hermetic=ctx.hermetic_video,
         deterministic=ctx.hermetic_video,
+        resources=ctx.video_hardware,
         origin=ctx.origin(shot.id),
         scene=shot.scene_id,
         description=f"{'clean plate of' if clean else 'render'} shot {shot.id}",

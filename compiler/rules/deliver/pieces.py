@@ -92,6 +92,7 @@ def finish(
                 inputs,
                 hermetic=ctx.hermetic_video,
                 deterministic=ctx.hermetic_video,
+                resources=ctx.video_hardware,
                 origin=ctx.origin(shot.id),
                 scene=shot.scene_id,
                 description=f"{name}: shot {shot.id}",
