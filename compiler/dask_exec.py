@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import platform
 import shutil
+import sys
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 
 from .actions import Action, BlobInput, SourceInput
 from .executor import ActionError, collect_outputs, failure_text
+from .files import DigestMismatch
 from .hashing import hash_file
 from .remote import RemoteCache, Unavailable
 from .store import BlobDamaged, Store
@@ -69,6 +73,7 @@ class Job:
     toolchain: str | None  # the client's ffmpeg digest, when the kind is keyed on it
     hermetic: bool
     remote: str  # the remote cache's URL
+    environment: dict[str, str]  # the client's (see environment())
 
 
 def scheduler_address(executor: str) -> str:
@@ -94,16 +99,58 @@ def _fail(message: str, fix: str) -> InputError:
     return InputError(diags.errors)
 
 
+# ---- what a machine makes bytes with -----------------------------------------------------
+
+
+def environment() -> dict[str, str]:
+    """The platform and the version of every package Reel's actions run with
+    (Reel's requirements, their requirements, and so on). Two machines that
+    agree here and on ffmpeg and the kinds' code make the same bytes under the
+    same key: a worker with another espeakng-loader (so another libespeak-ng)
+    would not, though its ffmpeg and Reel match."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found = {"python": platform.python_version(), "platform": _platform()}
+    seen: set[tuple[str, str]] = set()
+    stack = [("reel", "")]
+    while stack:
+        name, extra = stack.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "missing"
+            continue
+        found[name] = dist.version
+        for text in dist.requires or ():
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": extra}):
+                child = canonicalize_name(req.name)
+                stack += [(child, "")] + [(child, e) for e in sorted(req.extras)]
+    return dict(sorted(found.items()))
+
+
+def _platform() -> str:
+    return f"{sys.platform}-{platform.machine()}"
+
+
 # ---- on a worker ----------------------------------------------------------------------
 
 
 class _WorkerState:
     """What a worker process keeps between jobs: its own cache, in the Dask
-    worker's local directory, and its toolchain's digest (hashed once)."""
+    worker's local directory, and its toolchain's digest (hashed again only
+    when the binary's size or time changes: an upgrade in place is seen)."""
 
     _lock = threading.Lock()
     _stores: dict[str, Store] = {}  # noqa: RUF012 - one per process, by design
-    _toolchain: str | None = None
+    _toolchain: tuple[tuple[int, int], str] | None = None
+    _environment: dict[str, str] | None = None
 
     @classmethod
     def store(cls, folder: str) -> Store:
@@ -114,15 +161,29 @@ class _WorkerState:
 
     @classmethod
     def toolchain(cls) -> str:
+        exe = ffmpeg_exe()
+        info = exe.stat()
+        stamp = (info.st_size, info.st_mtime_ns)
         with cls._lock:
-            if cls._toolchain is None:
-                cls._toolchain = hash_file(ffmpeg_exe())
-            return cls._toolchain
+            if cls._toolchain is None or cls._toolchain[0] != stamp:
+                cls._toolchain = (stamp, hash_file(exe))
+            return cls._toolchain[1]
+
+    @classmethod
+    def environment(cls) -> dict[str, str]:
+        with cls._lock:
+            if cls._environment is None:
+                cls._environment = environment()
+            return cls._environment
 
 
 def identity() -> dict[str, Any]:
     """What a worker would make bytes with: run on each worker by the client."""
-    return {"toolchain": _WorkerState.toolchain(), "kinds": registry.versions()}
+    return {
+        "toolchain": _WorkerState.toolchain(),
+        "kinds": registry.versions(),
+        "environment": _WorkerState.environment(),
+    }
 
 
 def _refusal(job: Job) -> str | None:
@@ -133,7 +194,16 @@ def _refusal(job: Job) -> str | None:
         )
     if registry.version(job.kind) != job.version:
         return f"its code of '{job.kind}' differs from the client's; install the same Reel on both"
+    differ = _differences(job.environment, _WorkerState.environment())
+    if differ:
+        return f"its packages differ from the client's ({differ}); install the same versions"
     return None
+
+
+def _differences(ours: dict[str, str], theirs: dict[str, str]) -> str:
+    """``name ours≠theirs`` for the first few entries that differ ("" if none)."""
+    names = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    return ", ".join(f"{n} {ours.get(n, '-')}≠{theirs.get(n, '-')}" for n in names[:4])
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -150,8 +220,13 @@ def run_job(job: Job) -> dict[str, Any]:
     # the worker's whole life.
     remote = RemoteCache(job.remote)
     try:
-        outputs = _run_or_reuse(job, store, remote)
-        sent = {n: [d, remote.send_blob(store.blob_path(d))] for n, d in outputs.items()}
+        try:
+            outputs = _run_or_reuse(job, store, remote)
+            sent = {n: [d, remote.send_blob(store.blob_path(d), d)] for n, d in outputs.items()}
+        except DigestMismatch as exc:  # damaged in this worker's cache: make it again
+            store.evict(exc.expected, "evicted")
+            outputs = _run_or_reuse(job, store, remote)
+            sent = {n: [d, remote.send_blob(store.blob_path(d), d)] for n, d in outputs.items()}
         if job.hermetic:
             remote.put_entry(job.key, {n: {"digest": d, "sha256": s} for n, (d, s) in sent.items()})
     except ActionError as exc:
@@ -159,6 +234,9 @@ def run_job(job: Job) -> dict[str, Any]:
     except Unavailable:
         why = "; ".join(remote.warnings) or "it did not answer"
         return {"worker": name, "error": f"worker {name} lost the remote cache: {why}"}
+    except DigestMismatch as exc:  # a blob of its cache was damaged: made again next time
+        store.evict(exc.expected, "evicted")
+        return {"worker": name, "error": f"on worker {name}: cache blob {exc.expected} was damaged"}
     except BlobDamaged as exc:
         return {"worker": name, "error": f"on worker {name}: {exc}"}
     except Exception as exc:  # noqa: BLE001 - a tool's failure, told to the client
@@ -211,19 +289,22 @@ class DaskRunner:
         self.remote = remote
         self.toolchain = toolchain
         self.kinds = registry.versions()
+        self.environment = environment()
         self.warnings: list[str] = []
+        self._run_id = uuid.uuid4().hex[:8]  # Dask keys of this build only
         self._lock = threading.Lock()
-        self._checked: dict[str, str | None] = {}  # worker address -> why refused (None: ok)
-        self._resources: dict[str, dict[str, float]] = {}
-        self._nthreads: dict[str, int] = {}
+        self._stopping = threading.Event()
+        # Workers asked so far, by address and the worker's own id (a worker
+        # restarted on the same port is asked again): None, or why it gets no work.
+        self._checked: dict[tuple[str, str], str | None] = {}
+        self._about: dict[str, dict[str, Any]] = {}  # address -> what the scheduler says
         self._sent: dict[str, str] = {}  # xxh3 digest -> SHA-256 of blobs the server has
         self._refresh()
         if not self.workers:
             raise _fail(
-                f"no Dask worker at {client.scheduler.address} can run Reel's actions",
-                "start one with the same Reel and ffmpeg: `dask worker "
-                f"{client.scheduler.address} --nthreads 1`"
-                + (f" ({'; '.join(self.warnings)})" if self.warnings else ""),
+                f"no Dask worker at {self.address} can run Reel's actions",
+                f"start one with the same Reel and ffmpeg: `dask worker {self.address} "
+                "--nthreads 1`" + (f" ({'; '.join(self.warnings)})" if self.warnings else ""),
             )
 
     @classmethod
@@ -235,7 +316,7 @@ class DaskRunner:
             raise _fail(
                 f"--executor {executor} needs a remote cache",
                 "add --remote-cache URL (workers fetch inputs from it and send outputs "
-                "to it; see the README's 'Beyond one machine')",
+                "to it; see the README's 'Many machines (Dask)')",
             )
         if not remote.upload:
             raise _fail(
@@ -264,39 +345,57 @@ class DaskRunner:
             client.close()
             raise
 
+    @property
+    def address(self) -> str:
+        return str(self.client.scheduler.address)
+
+    def cancel(self) -> None:
+        """Stop waiting (Ctrl-C or a failed build): every job still out is
+        cancelled, and the threads waiting for one return at once."""
+        self._stopping.set()
+
     def close(self) -> None:
+        self._stopping.set()
         with contextlib.suppress(Exception):
             self.client.close()
 
     # ---- which workers may run what ----------------------------------------------------
     @property
     def workers(self) -> list[str]:
-        return sorted(a for a, why in self._checked.items() if why is None)
+        with self._lock:
+            return sorted(
+                a
+                for a, about in self._about.items()
+                if self._checked.get((a, str(about.get("id")))) is None
+            )
 
     @property
     def slots(self) -> int:
-        return max(1, sum(self._nthreads.get(a, 1) for a in self.workers))
+        with self._lock:
+            about = dict(self._about)
+        return max(1, sum(int(about[a].get("nthreads") or 1) for a in self.workers))
 
     def _refresh(self) -> set[str]:
-        """Ask workers the client has not seen yet what they run; the live
-        addresses of those allowed."""
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
-        with self._lock:
-            new = sorted(a for a in info if a not in self._checked)
+        """The live workers allowed to run Reel's actions, asking any the client
+        has not seen yet what they run. Asked of the scheduler each time (not
+        the client's cached copy, which a background refresh empties)."""
+        try:
+            info = self.client.sync(self.client.scheduler.identity, n_workers=-1)["workers"]
+        except Exception as exc:  # noqa: BLE001 - the scheduler is gone or unreachable
+            raise ActionError(f"lost the Dask scheduler at {self.address}: {exc}") from None
+        new = sorted(a for a in info if (a, str(info[a].get("id"))) not in self._checked)
         if new:
             answers = self.client.run(identity, workers=new, on_error="return")
             with self._lock:
                 for address in new:
                     why = self._mismatch(answers.get(address))
-                    self._checked[address] = why
+                    self._checked[(address, str(info[address].get("id")))] = why
                     if why is not None:
                         name = info[address].get("name", address)
                         self.warnings.append(f"Dask worker {name} gets no work: {why}")
         with self._lock:
-            for address, about in info.items():
-                self._resources[address] = dict(about.get("resources") or {})
-                self._nthreads[address] = int(about.get("nthreads") or 1)
-            return {a for a in info if self._checked.get(a) is None}
+            self._about = dict(info)
+        return set(self.workers)
 
     def _mismatch(self, answer: Any) -> str | None:
         if not isinstance(answer, dict):
@@ -306,18 +405,21 @@ class DaskRunner:
                 f"its ffmpeg ({answer.get('toolchain')}) is not this machine's "
                 f"({self.toolchain}); install the same imageio-ffmpeg"
             )
-        theirs = answer.get("kinds") or {}
-        names = self.kinds.keys() | theirs.keys()
-        differ = sorted(k for k in names if self.kinds.get(k) != theirs.get(k))
+        differ = _differences(self.kinds, answer.get("kinds") or {})
         if differ:
-            return f"its Reel code differs ({', '.join(differ[:4])}); install the same Reel"
+            return f"its Reel code differs ({differ}); install the same Reel"
+        differ = _differences(self.environment, answer.get("environment") or {})
+        if differ:
+            return f"its packages differ ({differ}); install the same versions"
         return None
 
     def _able(self, action: Action, alive: set[str]) -> list[str]:
+        with self._lock:
+            about = dict(self._about)
         return [
             a
             for a in sorted(alive)
-            if all(self._resources.get(a, {}).get(r, 0) > 0 for r in action.resources)
+            if all((about[a].get("resources") or {}).get(r, 0) > 0 for r in action.resources)
         ]
 
     # ---- running ------------------------------------------------------------------------
@@ -336,21 +438,23 @@ class DaskRunner:
             toolchain=self.toolchain if action.toolchain else None,
             hermetic=action.hermetic,
             remote=self.remote.url,
+            environment=self.environment,
         )
-        future = self.client.submit(
+        answer = self._wait(job, action, able)
+        return self._receive(action, key, answer), str(answer["worker"])
+
+    def _submit(self, job: Job, action: Action, able: list[str]) -> Any:
+        return self.client.submit(
             run_job,
             job,
-            key=f"reel-{action.id}-{key.rpartition(':')[2][:16]}",
+            # Unique to this build: two clients building one action at once may
+            # use two caches, and each must get its outputs from its own.
+            key=f"reel:{self._run_id}:{job.key.rpartition(':')[2][:16]}:{action.id}",
             pure=False,
             workers=able,
             allow_other_workers=False,
             resources={r: 1 for r in action.resources} or None,
         )
-        try:
-            answer = self._wait(future, action)
-        finally:
-            future.release()
-        return self._receive(action, key, answer), str(answer["worker"])
 
     def _nobody(self, action: Action) -> str:
         if action.resources:
@@ -361,32 +465,47 @@ class DaskRunner:
             )
         return f"no Dask worker able to run {action.id} is left"
 
-    def _wait(self, future: Any, action: Action) -> dict[str, Any]:
-        """The job's answer. While it waits, the workers it may go to are
-        watched: if every one has gone (killed, and none like it joined),
-        Dask would wait forever, so the action fails instead."""
+    def _wait(self, job: Job, action: Action, able: list[str]) -> dict[str, Any]:
+        """The job's answer. While it waits, the workers it was given to are
+        watched: Dask would wait forever once all of them are gone, so the job
+        goes to the workers that can run it now (one that joined, a restarted
+        one), or the action fails if there are none."""
         from distributed import TimeoutError as DaskTimeout
 
-        while True:
-            try:
-                answer = future.result(timeout=POLL)
-            except (DaskTimeout, TimeoutError):
-                if not self._able(action, self._refresh()):
-                    future.cancel()
-                    raise ActionError(self._nobody(action)) from None
-                continue
-            except Exception as exc:  # noqa: BLE001 - Dask's own failure (KilledWorker...)
-                why = f"{type(exc).__name__}: {exc}"
-                raise ActionError(f"Dask could not run {action.id}: {why}") from None
-            if not isinstance(answer, dict):  # pragma: no cover - a foreign task under our key
-                raise ActionError(f"Dask returned no result for {action.id}")
-            if "error" in answer:
-                raise ActionError(str(answer["error"]), str(answer.get("detail") or ""))
-            return answer
+        future = self._submit(job, action, able)
+        try:
+            while True:
+                try:
+                    answer = future.result(timeout=POLL)
+                except (DaskTimeout, TimeoutError):
+                    if self._stopping.is_set():
+                        future.cancel()
+                        raise ActionError(f"{action.id} was cancelled") from None
+                    now = self._able(action, self._refresh())
+                    if not now:
+                        future.cancel()
+                        raise ActionError(self._nobody(action)) from None
+                    if not set(able) & set(now):  # every worker it was given is gone
+                        future.cancel()
+                        future.release()
+                        able = now
+                        future = self._submit(job, action, able)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - Dask's own failure (KilledWorker...)
+                    why = f"{type(exc).__name__}: {exc}"
+                    raise ActionError(f"Dask could not run {action.id}: {why}") from None
+                if not isinstance(answer, dict):  # pragma: no cover - a foreign task
+                    raise ActionError(f"Dask returned no result for {action.id}")
+                if "error" in answer:
+                    raise ActionError(str(answer["error"]), str(answer.get("detail") or ""))
+                return answer
+        finally:
+            future.release()
 
     def _input(self, action: Action, name: str, digests: dict[str, str]) -> tuple[str, str] | bytes:
         """An input as the worker gets it: small bytes inline, anything else
-        sent to the remote cache first (once) and named by its digests."""
+        sent to the remote cache first (once, checked against its digest on
+        the way) and named by its digests."""
         source = action.inputs[name]
         if isinstance(source, BlobInput):
             return source.data
@@ -395,12 +514,24 @@ class DaskRunner:
         if sha is None:
             path = source.path if isinstance(source, SourceInput) else self.store.blob_path(digest)
             try:
-                sha = self.remote.send_blob(path)
+                sha = self.remote.send_blob(path, digest)
             except Unavailable:
                 raise ActionError(
                     f"the remote cache is unavailable, so {action.id}'s inputs cannot reach "
                     "the Dask workers; check the server or build with --executor local"
                 ) from None
+            except DigestMismatch:
+                if isinstance(source, SourceInput):
+                    raise ActionError(
+                        f"{source.path.name} changed while the build was running; "
+                        "run `reel build` again"
+                    ) from None
+                self.store.evict(digest, "evicted; the action that made it runs again")
+                raise BlobDamaged(digest) from None
+            except FileNotFoundError:
+                if isinstance(source, SourceInput):
+                    raise ActionError(f"{source.path.name} was removed during the build") from None
+                raise BlobDamaged(digest, " (missing)") from None
             self._sent[digest] = sha
         return digest, sha
 
@@ -418,6 +549,7 @@ class DaskRunner:
         if set(outputs) != set(action.outputs):  # pragma: no cover - a worker's bug
             raise ActionError(f"{action.id} came back with other outputs: {sorted(outputs)}")
         self.store.put_action(key, outputs, action.hermetic, share=False)
-        for warning in answer.get("warnings") or ():
-            self.warnings.append(f"worker {answer['worker']}: {warning}")
+        with self._lock:
+            for warning in answer.get("warnings") or ():
+                self.warnings.append(f"worker {answer['worker']}: {warning}")
         return outputs

@@ -23,10 +23,11 @@ the run is repeated once so that the action that made it runs again.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,10 @@ class Runner(Protocol):
     def run(self, action: Action, key: str, digests: dict[str, str]) -> tuple[dict[str, str], str]:
         """Run ``action`` (keyed ``key``, inputs ``digests``); its outputs, put in
         the local store and recorded in its action cache, and where it ran."""
+        ...
+
+    def cancel(self) -> None:
+        """Give up on every action still out (Ctrl-C): ``run`` calls return soon."""
         ...
 
 
@@ -262,7 +267,10 @@ class Executor:
     def _execute(
         self, action: Action, key: str, digests: dict[str, str]
     ) -> tuple[dict[str, str], str]:
-        if self.runner is not None:
+        # A non-hermetic action's bytes depend on the machine (a Piper line: the
+        # CPU), so it runs here and this machine's cache holds this machine's
+        # bytes; only one that needs hardware this machine may lack goes out.
+        if self.runner is not None and (action.hermetic or action.resources):
             return self.runner.run(action, key, digests)
         return self._execute_here(action, key, digests), "local"
 
@@ -428,6 +436,17 @@ class Executor:
             report = self._run_once(targets, {})
         return report
 
+    @contextlib.contextmanager
+    def _cancelled_on_interrupt(self) -> Iterator[None]:
+        """On Ctrl-C, tell the runner to give up its actions, so the pool's
+        threads (which the pool waits for) return instead of waiting for them."""
+        try:
+            yield
+        except BaseException:
+            if self.runner is not None:
+                self.runner.cancel()
+            raise
+
     def _run_once(self, targets: set[str], done: dict[str, ActionResult]) -> ExecutionReport:
         report = ExecutionReport()
         self._last = {}  # records this run writes are not read back by it
@@ -439,7 +458,7 @@ class Executor:
         failed: set[str] = set()
         running: dict[Future, _Running] = {}
         stop = False
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool, self._cancelled_on_interrupt():
             while (pending and not stop) or running:
                 for action_id in list(pending):
                     if stop or len(running) >= self.jobs:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import xxhash
 
+from .files import DigestMismatch
 from .hashing import PREFIX
 
 if TYPE_CHECKING:
@@ -70,11 +71,17 @@ def _is_sha256(value: object) -> bool:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    return hash_both(path)[0]
+
+
+def hash_both(path: Path) -> tuple[str, str]:
+    """The SHA-256 (hex) and Reel's xxh3 digest of a file, in one read."""
+    sha, xxh = hashlib.sha256(), xxhash.xxh3_128()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+            sha.update(chunk)
+            xxh.update(chunk)
+    return sha.hexdigest(), PREFIX + xxh.hexdigest()
 
 
 def check_url(url: str) -> str | None:
@@ -242,10 +249,14 @@ class RemoteCache:
             return False
 
     # ---- upload ---------------------------------------------------------------------
-    def send_blob(self, path: Path) -> str:
-        """Make sure the server has the bytes of ``path``; return their SHA-256
-        (the blob's name there). Unavailable if it cannot be sent."""
-        sha = sha256_file(path)
+    def send_blob(self, path: Path, digest: str) -> str:
+        """Make sure the server has the bytes of ``path``, which must have the
+        xxh3 ``digest`` (checked in the same pass as the SHA-256 that names
+        them there; DigestMismatch if not, and nothing is sent). Return the
+        SHA-256. Unavailable if they cannot be sent."""
+        sha, actual = hash_both(path)
+        if actual != digest:
+            raise DigestMismatch(path, digest, actual)
         if self._request("HEAD", f"cas/{sha}") != 200:
             self._put(f"cas/{sha}", path)
         return sha
@@ -257,11 +268,14 @@ class RemoteCache:
             return
         try:
             entries = {
-                name: {"digest": digest, "sha256": self.send_blob(store.blob_path(digest))}
+                name: {"digest": digest, "sha256": self.send_blob(store.blob_path(digest), digest)}
                 for name, digest in outputs.items()
             }
             self.put_entry(key, entries)
         except Unavailable:
+            return
+        except DigestMismatch as exc:  # damaged here since it was made: never shared
+            store.evict(exc.expected, "evicted; not uploaded to the remote cache")
             return
         except OSError as exc:  # the local blob vanished: nothing to share
             self._warn(f"not uploaded to the remote cache: {exc}")

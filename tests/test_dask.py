@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
-from reel.compiler.dask_exec import Job, run_job
+from reel.compiler.dask_exec import Job, environment, run_job
 from reel.compiler.hashing import hash_file
 
 from helpers import reel
@@ -107,14 +107,29 @@ def test_the_pilot_on_two_workers_has_every_digest_of_a_local_build(
         assert remote_built
         assert {k: local_built.get(k) for k in remote_built} == remote_built, kind
     assert delivered(out / "pilot") == delivered(pilot["folder"])
-    # The work was shared by both workers; nothing ran on this machine.
-    where = set(ran_on(out / "pilot").values())
-    assert where == {"w1", "w2"}, where
+    # The work was shared by both workers; only the Piper lines (their samples
+    # depend on the CPU) ran on this machine.
+    where = ran_on(out / "pilot")
+    assert set(where.values()) == {"local", "w1", "w2"}, where
+    here = sorted(a for a, w in where.items() if w == "local")
+    assert here and all(a.startswith("voice/") for a in here), here
+
+
+def running_on(client, names: dict[str, str]) -> tuple[str, str] | None:
+    """A worker running one of Reel's actions now, and that action's id (the
+    last part of the Dask key Reel gives a job)."""
+    for address, keys in sorted(client.processing().items()):
+        for key in keys:
+            if str(key).startswith("reel:"):
+                return names[address], str(key).rsplit(":", 1)[1]
+    return None
 
 
 def test_a_worker_killed_mid_build_loses_no_work(
     tmp_path: Path, nginx: Server, cluster: Cluster
 ) -> None:
+    from distributed import Client
+
     local = farm(tmp_path, "local")
     assert reel("build", "farm.episode", "--cache-dir", "cache", cwd=local).returncode == 0
     root = farm(tmp_path, "farm")
@@ -127,15 +142,16 @@ def test_a_worker_killed_mid_build_loses_no_work(
         text=True,
     )
     try:
-        victim = None
-        deadline = time.monotonic() + 300
-        while victim is None and proc.poll() is None and time.monotonic() < deadline:
-            for name in ("w1", "w2"):  # the first worker seen running an action
-                if any((cluster.folder / name).glob("**/reel-cache/tmp/action-*")):
-                    victim = name
-                    break
-            time.sleep(0.005)
-        assert victim is not None, "no worker was seen running an action"
+        with Client(cluster.address, set_as_default=False) as client:
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+            names = {address: about["name"] for address, about in workers.items()}
+            busy = None
+            deadline = time.monotonic() + 300
+            while busy is None and proc.poll() is None and time.monotonic() < deadline:
+                busy = running_on(client, names)
+                time.sleep(0.05)
+        assert busy is not None, "no worker was seen running an action"
+        victim, lost = busy
         cluster.kill(victim)
         assert proc.poll() is None, "the build ended before the worker was killed"
         _, stderr = proc.communicate(timeout=600)
@@ -143,10 +159,11 @@ def test_a_worker_killed_mid_build_loses_no_work(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    # Everything after the kill ran on the worker that was left, and the outputs
-    # are the local build's.
-    survivor = {"w1", "w2"} - {victim}
-    assert survivor <= set(ran_on(root / "reel-out" / "farm").values())
+    # The action the killed worker was running ran again on the other one, and
+    # everything after the kill ran there; the outputs are the local build's.
+    survivor = ({"w1", "w2"} - {victim}).pop()
+    where = ran_on(root / "reel-out" / "farm")
+    assert where[lost] == survivor, (lost, where)
     assert delivered(root / "reel-out" / "farm") == delivered(local / "reel-out" / "farm")
 
 
@@ -193,9 +210,30 @@ def test_a_worker_with_another_ffmpeg_gets_no_work_and_refuses_it(
                 toolchain=hash_file(ffmpeg_exe()),
                 hermetic=True,
                 remote=nginx.url,
+                environment=environment(),
             )
             answer = client.submit(run_job, job, workers=[odd], pure=False).result(timeout=60)
         assert "worker odd refused segment/a.s01: its ffmpeg" in answer["error"], answer
+    finally:
+        cluster.stop()
+
+
+def test_a_worker_with_another_espeak_package_gets_no_work(tmp_path: Path, nginx: Server) -> None:
+    """Its ffmpeg and Reel match, but espeakng-loader (which holds libespeak-ng,
+    and so the bytes of every espeak line) is another version."""
+    fake = tmp_path / "old" / "espeakng_loader-0.0.1.dist-info"
+    fake.mkdir(parents=True)
+    (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: espeakng-loader\nVersion: 0.0.1\n")
+    cluster = Cluster(tmp_path / "dask").start()
+    try:
+        cluster.add_worker("w1")
+        cluster.add_worker("old", env={"PYTHONPATH": str(fake.parent)})
+        cluster.wait_for(2)
+        root = farm(tmp_path, "farm")
+        proc = reel("build", "farm.episode", *dask_args(cluster, nginx), cwd=root)
+        assert proc.returncode == 0, proc.stderr
+        assert "Dask worker old gets no work: its packages differ (espeakng-loader" in proc.stderr
+        assert set(ran_on(root / "reel-out" / "farm").values()) == {"w1"}
     finally:
         cluster.stop()
 

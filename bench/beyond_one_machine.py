@@ -15,7 +15,7 @@ were cached, where they ran, and the ratio to the local build. Prints figures;
 asserts nothing. Every worker runs on this machine, so the Dask figures measure
 the cost of shipping actions, not a speed-up: on a farm, each worker adds cores.
 
-    python bench/distributed.py [--workers 2] [--keep DIR] [--json FILE]
+    python bench/beyond_one_machine.py [--workers 2] [--keep DIR] [--json FILE]
 
 Needs nginx (apt-get install nginx) and `pip install -e '.[dask]'`.
 """
@@ -69,14 +69,13 @@ def build(work: Path, name: str, *extra: str) -> tuple[float, dict]:
 
 
 def row(scenario: str, seconds: float, summary: dict) -> Row:
-    ran = summary["ran"]
-    voices = summary.get("voices") or {}
+    ran = summary["ran"]  # the voices included
     where = Counter(r.get("on", "local") for r in ran)
     return Row(
         scenario,
         seconds,
-        len(ran) + len(voices.get("ran", [])),
-        summary["actions"]["cached"] + voices.get("cached", 0),
+        len(ran),
+        summary["actions"]["cached"],
         ", ".join(f"{name} {count}" for name, count in sorted(where.items())) or "-",
     )
 
