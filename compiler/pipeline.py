@@ -43,7 +43,7 @@ from .plan import (
 from .roles import check_deliverables
 from .store import Store
 from .timing import Timeline, plan_timing
-from .voices import check_voices, render_voices, voice_actions
+from .voices import check_voices, estimate_warnings, render_voices, voice_actions
 
 DEFAULT_PROFILE = "preview_local"
 
@@ -136,6 +136,8 @@ def planned(
         raise ValueError(f"unknown profile {profile}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend}")
+    if store is not None:
+        diags.extend(estimate_warnings(episode, voices.actions, voices.report, store))
     timeline = plan_timing(episode, diags, voices.lengths, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)

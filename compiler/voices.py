@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from reel.backends.audio import piper, tts, voice
+from reel.backends.audio import align, cleanup, piper, tts, voice
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, InputError
 from reel.lang.suggest import hint
@@ -69,6 +69,7 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
         "chain": voice.VOCAL_CHAIN,
     }
     actions = []
+    aligners: dict[str, str] = {}
     for shot in episode.shots:
         for i, line in enumerate(shot.lines, start=1):
             lid = line_id(shot, i)
@@ -76,12 +77,25 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
             said = Label(
                 f"what {line.speaker} says in line {i} of shot {shot.id}", where(line.span)
             )
+            spec = voices.get(line.speaker)
+            voice_at = where(spec.span) if spec else None
+            whose = f"{line.speaker}'s voice" if spec else "the default voice"
             if line.file and is_file(root / line.file):
+                language = spec.language if spec else DEFAULT_LANGUAGE
                 actions.append(
                     make(
                         "recorded_voice",
                         f"voice/{lid}",
-                        {"text": line.text},
+                        {
+                            "text": line.text,
+                            "clean": line.clean or cleanup.DEFAULT,
+                            "chain": voice.VOCAL_CHAIN,
+                            "language": language,
+                            "aligner": aligners.get(language)
+                            or aligners.setdefault(
+                                language, align.action_params(language, store.file_digest)
+                            ),
+                        },
                         {"recording": SourceInput(root / line.file)},
                         origin=origin,
                         scene=shot.scene,
@@ -92,13 +106,16 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
                                 f"the recording of line {i} of shot {shot.id} ({line.file})",
                                 where(line.span),
                             ),
+                            "clean": Label(
+                                f"the cleanup of line {i} of shot {shot.id}", where(line.span)
+                            ),
+                            "chain": Label("the vocal chain"),
+                            "language": Label(f"the language of {whose}", voice_at),
+                            "aligner": Label("the word aligner (pocketsphinx) and its model"),
                         },
                     )
                 )
                 continue
-            spec = voices.get(line.speaker)
-            voice_at = where(spec.span) if spec else None
-            whose = f"{line.speaker}'s voice" if spec else "the default voice"
             if spec is not None and spec.engine == "piper":
                 actions.append(
                     make(
@@ -194,3 +211,30 @@ def _lengths(actions: list[Action], report: ExecutionReport, store: Store) -> di
         words = json.loads(store.read_blob(report.results[action.id].outputs["words.json"]))
         lengths[action.id.removeprefix("voice/")] = words["seconds"]
     return lengths
+
+
+def estimate_warnings(
+    episode: ir.Episode, actions: tuple[Action, ...], report: ExecutionReport | None, store: Store
+) -> Diagnostics:
+    """A warning at each recorded line whose word times are estimated, not aligned
+    (another language, a word the aligner does not know, a recording that does
+    not match its text): its captions follow the estimate, not the words."""
+    diags = Diagnostics()
+    if report is None:
+        return diags
+    kinds = {a.id: a.kind for a in actions}
+    for shot in episode.shots:
+        for i, line in enumerate(shot.lines, start=1):
+            action_id = f"voice/{line_id(shot, i)}"
+            result = report.results.get(action_id)
+            if kinds.get(action_id) != "recorded_voice" or result is None:
+                continue
+            words = json.loads(store.read_blob(result.outputs["words.json"]))
+            if words.get("why"):
+                diags.warning(
+                    f"the word times of this recorded line are estimated: {words['why']}",
+                    line.span,
+                    "captions follow an estimate by word length; write the line as it is "
+                    "spoken (English words) to have its words aligned to the recording",
+                )
+    return diags

@@ -582,6 +582,12 @@ class Expander:
         if not text.strip():
             self.diags.error("a line needs words", args[0].span, "write what is said")
             return None
+        if opts.get("clean") is not None and opts.get("file") is None:
+            self.diags.error(
+                "`clean` applies to a recorded line",
+                item.span,
+                'add the recording (`file "vo/line.wav"`), or remove `clean`',
+            )
         keywords = tuple(m.lower() for m in _MARKED.findall(text))
         return ir.Line(
             speaker,
@@ -589,6 +595,7 @@ class Expander:
             opts.get("mood"),
             opts.get("file"),
             keywords=keywords,
+            clean=opts.get("clean"),
             span=item.span,
         )
 

@@ -98,6 +98,7 @@ class Line:
     mood: str | None
     file: str | None
     keywords: tuple[str, ...] = ()  # words marked *like this* for the accent style
+    clean: str | None = None  # a recorded line's cleanup level (None: the default)
     span: Span | None = field(default=None, compare=False, repr=False)
 
 

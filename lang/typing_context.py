@@ -148,6 +148,8 @@ class Context:
                 return self.choice(value, vocab.TIMES_OF_DAY, "time of day")
             case "deliverable_kind":
                 return self.choice(value, vocab.DELIVERABLE_KINDS, "deliverable kind")
+            case "cleanup":
+                return self.choice(value, vocab.CLEANUPS, "cleanup level")
             case "caption_mode":
                 return self.choice(value, vocab.CAPTION_MODES, "caption mode")
             case "location":

@@ -86,7 +86,8 @@ TRANSITIONS = {"cut": False, "crossfade": True, "dip_to_black": True}  # -> take
 DEFAULT_TRANSITION = "12f"
 
 OVERLAY_OPTIONS = {"style": "text_style", "at": "time", "for": "time", "position": "position"}
-SAY_OPTIONS = {"mood": "name", "file": "path"}
+SAY_OPTIONS = {"mood": "name", "file": "path", "clean": "cleanup"}
+CLEANUPS = ("off", "light", "strong")  # a recorded line's cleanup (backends/audio/cleanup.py)
 SFX_OPTIONS = {"at": "time", "gain": "decibels"}
 SHOT_OPTIONS = {"focus": "focus", "tag": "name", "phase": "phase"}
 SCENE_OPTIONS = {"at": "location", "time": "time_of_day", "day": "int", "phase": "phase"}

@@ -201,7 +201,10 @@ def test_a_recorded_line_is_cut_at_its_quietest_points_with_fades(tmp_path: Path
         handle.setsampwidth(2)
         handle.setframerate(RATE)
         handle.writeframes(data.tobytes())
-    recorded(tmp_path, {"text": "A recorded line."})
+    recorded(
+        tmp_path,
+        {"text": "A recorded line.", "clean": "off", "chain": "", "language": "fr", "aligner": ""},
+    )
     words = json.loads((tmp_path / "words.json").read_text())
     start, end = words["trimmed"]
     assert 0.20 <= start <= 0.22 and 1.70 <= end <= 1.74

@@ -374,6 +374,7 @@ SAMPLE = {  # one valid value of each type the vocabulary names
     "resolution": "1280x720",
     "deliverable_kind": "video",
     "caption_mode": "both",
+    "cleanup": "strong",
     "date": '"2026-01-01"',
 }
 SOUND = {("music", "path"), ("sfx", "path"), ("say", "file")}
@@ -389,7 +390,8 @@ def _option_snippet(statement: str, option: str, value: str) -> str:
         "shot": f"scene s {{ shot wide 1s {option} {value} {{ }} }}\n",
         "title": _in_shot(f'title "x" {option} {value}'),
         "kinetic": _in_shot(f'kinetic "x" {option} {value}'),
-        "say": _in_shot(f'say maya "hi" {option} {value}'),
+        # `clean` is a recorded line's: it comes with the recording
+        "say": _in_shot(f'say maya "hi" {RECORDING if option == "clean" else ""}{option} {value}'),
         "sfx": _in_shot(f'sfx "assets/sfx/whoosh.wav" {option} {value}'),
         "move": _in_shot(f"move ken_burns {option} {value}"),
         "music": f'episode_setting music "assets/bed.wav" {option} {value}',
@@ -397,6 +399,9 @@ def _option_snippet(statement: str, option: str, value: str) -> str:
         "character": f'cast {{ character zed "Zed" {option} {value} }}\n',
         "location": f'locations {{ location pier "Pier" {option} {value} }}\n',
     }[statement]
+
+
+RECORDING = 'file "assets/bed.wav" '
 
 
 def resolve_snippet(root: Path, snippet: str):

@@ -3,15 +3,17 @@
 * ``synthesise``: TTS in a fresh worker, then the vocal chain (high-pass,
   gentle compression, resample to 48 kHz mono). Outputs ``voice.wav`` and
   ``words.json`` (each word's start, seconds from the line's first sample).
-* ``recorded``: a recorded file, decoded to 48 kHz mono, its in and out points
-  moved to the quietest 10 ms within 500 ms of the file's start and end (seed
-  004 §3.7), with 10 ms fades. Word times are spread by length (estimated).
+* ``recorded``: a recorded file, decoded to 48 kHz mono, cleaned up (high-pass,
+  denoise, de-ess, the vocal chain: ``cleanup``), its in and out points moved
+  to the quietest 10 ms within 500 ms of the file's start and end (seed 004
+  §3.7), with 10 ms fades. Word times come from forced alignment of the
+  line's text (``align``), or, where that is not possible, are spread by
+  length (estimated, with the reason).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import wave
 from pathlib import Path
 from typing import Any, TypedDict
@@ -20,6 +22,7 @@ import numpy as np
 
 from ..ffmpeg.toolchain import PCM_OUT, run_ffmpeg
 from ..kind import Kind
+from . import align, cleanup
 from .tts import synthesise_in_worker
 
 RATE = 48000
@@ -120,23 +123,21 @@ def _quietest(samples: np.ndarray, start: int, stop: int) -> int:
 
 
 def recorded(sandbox: Path, params: dict[str, Any]) -> None:
-    run_ffmpeg(
-        [
-            "-i",
-            "recording",
-            "-ac",
-            "1",
-            "-ar",
-            str(RATE),
-            *PCM_OUT,
-            "decoded.wav",
-        ],
-        sandbox,
-    )
+    """Decode, clean up (``params["clean"]``), trim, fade, and time the words:
+    by forced alignment when there is an aligner for the line's language, else
+    estimated by character count (``why`` in words.json says which)."""
+    run_ffmpeg(["-i", "recording", "-ac", "1", "-ar", str(RATE), *PCM_OUT, "decoded.wav"], sandbox)
     samples = read_wav(sandbox / "decoded.wav")[:, 0]
+    # The cut points come from the recording as recorded, so a line's length (and
+    # the episode's timing) does not change when its cleanup level does.
     search = int(SEARCH * RATE)
     start = _quietest(samples, 0, search)
     end = _quietest(samples, max(0, len(samples) - search), len(samples)) + int(WINDOW * RATE)
+    filters = cleanup.chain(params["clean"], cleanup.noise_floor_db(samples, RATE), VOCAL_CHAIN)
+    if filters:  # the whole recording: the denoiser learns the noise from all of it
+        run_ffmpeg(["-i", "decoded.wav", "-af", filters, *PCM_OUT, "cleaned.wav"], sandbox)
+        cleaned = read_wav(sandbox / "cleaned.wav")[:, 0]
+        samples = np.pad(cleaned, (0, max(0, len(samples) - len(cleaned))))[: len(samples)]
     clip = samples[start : max(start + 1, end)].copy()
     fade = min(int(WINDOW * RATE), len(clip) // 2)
     if fade:
@@ -145,13 +146,43 @@ def recorded(sandbox: Path, params: dict[str, Any]) -> None:
         clip[-fade:] *= ramp[::-1]
     write_wav(sandbox / "voice.wav", clip)
     seconds = len(clip) / RATE
-    tokens = list(re.finditer(r"\S+", params["text"]))
+    text = params["text"]
+    why = f"no aligner for {params['language']} (English only)"
+    if params["aligner"]:
+        run_ffmpeg(
+            ["-i", "voice.wav", "-ar", str(align.ALIGN_RATE), "-f", "s16le", "aligned.raw"],
+            sandbox,
+        )
+        found = align.align((sandbox / "aligned.raw").read_bytes(), text)
+        if found.starts is not None:
+            words = [
+                {"text": m.group(), "start": t, "position": m.start()}
+                for m, t in zip(align.tokens(text), found.starts, strict=True)
+            ]
+            _write_words(
+                sandbox, seconds, words, estimated=False, trimmed=[start / RATE, end / RATE]
+            )
+            return
+        why = found.why or why
+    _write_words(
+        sandbox,
+        seconds,
+        _spread(text, seconds),
+        estimated=True,
+        trimmed=[start / RATE, end / RATE],
+        why=why,
+    )
+
+
+def _spread(text: str, seconds: float) -> list[dict[str, Any]]:
+    """Word starts estimated by character count: the fallback when unaligned."""
+    tokens = align.tokens(text)
     total = sum(len(m.group()) for m in tokens) or 1
     spread, t = [], 0.0
     for match in tokens:
         spread.append({"text": match.group(), "start": round(t, 6), "position": match.start()})
         t += seconds * len(match.group()) / total
-    _write_words(sandbox, seconds, spread, estimated=True, trimmed=[start / RATE, end / RATE])
+    return spread
 
 
 def _write_words(
@@ -161,8 +192,11 @@ def _write_words(
     *,
     estimated: bool,
     trimmed: list[float] | None = None,
+    why: str | None = None,
 ) -> None:
     record: dict[str, Any] = {"seconds": round(seconds, 6), "words": words, "estimated": estimated}
+    if why is not None:
+        record["why"] = why  # why the word times are estimated (a warning at the line)
     if trimmed is not None:
         record["trimmed"] = [round(x, 6) for x in trimmed]
     (sandbox / "words.json").write_text(json.dumps(record, sort_keys=True))
@@ -181,6 +215,10 @@ class VoiceParams(TypedDict):
 
 class RecordedParams(TypedDict):
     text: str
+    clean: str  # cleanup.LEVELS
+    chain: str  # VOCAL_CHAIN (cleanup ends with it)
+    language: str  # the speaker's voice's language: whether the words can be aligned
+    aligner: str  # align.action_params: engine, version, model digests ("" = estimate)
 
 
 VOICE = Kind(
@@ -197,5 +235,5 @@ RECORDED_VOICE = Kind(
     inputs=("recording",),
     outputs=("voice.wav", "words.json"),
     run=recorded,
-    about="one recorded line, trimmed to its speech, with estimated word times",
+    about="one recorded line, cleaned up, trimmed to its speech, its words aligned to the text",
 )
