@@ -11,7 +11,8 @@ the titles as editable title elements. It is valid against Apple's DTD
 
 Tracks: V1 the shot segments (with their transitions), V2 the titles (live
 text; V3 and up for titles that overlap), A1 the voice lines, A2 the music
-bed, A3 the effects; a marker at each scene start.
+bed, A3 the effects, A4 the video plates' own sound (only when a clip has
+sound to hear); a marker at each scene start.
 
 Transitions: a shot's ``transition`` (``{"kind", "frames"}``, from the shot
 list) becomes a real transition where the format has one, starting at the cut
@@ -297,6 +298,7 @@ def build_timeline(sandbox: Path, params: dict[str, Any]) -> Any:
     voices = [(v["start"], *sound_clip(v["id"], v["media"])) for v in params["voices"]]
     music = [(0, *sound_clip("music", params["music"]))] if params["music"] else []
     effects = [(e["start"], *sound_clip(e["name"], e["media"])) for e in params["effects"]]
+    camera = [(c["start"], *sound_clip(c["name"], c["media"])) for c in params.get("camera", [])]
 
     timeline = otio.schema.Timeline(name=params["title"])
     # The sequence's frame size and rate, which FCP7 XML keeps in <format>.
@@ -318,6 +320,8 @@ def build_timeline(sandbox: Path, params: dict[str, Any]) -> Any:
     timeline.tracks.append(_track(otio, "A1 voice", Audio, voices, rate))
     timeline.tracks.append(_track(otio, "A2 music", Audio, music, rate))
     timeline.tracks.append(_track(otio, "A3 effects", Audio, effects, rate))
+    if camera:  # the video plates' own sound, each under its shot
+        timeline.tracks.append(_track(otio, "A4 camera", Audio, camera, rate))
     for marker in params["markers"]:
         timeline.tracks.markers.append(
             otio.schema.Marker(
@@ -480,11 +484,13 @@ class _Fcpxml:
             )
 
     def sounds(self) -> None:
-        """Voices (lane -1), music (-2, from the start) and effects (-3)."""
+        """Voices (lane -1), music (-2, from the start), effects (-3) and the
+        video plates' own sound (-4, each at its shot's start)."""
         items = [(-1, v["id"], v["media"], v["start"]) for v in self.params["voices"]]
         if self.params["music"]:
             items.append((-2, "music", self.params["music"], 0))
         items += [(-3, e["name"], e["media"], e["start"]) for e in self.params["effects"]]
+        items += [(-4, c["name"], c["media"], c["start"]) for c in self.params.get("camera", [])]
         for lane, name, media, start in items:
             sound = _sound(self.sandbox / media, self.fps)
             shot, node = self.parent(start)
@@ -597,7 +603,13 @@ def export(sandbox: Path, params: dict[str, Any]) -> None:
     write_fcpxml(sandbox / "timeline.fcpxml", params, sandbox)
 
 
-class TimelineParams(TypedDict):
+class _TimelineParamsOptional(TypedDict, total=False):
+    """Parameters given only when there is camera sound, so other episodes keep their keys."""
+
+    camera: list[dict[str, Any]]  # name, media, start: a video plate's own sound
+
+
+class TimelineParams(_TimelineParamsOptional):
     episode: str
     title: str
     fps: list[int]

@@ -542,7 +542,8 @@ def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None
             "loudness: the mix is silent, so no gain can bring it to "
             f"{record.target_lufs:.1f} LUFS",
             None,
-            "give the episode a voice line, a music bed or an effect; until then it is silent",
+            "give the episode a voice line, a music bed, an effect or a video clip with sound; "
+            "until then it is silent",
         )
         return
     why = (

@@ -209,6 +209,14 @@ def _check_video(
         return
     if not _check_picture_size(path, info, span, diags):
         return
+    if shot is not None and dict(shot.plate.options).get("sound") == "on":
+        if not info.get("has_audio"):
+            diags.error(
+                f"{path} has no sound, but the plate asks for `sound on`",
+                span,
+                "remove `sound on` (a clip without sound is silent anyway), or give a clip "
+                "with an audio stream",
+            )
     length = info.get("video_duration") or info.get("duration")
     if shot is None or length is None:
         return

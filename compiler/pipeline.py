@@ -16,7 +16,7 @@ called in order, and keeps what each made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
@@ -29,6 +29,7 @@ from . import artifacts as a
 from .actions import Action
 from .beats import beat_grid
 from .canon import canon_gate
+from .clips import Clip, clips
 from .executor import ExecutionReport, Runner
 from .gates import runtime_gate
 from .media import check_media
@@ -59,6 +60,7 @@ class PlanResult:
     diagnostics: Diagnostics
     voice_report: ExecutionReport | None = None  # the voices stage's run, when it ran
     voices: tuple[Action, ...] = ()  # the voice actions that stage ran, reused by lowering
+    clips: dict[str, Clip] = field(default_factory=dict)  # video plates' clips, by shot id
 
     @property
     def artifacts(self) -> list[a.Artifact]:
@@ -143,6 +145,7 @@ def planned(
     shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)
     manifest = build_manifest(episode, root, shotlist, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
+    clip_facts = clips(episode, shotlist, manifest, root, store, diags)
     return PlanResult(
         episode,
         timeline,
@@ -153,4 +156,5 @@ def planned(
         diags,
         voices.report,
         voices.actions,
+        clip_facts,
     )

@@ -138,6 +138,10 @@ class Context:
                 return text
             case "fit":
                 return self.choice(value, vocab.FITS, "fit")
+            case "extend":
+                return self.choice(value, vocab.EXTENDS, "extend mode")
+            case "switch":
+                return self.choice(value, vocab.SWITCHES, "sound setting")
             case "position":
                 return self.choice(value, vocab.POSITIONS, "position")
             case "focus":

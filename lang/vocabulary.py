@@ -35,6 +35,9 @@ FOCUS = (
     "bottom_right",
 )
 FITS = ("cover", "contain")
+# A video plate's own sound, and what a clip shorter than its shot does.
+SWITCHES = ("on", "off")
+EXTENDS = ("hold", "loop", "pingpong", "speed")
 
 # Colour names, accepted everywhere a colour is (plates, text styles, template
 # arguments), as their CSS values. Anything else is written "#rgb", "#rrggbb"
@@ -56,7 +59,18 @@ COLOUR_NAMES = {
 # plate kind -> (positional argument types, options)
 PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "image": (("path",), {"fit": "fit"}),
-    "video": (("path",), {"in": "time", "out": "time", "fit": "fit"}),
+    "video": (
+        ("path",),
+        {
+            "in": "time",
+            "out": "time",
+            "fit": "fit",
+            "extend": "extend",
+            "sound": "switch",
+            "gain": "decibels",
+            "duck": "decibels",
+        },
+    ),
     "solid": (("colour",), {}),
     "gradient": (("colour", "colour"), {"angle": "number"}),
     "checker": (("colour", "colour"), {"cell": "int"}),

@@ -132,6 +132,8 @@ def test_keywords() -> None:
         ("POINT", vocab.FOCUS),
         ("POSITION", vocab.POSITIONS),
         ("FIT", vocab.FITS),
+        ("EXTEND", vocab.EXTENDS),
+        ("SOUND", vocab.SWITCHES),
     ],
 )
 def test_closed_lists(label: str, words: tuple[str, ...]) -> None:
@@ -367,6 +369,8 @@ SAMPLE = {  # one valid value of each type the vocabulary names
     "text_style": "lower_third",
     "caption_style": "social",
     "fit": "contain",
+    "extend": "loop",
+    "switch": "off",
     "colour": "white",
     "loudness": "-16LUFS",
     "true_peak": "-2dBTP",

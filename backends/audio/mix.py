@@ -1,5 +1,5 @@
-"""The mix: voice, music and effects placed sample-exactly, music ducked under
-voice, written as stems and a mix.
+"""The mix: voice, music, effects and camera sound (video plates' own) placed
+sample-exactly, music ducked under voice, written as stems and a mix.
 
 Done in numpy rather than an ffmpeg filter graph because placement must be
 exact to the sample (a line starts within a frame of its ShotList place) and
@@ -137,7 +137,15 @@ def mix(sandbox: Path, params: dict[str, Any]) -> None:
         for cue in params["effects"]
     ]
     duck = params["duck"]
+    # Camera sound: each shot's own, at its gain, ducked under the lines if
+    # its plate says so (at its own depth, with the music's attack and release).
+    camera = [
+        (cue["start"], read_wav(sandbox / cue["file"]), 10 ** (cue["gain_db"] / 20), cue["duck"])
+        for cue in params.get("camera", [])
+    ]
     names = ("voice-stem.wav", "music-stem.wav", "effects-stem.wav", "mix.wav")
+    if "camera" in params:
+        names += ("camera-stem.wav",)
     with contextlib.ExitStack() as stack:
         writers = [_WavBlocks(sandbox / name) for name in names]
         for writer in writers:
@@ -163,9 +171,22 @@ def mix(sandbox: Path, params: dict[str, Any]) -> None:
                     hi,
                 )
                 music *= envelope[:, None]
-            for writer, samples in zip(
-                writers, (voice, music, fx, voice + music + fx), strict=True
-            ):
+            cam = np.zeros((hi - lo, 2))
+            for start, clip, gain, depth in camera:
+                part = _block([(start, clip, gain)], lo, hi)
+                if depth is not None:
+                    part *= duck_envelope(
+                        total,
+                        intervals,
+                        depth,
+                        int(duck["attack"] * RATE),
+                        int(duck["release"] * RATE),
+                        lo,
+                        hi,
+                    )[:, None]
+                cam += part
+            tracks = (voice, music, fx, voice + music + fx + cam, cam)
+            for writer, samples in zip(writers, tracks[: len(writers)], strict=True):
                 writer.write(samples)
 
 
@@ -180,7 +201,13 @@ class DecodeParams(TypedDict):
     pass
 
 
-class MixParams(TypedDict):
+class _MixParamsOptional(TypedDict, total=False):
+    """Parameters given only when there is camera sound, so other episodes keep their keys."""
+
+    camera: list[dict[str, Any]]  # file, start, gain_db, duck (dB or None)
+
+
+class MixParams(_MixParamsOptional):
     samples: int
     voices: list[dict[str, Any]]  # file, start (sample)
     effects: list[dict[str, Any]]  # file, gain_db, start (sample)
@@ -207,8 +234,8 @@ DECODE_EFFECT = Kind(
 MIX = Kind(
     name="mix",
     params=MixParams,
-    inputs=("voice-*.wav", "effect-*.wav", "music.wav"),
-    outputs=("mix.wav", "voice-stem.wav", "music-stem.wav", "effects-stem.wav"),
+    inputs=("voice-*.wav", "effect-*.wav", "music.wav", "camera-*.wav"),
+    outputs=("mix.wav", "voice-stem.wav", "music-stem.wav", "effects-stem.wav", "camera-stem.wav"),
     run=mix,
     toolchain=False,
     about="voice, music and effects placed to the sample; music ducked under voice",

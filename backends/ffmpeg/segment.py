@@ -107,9 +107,17 @@ def _plate(params: dict[str, Any]) -> Any:
         if plate.get("out_s") is not None:
             options["t"] = round(plate["out_s"] - (plate.get("in_s") or 0), 6)
         options.update(decode_args(params["encoder"]))
-        stream = ffmpeg.input(PLATE_VIDEO, **options).filter("fps", rate)
-        stream = _fit(stream, plate, w, h)
-        # Seed 004's "fit to slot": hold the last frame if the clip is shorter.
+        stream = ffmpeg.input(PLATE_VIDEO, **options)
+        extend = plate.get("extend", "hold")
+        if extend == "speed":
+            # Retimed so the clip spans the shot exactly (slower or faster).
+            factor = n * params["fps"][1] / params["fps"][0] / plate["clip_s"]
+            stream = stream.filter("setpts", f"{factor:.9f}*(PTS-STARTPTS)")
+        stream = _fit(stream.filter("fps", rate), plate, w, h)
+        if extend in ("loop", "pingpong"):
+            stream = _repeat(stream, extend, clip_frames(plate["clip_s"], params["fps"]), params)
+        # Seed 004's "fit to slot": hold the last frame if the clip is shorter
+        # (with `extend speed`, only what rounding to whole frames leaves).
         return stream.filter("tpad", stop_mode="clone", stop=n)
     if kind == "solid":
         return _colour(_hex(plate["colours"][0]), w, h, rate)
@@ -165,6 +173,30 @@ def _plate(params: dict[str, Any]) -> Any:
     if kind == "placeholder":
         return _slate(params)
     raise ValueError(f"unknown plate kind {kind}")  # pragma: no cover - checked upstream
+
+
+def clip_frames(seconds: float, fps: list[int]) -> int:
+    """The whole frames of a clip at the episode's rate (at least one): the
+    frames ``fps`` surely makes from it, so a loop never waits on a missing one."""
+    return max(1, math.floor(seconds * fps[0] / fps[1] + 1e-6))
+
+
+def _repeat(stream: Any, extend: str, frames: int, params: dict[str, Any]) -> Any:
+    """A clip played again and again (``loop``), or forward then backward
+    (``pingpong``: 0..k-1, k-2..1, the turning frames shown once), until the
+    output's frame count stops it. The loop filter keeps one cycle of frames
+    at the shot's size in memory, which bounds how long a looped clip can be."""
+    stream = stream.filter("trim", end_frame=frames).filter("setpts", "PTS-STARTPTS")
+    cycle = frames
+    if extend == "pingpong" and frames > 2:
+        split = stream.split()
+        forward, backward = split[0], split[1]
+        backward = backward.filter("reverse").filter("trim", start_frame=1, end_frame=frames - 1)
+        stream = ffmpeg.concat(forward, backward.filter("setpts", "PTS-STARTPTS"), v=1, a=0)
+        cycle = 2 * frames - 2
+    num, den = params["fps"]
+    stream = stream.filter("loop", loop=-1, size=cycle, start=0)
+    return stream.filter("setpts", f"N*{den}/({num}*TB)")
 
 
 def _fit(stream: Any, plate: dict[str, Any], w: int, h: int) -> Any:

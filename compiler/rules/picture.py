@@ -73,6 +73,13 @@ def plate(
             if spec.kind == "video":
                 out["in_s"] = ctx.seconds(spec.in_frame) if spec.in_frame else None
                 out["out_s"] = ctx.seconds(spec.out_frame) if spec.out_frame is not None else None
+                # How a clip shorter than the shot fills it (`hold`, the default,
+                # needs nothing more, so such shots keep their keys).
+                extend = str(spec.options.get("extend", "hold"))
+                clip = ctx.plan.clips.get(shot.id)
+                if extend != "hold" and clip is not None and clip.seconds > 0:
+                    out["extend"] = extend
+                    out["clip_s"] = clip.seconds
     elif spec.kind == "placeholder":
         inputs["slate.txt"] = BlobInput((spec.description or "").encode())
         labels["slate.txt"] = Label(f"the placeholder text of shot {shot.id}", at)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reel.backends.audio import camera
+from reel.backends.ffmpeg import segment
 from reel.lang import ir
 from reel.lang.values import Time
 
+from .. import artifacts as a
 from .. import roles
 from ..actions import Action, ActionInput, Input, Label, SourceInput, make, where
 from .context import Context
@@ -26,6 +29,83 @@ STEMS = [
     ("music-stem.wav", "stems/music.wav"),
     ("effects-stem.wav", "stems/effects.wav"),
 ]
+
+
+CAMERA_STEM = ("camera-stem.wav", "stems/camera.wav")
+
+
+def camera_id(shot_id: str) -> str:
+    return f"camera/{shot_id}"
+
+
+def camera_shots(ctx: Context) -> list[a.ShotEntry]:
+    """The shots whose plate's own sound is heard: a video plate whose clip has
+    sound and does not say `sound off` (camera sound is on by default)."""
+    out = []
+    for shot in ctx.shots:
+        clip = ctx.plan.clips.get(shot.id)
+        if clip is None or not clip.has_sound or clip.seconds <= 0:
+            continue
+        if shot.plate.options.get("sound", "on") == "on":
+            out.append(shot)
+    return out
+
+
+def camera_action(ctx: Context, shot: a.ShotEntry) -> Action:
+    """One shot's camera sound, cut from its clip as its picture is, fitted to
+    the shot (see ``backends.audio.camera``)."""
+    spec = shot.plate
+    clip = ctx.plan.clips[shot.id]
+    extend = str(spec.options.get("extend", "hold"))
+    at = where(ctx.ir_shots[shot.id].plate.span)
+    assert spec.asset_id is not None
+    return make(
+        "camera_sound",
+        camera_id(shot.id),
+        {
+            "in_s": ctx.seconds(spec.in_frame) if spec.in_frame else None,
+            "clip_s": clip.seconds,
+            "samples": ctx.sample(shot.start_frame + shot.duration_frames)
+            - ctx.sample(shot.start_frame),
+            "extend": extend,
+            "fps": ctx.fps_pair,
+            "cycle_frames": segment.clip_frames(clip.seconds, ctx.fps_pair),
+        },
+        {camera.CLIP: SourceInput(ctx.root / spec.asset_id)},
+        origin=ctx.origin(shot.id),
+        scene=shot.scene_id,
+        description=f"the camera sound of shot {shot.id}",
+        labels={
+            camera.CLIP: Label(f"the video of shot {shot.id} ({spec.asset_id})", at),
+            "in_s": Label(f"the in point of shot {shot.id}", at),
+            "clip_s": Label(f"the part of {spec.asset_id} shot {shot.id} uses", at),
+            "samples": Label(f"the length of shot {shot.id}"),
+            "extend": Label(f"how shot {shot.id} extends its clip", at),
+        },
+    )
+
+
+def _camera(
+    ctx: Context, inputs: dict[str, Input], labels: dict[str, Label]
+) -> tuple[list[Action], list[dict[str, Any]]]:
+    actions, placed = [], []
+    for shot in camera_shots(ctx):
+        action = camera_action(ctx, shot)
+        actions.append(action)
+        name = f"camera-{len(placed):03d}.wav"
+        inputs[name] = ActionInput(action.id, camera.OUTPUT)
+        at = where(ctx.ir_shots[shot.id].plate.span)
+        labels[f"camera[{len(placed)}]"] = Label(f"the camera sound of shot {shot.id}", at)
+        duck = shot.plate.options.get("duck")
+        placed.append(
+            {
+                "file": name,
+                "start": ctx.sample(shot.start_frame),
+                "gain_db": float(shot.plate.options.get("gain", 0.0)),
+                "duck": float(duck) if duck is not None else None,
+            }
+        )
+    return actions, placed
 
 
 def effect_id(asset: str) -> str:
@@ -134,6 +214,8 @@ def rule(ctx: Context) -> Produced:
         placements.append({"file": name, "start": ctx.line_starts[line]})
     effects, placed = _effects(ctx, inputs, labels)
     actions += effects
+    cameras, camera_placed = _camera(ctx, inputs, labels)
+    actions += cameras
     total = ctx.plan.shotlist.total_frames
     duck = dict(DUCK_DEFAULTS)
     if music is not None:
@@ -163,19 +245,25 @@ def rule(ctx: Context) -> Produced:
                 for k, v in music.duck.items()
             }
         )
+    mix_params: dict[str, Any] = {
+        "samples": ctx.sample(total),
+        "voices": placements,
+        "effects": placed,
+        "music": music is not None,
+        "duck": duck,
+    }
+    stems = list(STEMS)
+    if camera_placed:  # an episode without camera sound keeps its three stems
+        mix_params["camera"] = camera_placed
+        stems.append(CAMERA_STEM)
     actions.append(
         make(
             "mix",
             "mix",
-            {
-                "samples": ctx.sample(total),
-                "voices": placements,
-                "effects": placed,
-                "music": music is not None,
-                "duck": duck,
-            },
+            mix_params,
             inputs,
-            description="voice, music and effects; music ducked under voice",
+            outputs=tuple(name for name, _ in [("mix.wav", ""), *stems]),
+            description="voice, music, effects and camera sound; music ducked under voice",
             labels=labels,
         )
     )
@@ -183,4 +271,4 @@ def rule(ctx: Context) -> Produced:
     primary = roles.primary_video(ctx.episode)
     settings = roles.audio_settings(primary)
     actions.append(loudness("loudness", settings, "the master's loudness", primary))
-    return Produced(actions, {"audio": "loudness", "stems": "mix"}, {"mix": list(STEMS)})
+    return Produced(actions, {"audio": "loudness", "stems": "mix"}, {"mix": stems})

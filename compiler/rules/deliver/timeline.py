@@ -15,7 +15,7 @@ from ...actions import Action, ActionInput, Input, Label, make, where
 from ..context import Context
 from ..picture import TEXT_COLOUR, TEXT_SIZE, overlay_labels, segment_action
 from ..produced import Produced
-from ..sound import effect_id
+from ..sound import camera_id, camera_shots, effect_id
 
 TITLE_FONT = "DejaVu Sans"
 
@@ -113,6 +113,13 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
                     "start": shot.start_frame + cue.start_frame,
                 }
             )
+    camera = []
+    for shot in camera_shots(ctx):
+        media = f"media/camera-{shot.id}.wav"
+        inputs[media] = ActionInput(camera_id(shot.id), "camera.wav")
+        camera.append({"name": shot.id, "media": media, "start": shot.start_frame})
+    if camera:  # a lane of its own, only where a clip's own sound is heard
+        labels["camera"] = Label("the video plates' own sound")
     music = None
     if ctx.episode.music is not None:
         music = "media/music.wav"
@@ -131,6 +138,8 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
         "music": music,
         "markers": markers,
     }
+    if camera:
+        params["camera"] = camera
     outputs = (*timeline_backend.OUTPUTS, *sorted(inputs))
     action = make(
         "timeline",
