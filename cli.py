@@ -165,6 +165,9 @@ def _executor(name: str) -> str:
     return name
 
 
+_jobs_opt = click.option(
+    "-j", "--jobs", type=click.IntRange(1, 256), default=None, help="Parallel actions."
+)
 _remote_cache_opt = click.option(
     "--remote-cache",
     metavar="URL",
@@ -357,7 +360,7 @@ def build(
 @_out_opt
 @_cache_opt
 @_profile_opt
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="Parallel actions.")
+@_jobs_opt
 @_backend_opt
 @_remote_cache_opt
 @_remote_upload_opt
@@ -502,7 +505,7 @@ def query(kind: str, label: str, profile: str) -> None:
 @_cache_opt
 @_profile_opt
 @_backend_opt
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="Parallel actions.")
+@_jobs_opt
 @_handled
 def verify(
     label: str, cache_dir: Path | None, profile: str, backend: str, jobs: int | None

@@ -221,12 +221,10 @@ def run_job(job: Job) -> dict[str, Any]:
     remote = RemoteCache(job.remote)
     try:
         try:
-            outputs = _run_or_reuse(job, store, remote)
-            sent = {n: [d, remote.send_blob(store.blob_path(d), d)] for n, d in outputs.items()}
+            sent = _made_and_sent(job, store, remote)
         except DigestMismatch as exc:  # damaged in this worker's cache: make it again
             store.evict(exc.expected, "evicted")
-            outputs = _run_or_reuse(job, store, remote)
-            sent = {n: [d, remote.send_blob(store.blob_path(d), d)] for n, d in outputs.items()}
+            sent = _made_and_sent(job, store, remote)
         if job.hermetic:
             remote.put_entry(job.key, {n: {"digest": d, "sha256": s} for n, (d, s) in sent.items()})
     except ActionError as exc:
@@ -243,6 +241,12 @@ def run_job(job: Job) -> dict[str, Any]:
         message, detail = failure_text(exc)
         return {"worker": name, "error": f"on worker {name}: {message}", "detail": detail}
     return {"worker": name, "outputs": sent, "warnings": remote.warnings}
+
+
+def _made_and_sent(job: Job, store: Store, remote: RemoteCache) -> dict[str, list[str]]:
+    """The job's outputs, each sent to the remote cache: name -> [digest, SHA-256]."""
+    outputs = _run_or_reuse(job, store, remote)
+    return {n: [d, remote.send_blob(store.blob_path(d), d)] for n, d in outputs.items()}
 
 
 def _run_or_reuse(job: Job, store: Store, remote: RemoteCache) -> dict[str, str]:

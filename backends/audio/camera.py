@@ -12,7 +12,6 @@ timeline place it at the shot's first sample and nothing else.
 
 from __future__ import annotations
 
-import wave
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypedDict
@@ -21,7 +20,7 @@ import numpy as np
 
 from ..ffmpeg.toolchain import PCM_OUT, run_commands
 from ..kind import Kind
-from .voice import RATE, pcm16, read_wav
+from .voice import RATE, read_wav, write_wav
 
 CLIP = "plate-video"  # the clip, as the segment names it
 DECODED = "decoded.wav"
@@ -94,11 +93,7 @@ def camera_sound(sandbox: Path, params: dict[str, Any]) -> None:
     decoded = sandbox / DECODED
     samples = fit(read_wav(decoded), params)
     decoded.unlink()
-    with wave.open(str(sandbox / OUTPUT), "wb") as handle:
-        handle.setnchannels(2)
-        handle.setsampwidth(2)
-        handle.setframerate(RATE)
-        handle.writeframes(pcm16(samples).tobytes())
+    write_wav(sandbox / OUTPUT, samples)
 
 
 class CameraParams(TypedDict):
