@@ -14,12 +14,76 @@ before calling: ffmpeg's image demuxers read a still whole.
 from __future__ import annotations
 
 import errno
+import itertools
 from pathlib import Path
 from typing import Any
 
 
+# Bumped whenever a probe reports more or other facts: cached results are
+# kept under it, so an older cache is never read as if it had them.
+PROBE_VERSION = 2
+
+
 class ProbeError(Exception):
     pass
+
+
+# ffmpeg's colour enums (libavutil/pixfmt.h), named as ffmpeg's own
+# av_color_*_name() and the -color_* options name them. PyAV hands back the
+# numbers only; these values are part of ffmpeg's stable ABI.
+PRIMARIES = {
+    1: "bt709",
+    4: "bt470m",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "film",
+    9: "bt2020",
+    10: "smpte428",
+    11: "smpte431",
+    12: "smpte432",
+    22: "ebu3213",
+}
+TRANSFERS = {
+    1: "bt709",
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "linear",
+    9: "log100",
+    10: "log316",
+    11: "iec61966-2-4",
+    12: "bt1361e",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    17: "smpte428",
+    18: "arib-std-b67",
+}
+MATRICES = {
+    0: "gbr",
+    1: "bt709",
+    4: "fcc",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "ycgco",
+    9: "bt2020nc",
+    10: "bt2020c",
+    11: "smpte2085",
+    12: "chroma-derived-nc",
+    13: "chroma-derived-c",
+    14: "ictcp",
+}
+RANGES = {1: "tv", 2: "pc"}
+# Dolby Vision in MP4/QuickTime is signalled by its sample entry.
+DOLBY_VISION_TAGS = frozenset({"dvh1", "dvhe", "dva1", "dvav"})
+# How many video packets are read to tell constant from variable frame rate:
+# a phone's clip shows its varying intervals within seconds, and reading every
+# packet of a long file would cost its whole size in reads.
+VFR_PACKETS = 3000
 
 
 def probe(
@@ -51,10 +115,12 @@ def probe(
                 video.codec_context.options = limit  # for the decoder opened below
                 _video_info(container, video, info, decode, max_size)
             if audio is not None:
+                layout = audio.codec_context.layout
                 info.update(
                     audio_codec=audio.codec_context.name,
                     sample_rate=audio.codec_context.sample_rate,
                     channels=audio.codec_context.channels,
+                    audio_layout=layout.name if layout is not None else None,
                 )
                 if audio.duration is not None and audio.time_base is not None:
                     info["audio_duration"] = round(float(audio.duration * audio.time_base), 6)
@@ -86,6 +152,10 @@ def _video_info(
     info["fps"] = [rate.numerator, rate.denominator] if rate else None
     if video.duration is not None and video.time_base is not None:
         info["video_duration"] = round(float(video.duration * video.time_base), 6)
+    info.update(_colour(video))
+    info.update(_recording(container, video))
+    if info["duration"] is not None and info["frames"] != 1:  # a still has no intervals
+        info.update(_intervals(container, video))
     if not decode or width > max_size[0] or height > max_size[1]:
         return
     container.seek(0)
@@ -98,3 +168,60 @@ def _video_info(
         return
     if not width:
         info.update(width=frame.width, height=frame.height)
+    info["rotation"] = round(frame.rotation or 0) % 360  # the display matrix, turned CCW
+
+
+def _colour(video: Any) -> dict[str, Any]:
+    """What the picture's numbers mean: primaries, transfer, matrix and range as
+    the stream says (``None`` where it does not), bit depth, and the HDR kind."""
+    cc = video.codec_context
+    transfer = TRANSFERS.get(cc.color_trc)
+    bits = None
+    if cc.format is not None:
+        bits = max(c.bits for c in cc.format.components)
+    tag = (cc.codec_tag or "").strip("\x00")
+    hdr = {"arib-std-b67": "hlg", "smpte2084": "pq"}.get(transfer or "")
+    if tag in DOLBY_VISION_TAGS:
+        # Profile 8.4 carries an HLG base layer: it plays, and converts, as HLG.
+        hdr = "dolby_vision_hlg" if transfer == "arib-std-b67" else "dolby_vision"
+    return {
+        "pix_fmt": cc.format.name if cc.format is not None else None,
+        "bit_depth": bits,
+        "colour_primaries": PRIMARIES.get(cc.color_primaries),
+        "colour_transfer": transfer,
+        "colour_matrix": MATRICES.get(cc.colorspace),
+        "colour_range": RANGES.get(cc.color_range),
+        "hdr": hdr,
+    }
+
+
+def _recording(container: Any, video: Any) -> dict[str, Any]:
+    """The camera's record of when: source timecode (the video stream's, a
+    timecode track's, or the container's) and creation time, as written."""
+    timecode = video.metadata.get("timecode")
+    for stream in container.streams:
+        timecode = timecode or stream.metadata.get("timecode")
+    timecode = timecode or container.metadata.get("timecode")
+    return {"timecode": timecode, "creation_time": container.metadata.get("creation_time")}
+
+
+def _intervals(container: Any, video: Any) -> dict[str, Any]:
+    """Whether the frame rate varies, from the first ``VFR_PACKETS`` packets'
+    presentation times (demuxed, not decoded): variable when two intervals
+    differ by more than a tick of the stream's clock."""
+    stamps = []
+    for packet in container.demux(video):
+        if packet.pts is not None:
+            stamps.append(packet.pts)
+        if len(stamps) >= VFR_PACKETS:
+            break
+    stamps.sort()
+    gaps = [b - a for a, b in itertools.pairwise(stamps) if b > a]
+    container.seek(0)
+    if not gaps or video.time_base is None:
+        return {"vfr": False}
+    tb = video.time_base
+    return {
+        "vfr": max(gaps) - min(gaps) > 1,
+        "frame_interval_s": [round(float(min(gaps) * tb), 6), round(float(max(gaps) * tb), 6)],
+    }

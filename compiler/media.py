@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from reel.backends.probe import ProbeError, probe
+from reel.backends.probe import PROBE_VERSION, ProbeError, probe
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics, GateError
 from reel.lang.limits import (
@@ -40,7 +40,7 @@ class MediaError(GateError):
 
 def cached_probe(store: Store, path: Path) -> dict[str, Any]:
     digest = store.file_digest(path)
-    memo = store.root / "probe" / f"{digest.split(':')[1]}.json"
+    memo = store.root / "probe" / f"v{PROBE_VERSION}" / f"{digest.split(':')[1]}.json"
     info = read_checked(memo)
     if isinstance(info, dict):
         return info
