@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.4.0"
+SCHEMA_VERSION = "1.5.0"
 
 
 class Model(BaseModel):
@@ -212,6 +212,46 @@ class ShotList(Artifact):
 
 
 # ---- AssetManifest ------------------------------------------------------------
+class SourceFacts(Model):
+    """What the file itself says, as probed (PyAV, headers and packets, one
+    decoded frame), and what Reel does about it. ``None`` where the file says
+    nothing: an untagged file is not assumed to be BT.709 here."""
+
+    format: str
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    frame_rate: list[int] | None = Field(
+        default=None, description="[numerator, denominator]: the stream's average rate"
+    )
+    vfr: bool | None = Field(default=None, description="Frame intervals vary (variable rate)")
+    frame_interval_s: list[float] | None = Field(
+        default=None, description="[shortest, longest] interval between frames"
+    )
+    rotation: int | None = Field(
+        default=None, description="The display matrix's turn, degrees counter-clockwise"
+    )
+    pix_fmt: str | None = None
+    bit_depth: int | None = None
+    colour_primaries: str | None = None
+    colour_transfer: str | None = None
+    colour_matrix: str | None = None
+    colour_range: str | None = None
+    hdr: str | None = Field(default=None, description="hlg, pq, dolby_vision_hlg, dolby_vision")
+    timecode: str | None = Field(default=None, description="The source timecode of its first frame")
+    creation_time: str | None = None
+    audio_codec: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    audio_layout: str | None = None
+    conform: list[str] = Field(
+        default_factory=list,
+        description="What the render does to bring the file into the episode: rotation, "
+        "frame rate, colour",
+    )
+
+
 class AssetEntry(Model):
     """A file the episode needs, with the rights metadata of seed 003 §25.2."""
 
@@ -231,6 +271,9 @@ class AssetEntry(Model):
     rights_override: bool = False
     approver: str | None = None
     used_by: list[str]
+    source: SourceFacts | None = Field(
+        default=None, description="The probe of the file (None for a placeholder or unreadable)"
+    )
 
 
 class VoiceSpec(Model):

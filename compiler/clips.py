@@ -13,15 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
-from reel.backends.probe import ProbeError, probe
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
-from reel.lang.limits import MAX_HEIGHT, MAX_WIDTH
 
 from . import artifacts as a
-from .media import cached_probe
+from .sources import probe_file
 from .store import Store
 
 
@@ -31,15 +28,6 @@ class Clip:
 
     seconds: float  # from the in point to the out point (or the clip's end)
     has_sound: bool  # the file has an audio stream
-
-
-def _info(root: Path, path: str, store: Store | None) -> dict[str, Any]:
-    if store is not None:
-        return cached_probe(store, root / path)
-    try:
-        return probe(root / path, max_size=(MAX_WIDTH, MAX_HEIGHT))
-    except ProbeError as exc:
-        return {"error": str(exc)}
 
 
 def clips(
@@ -59,7 +47,7 @@ def clips(
         spec = shot.plate
         if spec.kind != "video" or spec.asset_id is None or spec.asset_id in placeholders:
             continue
-        info = _info(root, spec.asset_id, store)
+        info = probe_file(root, spec.asset_id, store)
         length = info.get("video_duration") or info.get("duration")
         if "error" in info or length is None:
             continue

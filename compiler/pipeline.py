@@ -143,7 +143,7 @@ def planned(
     timeline = plan_timing(episode, diags, voices.lengths, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)
-    manifest = build_manifest(episode, root, shotlist, diags)
+    manifest = build_manifest(episode, root, shotlist, diags, store)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
     clip_facts = clips(episode, shotlist, manifest, root, store, diags)
     return PlanResult(

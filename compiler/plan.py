@@ -21,6 +21,8 @@ from . import artifacts as a
 from . import roles
 from .files import is_dir, is_file
 from .hashing import hash_file
+from .sources import probe_file, source_facts
+from .store import Store
 from .timing import DEFAULT_WPM, LINE_GAP, POST_ROLL, PRE_ROLL, Timeline, line_id
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -250,7 +252,11 @@ def _uses(episode: ir.Episode) -> dict[str, dict[str, Any]]:
 
 
 def build_manifest(
-    episode: ir.Episode, root: Path, shotlist: a.ShotList, diags: Diagnostics
+    episode: ir.Episode,
+    root: Path,
+    shotlist: a.ShotList,
+    diags: Diagnostics,
+    store: Store | None = None,
 ) -> a.AssetManifest:
     rights = {block.name: dict(block.props) for block in episode.assets}
     assets = []
@@ -279,16 +285,19 @@ def build_manifest(
                 "license_type": "generated_local",
                 "provider_or_model": "reel placeholder",
             }
+        media = _media(path)
+        facts = source_facts(probe_file(root, path, store), media, episode.fps) if present else None
         assets.append(
             a.AssetEntry(
                 id=path,
                 path=path,
-                media=_media(path),
+                media=media,
                 roles=sorted(use["roles"]),
                 digest=hash_file(file) if present else None,
                 size_bytes=file.stat().st_size if present else None,
                 placeholder=not present,
                 used_by=sorted(use["used_by"]),
+                source=facts,
                 **record,
             )
         )

@@ -60,14 +60,14 @@ def phone_clip(
     """Write an iPhone-like clip to ``path`` (a .mov) and return it.
 
     ``picture`` is a lavfi graph giving SDR RGB frames (``{w}``, ``{h}``,
-    ``{half}``, ``{rate}`` and ``{d}`` are filled in); the test card by
+    ``{half}``, ``{hh}`` (half the height), ``{rate}`` and ``{d}`` are filled in); the test card by
     default. With ``hlg`` it is converted to BT.2020/HLG 10-bit; without, it
     is encoded as BT.709 8-bit. ``rotation`` is the display matrix's
     counter-clockwise turn in degrees (0 for none), as ffmpeg's
     ``-display_rotation`` sets it."""
     w, h = size
     frames = round(seconds * rate)
-    graph = (picture or TEST_CARD).format(w=w, h=h, half=w // 2, rate=rate, d=seconds)
+    graph = (picture or TEST_CARD).format(w=w, h=h, half=w // 2, hh=h // 2, rate=rate, d=seconds)
     chain = f"{graph},trim=end_frame={frames}"
     if vfr:
         chain += f",settb=1/90000,setpts='{vfr_timestamps(frames, rate)}'"
@@ -85,7 +85,19 @@ def phone_clip(
         args = ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={seconds}", *args]
         args += ["-map", "0:a", "-af", "pan=stereo|c0=c0|c1=0.5*c0", "-c:a", "aac", "-b:a", "96k"]
     raw = path.with_suffix(".raw.mov")
-    _run([*args, *codec, "-fps_mode", "passthrough", "-enc_time_base:v", "1/600", "-f", "mov", str(raw)])
+    _run(
+        [
+            *args,
+            *codec,
+            "-fps_mode",
+            "passthrough",
+            "-enc_time_base:v",
+            "1/600",
+            "-f",
+            "mov",
+            str(raw),
+        ]
+    )
     # The display matrix, timecode and creation time are container facts: set
     # on a stream copy (ffmpeg takes -display_rotation only on an input).
     remux = ["-display_rotation", str(rotation)] if rotation else []
