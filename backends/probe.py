@@ -18,7 +18,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-
 # Bumped whenever a probe reports more or other facts: cached results are
 # kept under it, so an older cache is never read as if it had them.
 PROBE_VERSION = 2

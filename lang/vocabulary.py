@@ -69,6 +69,7 @@ PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
             "sound": "switch",
             "gain": "decibels",
             "duck": "decibels",
+            "clean": "cleanup",
         },
     ),
     "solid": (("colour",), {}),

@@ -8,6 +8,11 @@ picture's cycle of whole frames, or retimed with the picture (``speed``:
 ``atempo``, which keeps the pitch, so speech slowed to fill a shot is still
 speech). The result is exactly the shot's length, so the mix and the
 timeline place it at the shot's first sample and nothing else.
+
+Dialogue on camera can be cleaned as a recorded line is (``clean light`` or
+``strong``: see ``cleanup``), before it is fitted; off by default, because a
+clip's sound is as often its place (wind, a street) as it is speech, and the
+vocal chain would compress a place's sound like a voice.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import numpy as np
 
 from ..ffmpeg.toolchain import PCM_OUT, run_commands
 from ..kind import Kind
-from .voice import RATE, read_wav, write_wav
+from . import cleanup
+from .voice import RATE, VOCAL_CHAIN, read_wav, write_wav
 
 CLIP = "plate-video"  # the clip, as the segment names it
 DECODED = "decoded.wav"
@@ -88,10 +94,24 @@ def fit(clip: np.ndarray, params: dict[str, Any]) -> np.ndarray:
     return out
 
 
+def clean(sandbox: Path, decoded: Path, level: str) -> np.ndarray:
+    """The decoded clip, cleaned at ``level`` (as it is, for ``off``)."""
+    samples = read_wav(decoded)
+    floor = cleanup.noise_floor_db(samples.mean(axis=1), RATE)
+    filters = cleanup.chain(level, floor, VOCAL_CHAIN)
+    if not filters:
+        return samples
+    cleaned = sandbox / "cleaned.wav"
+    run_commands([["-i", DECODED, "-af", filters, "-ac", "2", *PCM_OUT, cleaned.name]], sandbox)
+    out = read_wav(cleaned)
+    cleaned.unlink()
+    return out[: len(samples)]
+
+
 def camera_sound(sandbox: Path, params: dict[str, Any]) -> None:
     run_commands([decode_args(params)], sandbox)
     decoded = sandbox / DECODED
-    samples = fit(read_wav(decoded), params)
+    samples = fit(clean(sandbox, decoded, params.get("clean", "off")), params)
     decoded.unlink()
     write_wav(sandbox / OUTPUT, samples)
 
@@ -103,6 +123,7 @@ class CameraParams(TypedDict):
     extend: str  # hold | loop | pingpong | speed, as the picture
     fps: list[int]  # the episode's rate: where each frame of a loop starts
     cycle_frames: int  # loop/pingpong: the whole frames of the clip the picture repeats
+    clean: str  # cleanup.LEVELS; "off" by default for camera sound
 
 
 CAMERA_SOUND = Kind(

@@ -70,6 +70,7 @@ def camera_action(ctx: Context, shot: a.ShotEntry) -> Action:
             "extend": extend,
             "fps": ctx.fps_pair,
             "cycle_frames": segment.clip_frames(clip.seconds, ctx.fps_pair),
+            "clean": str(spec.options.get("clean", "off")),
         },
         {camera.CLIP: SourceInput(ctx.root / spec.asset_id)},
         origin=ctx.origin(shot.id),
@@ -81,6 +82,7 @@ def camera_action(ctx: Context, shot: a.ShotEntry) -> Action:
             "clip_s": Label(f"the part of {spec.asset_id} shot {shot.id} uses", at),
             "samples": Label(f"the length of shot {shot.id}"),
             "extend": Label(f"how shot {shot.id} extends its clip", at),
+            "clean": Label(f"the cleanup of shot {shot.id}'s camera sound", at),
         },
     )
 
