@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from reel.backends.ffmpeg import tonemap
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
 
@@ -28,6 +29,9 @@ class Clip:
 
     seconds: float  # from the in point to the out point (or the clip's end)
     has_sound: bool  # the file has an audio stream
+    # An HDR clip's transfer, primaries, matrix and range (ffmpeg's names, from
+    # the probe); None for SDR, which enters as BT.709 (see ffmpeg.tonemap).
+    colour: tuple[tuple[str, str], ...] | None = None
 
 
 def clips(
@@ -53,7 +57,12 @@ def clips(
             continue
         start = float(Fraction(spec.in_frame or 0) / fps)
         end = float(Fraction(spec.out_frame) / fps) if spec.out_frame is not None else length
-        clip = Clip(round(max(0.0, min(end, length) - start), 6), bool(info.get("has_audio")))
+        facts = tonemap.source_facts(info)
+        clip = Clip(
+            round(max(0.0, min(end, length) - start), 6),
+            bool(info.get("has_audio")),
+            tuple(sorted(facts.items())) if facts else None,
+        )
         out[shot.id] = clip
         _warn_if_held(ir_shots[shot.id], shot, clip, fps, diags)
     return out

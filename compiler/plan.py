@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from reel.backends.ffmpeg.encode import VIDEOTOOLBOX, X264, videotoolbox_quality
+from reel.backends.ffmpeg.encode import VIDEOTOOLBOX, X264, X265, videotoolbox_quality
 from reel.lang import ir
 from reel.lang.diagnostics import Diagnostics
 from reel.lang.vocabulary import GENERATED_PLATES
@@ -455,6 +455,23 @@ def _encoder(
     audio bitrate, the profile's speed, the backend's codec, BT.709 tags."""
     codec = BACKENDS[backend]
     crf = roles.crf(deliverable)
+    if deliverable is not None and roles.is_hdr(deliverable):
+        # HEVC Main10, BT.2020/HLG, on any backend (VideoToolbox's is not verified).
+        return a.EncoderSettings(
+            video_codec=X265,
+            preset=roles.PROXY_PRESET if proxy else profile["preset"],
+            crf=crf,
+            threads=1,
+            gop_frames=round(fps * 2),
+            pix_fmt="yuv420p10le",
+            audio_codec="aac",
+            audio_rate=48000,
+            audio_channels=2,
+            audio_bitrate_kbps=roles.audio_settings(deliverable, episode)["bitrate_kbps"],
+            colour_primaries="bt2020",
+            colour_transfer="arib-std-b67",
+            colour_matrix="bt2020nc",
+        )
     return a.EncoderSettings(
         video_codec=codec,
         preset=roles.PROXY_PRESET if proxy else profile["preset"],

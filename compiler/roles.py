@@ -30,6 +30,7 @@ READS: dict[str, frozenset[str]] = {
             "fps",
             "container",
             "video_codec",
+            "dynamic_range",
             "audio_codec",
             "audio_bitrate",
             "crf",
@@ -53,7 +54,8 @@ READS: dict[str, frozenset[str]] = {
 SUPPORTED: dict[str, dict[str, tuple[str, ...]]] = {
     "video": {
         "container": ("mp4",),
-        "video_codec": ("h264",),
+        "video_codec": ("h264", "hevc"),
+        "dynamic_range": ("sdr", "hlg"),
         "audio_codec": ("aac",),
         "reframe": ("focus", "center"),
     },
@@ -89,6 +91,11 @@ def is_proxy(deliverable: ir.Deliverable) -> bool:
     return kind(deliverable) == "video" and bool(p.get("timecode") or p.get("labels"))
 
 
+def is_hdr(deliverable: ir.Deliverable) -> bool:
+    """An HLG deliverable (``dynamic_range hlg``): HEVC Main10, BT.2020/HLG end to end."""
+    return props(deliverable).get("dynamic_range") == "hlg"
+
+
 def burns_captions(deliverable: ir.Deliverable) -> bool:
     return props(deliverable).get("captions") in ("burn_in", "both")
 
@@ -102,6 +109,7 @@ def primary_video(episode: ir.Episode) -> ir.Deliverable | None:
             and size(deliverable, episode) == (episode.width, episode.height)
             and not is_proxy(deliverable)
             and not burns_captions(deliverable)
+            and not is_hdr(deliverable)  # the shared picture is SDR: HDR renders its own
         ):
             return deliverable
     return None
@@ -187,6 +195,16 @@ def _check_one(deliverable: ir.Deliverable, episode: ir.Episode, diags: Diagnost
             deliverable.span,
             "give the episode a SMPTE `format` rate (23.976, 24, 25, 29.97, 30, 48, 50, 59.94 "
             "or 60fps), or remove this deliverable",
+        )
+    hevc, hlg = p.get("video_codec") == "hevc", is_hdr(deliverable)
+    if what == "video" and hevc != hlg:
+        field = "video_codec" if hevc else "dynamic_range"
+        diags.error(
+            f"deliverable '{name}' ({deliverable.preset}): Reel encodes HEVC only for "
+            "dynamic_range hlg, and HLG only as HEVC",
+            deliverable.field_span(field) or deliverable.span,
+            "set both `video_codec hevc` and `dynamic_range hlg` (or use the youtube_hdr_hlg "
+            "preset), or neither",
         )
     fps = p.get("fps")
     if what == "video" and fps is not None and Fraction(fps) != episode.fps:

@@ -156,6 +156,7 @@ BLOCK_PROPS: dict[str, dict[str, str]] = {
         "fps": "fps",
         "container": "name",
         "video_codec": "name",
+        "dynamic_range": "name",
         "audio_codec": "name",
         "crf": "int",
         "audio_bitrate": "int",

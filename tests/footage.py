@@ -77,7 +77,9 @@ def phone_clip(
         codec += ["-tag:v", "hvc1", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67"]
         codec += ["-colorspace", "bt2020nc", "-color_range", "tv"]
     else:
-        chain += ",zscale=min=gbr:rin=full:pin=709:tin=709:p=709:t=709:m=709:r=limited,format=yuv420p"
+        chain += (
+            ",zscale=min=gbr:rin=full:pin=709:tin=709:p=709:t=709:m=709:r=limited,format=yuv420p"
+        )
         codec = ["-c:v", "libx264", "-threads", "1", "-color_primaries", "bt709"]
         codec += ["-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"]
     args = ["-filter_complex", f"{chain}[v]", "-map", "[v]"]

@@ -22,13 +22,15 @@ from .toolchain import BITEXACT_OUT, Commands, run_ffmpeg
 
 def tail_frame_commands(params: dict[str, Any]) -> Commands:
     last = params["frames"] - 1
+    # The segment is BT.709 (see encode.TO_BT709), or BT.2020 in an HLG
+    # deliverable (``matrix``): decode it with that matrix.
+    matrix = f"in_color_matrix={params['matrix']}:in_range=tv" if "matrix" in params else FROM_BT709
     return [
         [
             "-i",
             "segment.mp4",
             "-vf",
-            # The segment is BT.709 (see encode.TO_BT709): decode it with that matrix.
-            f"select=eq(n\\,{last}),scale={FROM_BT709},format=rgb24",
+            f"select=eq(n\\,{last}),scale={matrix},format=rgb24",
             "-frames:v",
             "1",
             "-fps_mode",
@@ -131,7 +133,11 @@ def join_run(sandbox: Path, params: dict[str, Any]) -> None:
     join_files(sandbox, "joined.mp4", sound=True)
 
 
-class TailParams(TypedDict):
+class _TailOptions(TypedDict, total=False):
+    matrix: str  # scale's name of a non-BT.709 segment's matrix (bt2020: an HLG deliverable)
+
+
+class TailParams(_TailOptions):
     frames: int  # the segment's length: its last frame is frames - 1
 
 

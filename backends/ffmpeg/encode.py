@@ -15,7 +15,20 @@ from typing import Any
 
 X264 = "libx264"
 VIDEOTOOLBOX = "h264_videotoolbox"
-CODECS = (X264, VIDEOTOOLBOX)
+# HEVC Main10 for the HLG deliverable (``dynamic_range hlg``), on every backend:
+# one worker pool and one frame thread make its bytes the same run to run.
+X265 = "libx265"
+CODECS = (X264, VIDEOTOOLBOX, X265)
+HLG_TAGS = [
+    "-color_primaries",
+    "bt2020",
+    "-color_trc",
+    "arib-std-b67",
+    "-colorspace",
+    "bt2020nc",
+    "-color_range",
+    "tv",
+]
 
 
 # Every picture Reel writes is HD or larger, and is BT.709, limited range: the
@@ -48,7 +61,7 @@ FROM_BT709 = "in_color_matrix=bt709:in_range=tv"
 
 
 def is_hermetic(codec: str) -> bool:
-    return codec == X264
+    return codec in (X264, X265)
 
 
 def hardware(codec: str) -> tuple[str, ...]:
@@ -68,6 +81,10 @@ def encoder_params(codec: str, *, preset: str, crf: int, threads: int, gop: int)
     """An action's encoder parameters: only what the codec reads enters its key."""
     if codec == VIDEOTOOLBOX:
         return {"codec": codec, "quality": videotoolbox_quality(crf), "gop": gop}
+    if codec == X265:
+        # ``space``: the segment renders in HLG (see ffmpeg.tonemap); x265's
+        # threads are fixed in its own parameters (see video_args).
+        return {"codec": codec, "preset": preset, "crf": crf, "gop": gop, "space": "hlg"}
     return {"codec": codec, "preset": preset, "crf": crf, "threads": threads, "gop": gop}
 
 
@@ -96,6 +113,28 @@ def video_args(enc: dict[str, Any]) -> list[str]:
             "-pix_fmt",
             "yuv420p",
             *COLOUR_TAGS,
+        ]
+    if codec == X265:
+        # Closed GOPs of fixed length opening on an IDR frame and no B-frames,
+        # as x264's; pools=1:frame-threads=1 makes the output deterministic
+        # (x265's frame threads change what it encodes).
+        x265 = f"pools=1:frame-threads=1:keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0"
+        return [
+            "-c:v",
+            X265,
+            "-preset",
+            enc["preset"],
+            "-crf",
+            str(enc["crf"]),
+            "-x265-params",
+            f"{x265}:open-gop=0:log-level=error",
+            "-profile:v",
+            "main10",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-tag:v",
+            "hvc1",
+            *HLG_TAGS,
         ]
     if codec == VIDEOTOOLBOX:
         # -q:v is VideoToolbox's constant-quality mode (Apple Silicon only);

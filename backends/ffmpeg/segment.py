@@ -18,6 +18,7 @@ from typing import Any, TypedDict
 import ffmpeg
 
 from ..kind import Kind
+from . import tonemap
 from .encode import FROM_BT709, MOVFLAGS, decode_args, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
@@ -356,8 +357,12 @@ def _transition(stream: Any, params: dict[str, Any]) -> Any:
         # frame (an input of this action) into this shot.
         num, den = params["fps"]
         prev = ffmpeg.input(PREV_FRAME, loop=1, framerate=_rate(params))
-        prev = _to_bt709(prev.filter("trim", end_frame=frames)).filter("settb", "AVTB")
-        current = stream.filter("settb", "AVTB")  # already BT.709
+        prev = prev.filter("trim", end_frame=frames)
+        # The tail PNG holds the working space's R'G'B' (see tail_frame_commands).
+        space = tonemap.space(params)
+        prev = prev.filter("scale", out_color_matrix=space.scale_matrix, out_range="tv")
+        prev = _tagged(prev.filter("format", space.pix_fmt), params).filter("settb", "AVTB")
+        current = stream.filter("settb", "AVTB")  # already in the working space
         return ffmpeg.filter(
             [prev, current],
             "xfade",
@@ -375,11 +380,16 @@ def _to_bt709(stream: Any) -> Any:
     return _tagged(stream.filter("format", WORKING_FORMAT))
 
 
-def _tagged(stream: Any) -> Any:
-    """Frames that say what they are: the encoder takes a frame's tags over its options."""
-    return stream.filter(
-        "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
-    )
+def _tagged(stream: Any, params: dict[str, Any] | None = None) -> Any:
+    """Frames that say what they are: the encoder takes a frame's tags over its
+    options. BT.709 unless ``params`` name another working space (HLG)."""
+    tags = tonemap.space(params).tags() if params else tonemap.SPACES[tonemap.SDR].tags()
+    return stream.filter("setparams", **tags)
+
+
+def _working(stream: Any, params: dict[str, Any]) -> Any:
+    """Back to the working space's pixel format and tags after a filter that may change them."""
+    return _tagged(stream.filter("format", tonemap.space(params).pix_fmt), params)
 
 
 def segment_args(params: dict[str, Any]) -> list[str]:
@@ -389,21 +399,23 @@ def segment_args(params: dict[str, Any]) -> list[str]:
     encoded once (not rendered, then decoded and encoded again with the
     captions). The frame the next shot crossfades from (``tail``) is taken
     before the captions, from the same frames: burned text never ghosts."""
-    stream = _to_bt709(_plate(params).filter("setsar", 1))
+    plate = _plate(params).filter("setsar", 1)
+    # An HDR source, or an HDR deliverable, enters through zimg (see tonemap).
+    stream = tonemap.into_working(plate, params) if tonemap.converts(params) else _to_bt709(plate)
     if params["plate"]["kind"] in STILL_PLATES:
         stream = _hold(stream, params["frames"])
     stream = _motion(stream, params)
     for spec in params["overlays"]:
         stream = _overlay(stream, spec, params)
     stream = _transition(stream, params)
-    stream = _tagged(stream.filter("format", WORKING_FORMAT))
+    stream = _working(stream, params)
     tail = None
     if params.get("tail"):
         branches = stream.split()
         stream, tail = branches[0], branches[1]
     if params.get("captions"):
         stream = stream.filter("ass", CAPTIONS, fontsdir=CAPTION_FONTS)
-        stream = _tagged(stream.filter("format", WORKING_FORMAT))
+        stream = _working(stream, params)
     num, _den = params["fps"]
     picture = ffmpeg.output(
         stream,
@@ -419,7 +431,7 @@ def segment_args(params: dict[str, Any]) -> list[str]:
     outputs = [picture]
     if tail is not None:
         last = tail.filter("select", f"eq(n,{params['frames'] - 1})")
-        last = last.filter("scale", **dict(o.split("=") for o in FROM_BT709.split(":")))
+        last = last.filter("scale", **tail_matrix(params))
         outputs.append(
             ffmpeg.output(
                 last.filter("format", "rgb24"), TAIL, **{"frames:v": 1, "fps_mode": "passthrough"}
@@ -431,6 +443,15 @@ def segment_args(params: dict[str, Any]) -> list[str]:
     if tail is not None:
         args[-1:-1] = BITEXACT_OUT
     return ["-filter_threads", "1", "-filter_complex_threads", "1", *args]
+
+
+def tail_matrix(params: dict[str, Any]) -> dict[str, str]:
+    """How a tail frame is read into RGB: with its working space's matrix
+    (BT.709, see ``encode.FROM_BT709``, or BT.2020 in an HLG segment, whose
+    PNG then holds HLG R'G'B' that the next shot's crossfade reads back)."""
+    if "encoder" in params and tonemap.space(params).name != tonemap.SDR:
+        return {"in_color_matrix": tonemap.space(params).scale_matrix, "in_range": "tv"}
+    return dict(o.split("=") for o in FROM_BT709.split(":"))
 
 
 def segment_commands(params: dict[str, Any]) -> Commands:

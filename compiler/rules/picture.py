@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reel.backends import captions as captions_backend
-from reel.backends.ffmpeg import assemble, segment
+from reel.backends.ffmpeg import assemble, segment, tonemap
 from reel.backends.fonts import font_file
 
 from .. import artifacts as a
@@ -77,6 +77,9 @@ def plate(
                 # needs nothing more, so such shots keep their keys).
                 extend = str(spec.options.get("extend", "hold"))
                 clip = ctx.plan.clips.get(shot.id)
+                if clip is not None and clip.colour is not None:
+                    # An HDR clip's colour facts: how it enters the working space.
+                    out["source"] = dict(clip.colour)
                 if extend != "hold" and clip is not None and clip.seconds > 0:
                     out["extend"] = extend
                     out["clip_s"] = clip.seconds
@@ -287,7 +290,7 @@ def segments(
                 make(
                     "tail_frame",
                     f"tail{suffix}/{shot.id}",
-                    {"frames": shot.duration_frames},
+                    _tail_params(ctx, shot, encoder),
                     {"segment.mp4": ActionInput(f"segment{suffix}/{shot.id}", segment.OUTPUT)},
                     origin=ctx.origin(shot.id),
                     scene=shot.scene_id,
@@ -296,6 +299,17 @@ def segments(
                 )
             )
     return out
+
+
+def _tail_params(
+    ctx: Context, shot: a.ShotEntry, encoder: a.EncoderSettings | None
+) -> dict[str, Any]:
+    """A tail frame's parameters: its length, and the matrix of an HLG segment."""
+    params: dict[str, Any] = {"frames": shot.duration_frames}
+    space = tonemap.space({"encoder": ctx.encoder(encoder)})
+    if space.name != tonemap.SDR:
+        params["matrix"] = space.scale_matrix
+    return params
 
 
 def join(

@@ -73,25 +73,28 @@ def main() -> None:
     footage.mkdir(exist_ok=True)
     vo.mkdir(exist_ok=True)
     phone_clip(footage / "IMG_0001.MOV", seconds=3.0, size=(640, 360), picture=KITCHEN)
-    said = noisy(speech("Okay. This is the kitchen, at five in the morning.", work / "a"), 0.3, 20, 1)
+    said = noisy(
+        speech("Okay. This is the kitchen, at five in the morning.", work / "a"), 0.3, 20, 1
+    )
     write_wav(work / "camera.wav", np.stack([said, said], axis=1))
     clip = phone_clip(
         work / "desk.mov", seconds=len(said) / RATE, size=(640, 360), hlg=False, vfr=False,
         rotation=0, picture=DESK, sound=False,
     )  # fmt: skip
+    mux = ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k"]
     subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip), "-i", str(work / "camera.wav")]
-        + ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k"]
-        + ["-shortest", str(footage / "IMG_0002.MOV")],
+        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip), "-i", str(work / "camera.wav"),
+         *mux, "-shortest", str(footage / "IMG_0002.MOV")],
         check=True,
-    )
+    )  # fmt: skip
     line = speech("Every morning I tell myself the same thing: just start.", work / "b")
     write_wav(work / "line1.wav", noisy(line, 0.5, 24, 2)[:, None])
+    exact = ["-fflags", "+bitexact", "-map_metadata", "-1"]
     subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(work / "line1.wav"), "-c:a", "flac"]
-        + ["-fflags", "+bitexact", "-map_metadata", "-1", str(vo / "line1.flac")],
+        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(work / "line1.wav"), "-c:a", "flac",
+         *exact, str(vo / "line1.flac")],
         check=True,
-    )
+    )  # fmt: skip
     for path in sorted(work.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()
     work.rmdir()

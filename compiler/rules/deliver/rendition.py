@@ -32,7 +32,10 @@ def rule(ctx: Context, deliverable: ir.Deliverable) -> Produced:
     burn = roles.burns_captions(deliverable)
     reframe = str(roles.props(deliverable).get("reframe", "focus"))
     audio, actions = loudness_of(ctx, deliverable)
-    shared = size == ctx.size and reframe == ctx.reframe
+    # The master's segments serve only a deliverable in its colour space and
+    # codec: an HLG deliverable renders every shot in HLG (see ffmpeg.tonemap).
+    same_space = encoder.video_codec == ctx.plan.render_plan.encoder.video_codec
+    shared = size == ctx.size and reframe == ctx.reframe and same_space
     captions = None
     warnings: list[Diagnostic] = []
     if burn:
