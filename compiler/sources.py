@@ -63,6 +63,14 @@ def conform_notes(info: dict[str, Any], media: str, fps: Fraction) -> list[str]:
         notes.append(f"variable frame rate{span} conformed to {_rate(fps)} fps: {RATE_METHOD}")
     elif source is not None and source != fps:
         notes.append(f"{_rate(source)} fps conformed to {_rate(fps)} fps: {RATE_METHOD}")
+    hdr = info.get("hdr")
+    if hdr:
+        kind = {"hlg": "HLG", "pq": "PQ (HDR10)", "dolby_vision_hlg": "Dolby Vision (HLG base)"}
+        notes.append(
+            f"{kind.get(hdr, hdr)} {info.get('colour_primaries') or 'untagged primaries'}: "
+            "tone-mapped into BT.709 for SDR deliverables (zimg at 203 cd/m² reference white, "
+            "Möbius roll-off above 0.6), kept HDR in an HLG deliverable"
+        )
     return notes
 
 
