@@ -120,9 +120,7 @@ def lut_files(colour: str) -> dict[str, bytes]:
 
 def _mixer(matrix: np.ndarray) -> dict[str, str]:
     names = "rgb"
-    return {
-        f"{names[i]}{names[j]}": f"{matrix[i, j]:.8f}" for i in range(3) for j in range(3)
-    }
+    return {f"{names[i]}{names[j]}": f"{matrix[i, j]:.8f}" for i in range(3) for j in range(3)}
 
 
 def to_display(stream: Any, colour: str) -> Any:
@@ -133,9 +131,7 @@ def to_display(stream: Any, colour: str) -> Any:
         stream = stream.filter("lut1d", file=DECODE_LUT, interp="linear")
     if colour in PRIMARIES:
         stream = stream.filter("colorchannelmixer", **_mixer(to_rec709(PRIMARIES[colour])))
-    stream = stream.filter(
-        "tonemap", tonemap="mobius", param=KNEE, peak=PEAK, desat=DESAT
-    )
+    stream = stream.filter("tonemap", tonemap="mobius", param=KNEE, peak=PEAK, desat=DESAT)
     stream = stream.filter("lut1d", file=OETF_LUT, interp="linear")
     return stream.filter("format", "gbrp16le")
 
