@@ -258,6 +258,7 @@ def _deliver(
             result.summary_loudness = written.loudness.model_dump(mode="json")
     if "loudness" in result.report.results:
         warn_loudness(result, store, diags)
+    warn_sanitised(result, store, diags)
 
 
 def _damaged_twice(exc: BlobDamaged) -> BuildFailed:
@@ -529,6 +530,32 @@ def loudness_record(result: BuildResult, store: Store) -> a.Loudness | None:
         reached=data["reached"],
         limited_by_true_peak=data["limited_by_true_peak"],
     )
+
+
+def warn_sanitised(result: BuildResult, store: Store, diags: Diagnostics) -> None:
+    """A warning at each plate whose NaN or infinite pixels were replaced
+    (see ``scene_linear.sanitise``): they are repaired, not passed on, but a
+    render or a comp that writes them is worth fixing at its source."""
+    shots = {shot.id: shot for shot in result.plan.episode.shots}
+    for action_id, res in result.report.results.items():
+        shot_id = action_id.removeprefix("sanitise/")
+        if shot_id == action_id or shot_id not in shots:
+            continue
+        counts = json.loads(store.read_blob(res.outputs["counts.json"]))
+        found = [
+            f"{counts[key]} {what}"
+            for key, what in (("nan", "NaN"), ("posinf", "+Inf"), ("neginf", "-Inf"))
+            if counts.get(key)
+        ]
+        if found:
+            diags.warning(
+                f"the plate of shot {shot_id} has {', '.join(found)} pixel"
+                f"{'' if sum(counts.values()) == 1 else 's'}, replaced: NaN and -Inf by black, "
+                f"+Inf by the brightest value a plate can show",
+                shots[shot_id].plate.span,
+                "re-render or re-export the image from its source; a NaN usually comes from "
+                "a division by zero in a shader or a comp",
+            )
 
 
 def warn_loudness(result: BuildResult, store: Store, diags: Diagnostics) -> None:

@@ -138,6 +138,8 @@ class Context:
                 return text
             case "fit":
                 return self.choice(value, vocab.FITS, "fit")
+            case "colour_space":
+                return self.choice(value, vocab.COLOUR_SPACES, "colour space")
             case "extend":
                 return self.choice(value, vocab.EXTENDS, "extend mode")
             case "switch":

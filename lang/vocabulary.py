@@ -38,6 +38,9 @@ FITS = ("cover", "contain")
 # A video plate's own sound, and what a clip shorter than its shot does.
 SWITCHES = ("on", "off")
 EXTENDS = ("hold", "loop", "pingpong", "speed")
+# What a picture file's values are (`colour` on image and video plates):
+# display code values (srgb, rec709) or scene light (linear, acescg, slog3).
+COLOUR_SPACES = ("srgb", "rec709", "linear", "acescg", "slog3")
 
 # Colour names, accepted everywhere a colour is (plates, text styles, template
 # arguments), as their CSS values. Anything else is written "#rgb", "#rrggbb"
@@ -58,7 +61,7 @@ COLOUR_NAMES = {
 
 # plate kind -> (positional argument types, options)
 PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
-    "image": (("path",), {"fit": "fit"}),
+    "image": (("path",), {"fit": "fit", "colour": "colour_space"}),
     "video": (
         ("path",),
         {
@@ -70,6 +73,7 @@ PLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
             "gain": "decibels",
             "duck": "decibels",
             "clean": "cleanup",
+            "colour": "colour_space",
         },
     ),
     "solid": (("colour",), {}),

@@ -134,6 +134,7 @@ def test_keywords() -> None:
         ("FIT", vocab.FITS),
         ("EXTEND", vocab.EXTENDS),
         ("SOUND", vocab.SWITCHES),
+        ("COLOUR", vocab.COLOUR_SPACES),
     ],
 )
 def test_closed_lists(label: str, words: tuple[str, ...]) -> None:
@@ -370,6 +371,7 @@ SAMPLE = {  # one valid value of each type the vocabulary names
     "caption_style": "social",
     "fit": "contain",
     "extend": "loop",
+    "colour_space": "linear",
     "switch": "off",
     "colour": "white",
     "loudness": "-16LUFS",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reel.backends import captions as captions_backend
-from reel.backends.ffmpeg import assemble, segment, tonemap
+from reel.backends.ffmpeg import assemble, scene_linear, segment, tonemap
 from reel.backends.fonts import font_file
 
 from .. import artifacts as a
@@ -66,6 +66,15 @@ def plate(
             name = segment.PLATE_IMAGE if spec.kind == "image" else segment.PLATE_VIDEO
             inputs[name] = SourceInput(ctx.root / asset.path)
             labels[name] = Label(f"the {spec.kind} of shot {shot.id} ({asset.path})", at)
+            if _is_float(spec.kind, asset.path):
+                # Read clean: NaN and Inf replaced (and counted) by its sanitise action.
+                inputs[name] = ActionInput(sanitise_id(shot.id), scene_linear.CLEAN)
+            colour = plate_colour(spec.kind, asset.path, spec.options)
+            if colour is not None:
+                out["colour"] = colour
+                for lut, data in scene_linear.lut_files(colour).items():
+                    inputs[lut] = BlobInput(data)
+                    labels[lut] = Label(f"the {colour} conversion of shot {shot.id}", at)
             out["fit"] = spec.fit or "cover"
             # `reframe focus` crops around the shot's focus, `center` ignores it.
             focus = shot.focus if reframe == "focus" else "center"
@@ -93,6 +102,56 @@ def plate(
     if out["kind"] == "placeholder":
         inputs["font-bold.ttf"] = SourceInput(font_file(None, True))
         inputs["font-regular.ttf"] = SourceInput(font_file(None, False))
+    return out
+
+
+def _is_float(kind: str, path: str) -> bool:
+    return kind == "image" and path.lower().endswith(scene_linear.FLOAT_SUFFIXES)
+
+
+def plate_colour(kind: str, path: str, options: Any) -> str | None:
+    """What a picture file's values are: the plate's `colour`, else what the
+    file says. Every EXR is scene-linear (ffmpeg's decoder tags each one
+    linear, and the probe records that); other files are display code values,
+    sRGB/BT.709, which need no parameter (so their shots keep their keys)."""
+    colour = dict(options).get("colour")
+    if colour is None and _is_float(kind, path):
+        colour = "linear"
+    return None if colour is None else str(colour)
+
+
+def sanitise_id(shot_id: str) -> str:
+    return f"sanitise/{shot_id}"
+
+
+def sanitise_actions(ctx: Context) -> list[Action]:
+    """A float plate (EXR) cleaned once per shot, before any render reads it:
+    an action of its own (not part of planning), so reading and cleaning the
+    file is cached like any render and a no-op build never decodes it; its
+    counts become a warning at the plate after the build (``build.warn_sanitised``)."""
+    out = []
+    for shot in ctx.shots:
+        spec = shot.plate
+        if spec.asset_id is None:
+            continue
+        asset = ctx.assets[spec.asset_id]
+        if asset.placeholder or not _is_float(spec.kind, asset.path):
+            continue
+        at = where(ctx.ir_shots[shot.id].plate.span)
+        out.append(
+            make(
+                "sanitise_plate",
+                sanitise_id(shot.id),
+                {"ceiling": scene_linear.PEAK},
+                {scene_linear.SOURCE: SourceInput(ctx.root / asset.path)},
+                origin=ctx.origin(shot.id),
+                scene=shot.scene_id,
+                description=f"replace NaN and Inf pixels of the plate of {shot.id}",
+                labels={
+                    scene_linear.SOURCE: Label(f"the image of shot {shot.id} ({asset.path})", at)
+                },
+            )
+        )
     return out
 
 
@@ -327,7 +386,7 @@ def join(
 
 def rule(ctx: Context) -> Produced:
     """The shared picture at the episode's size, joined: target ``video``."""
-    actions = segments(ctx, *ctx.size, reframe=ctx.reframe)
+    actions = [*sanitise_actions(ctx), *segments(ctx, *ctx.size, reframe=ctx.reframe)]
     names = [f"seg-{i:04d}.mp4" for i in range(1, len(ctx.shots) + 1)]
     inputs: dict[str, Input] = {"list.txt": BlobInput(assemble.concat_list(names))}
     for name, shot in zip(names, ctx.shots, strict=True):
