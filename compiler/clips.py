@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from reel.backends.ffmpeg import tonemap
 from reel.lang import ir
@@ -32,6 +33,9 @@ class Clip:
     # An HDR clip's transfer, primaries, matrix and range (ffmpeg's names, from
     # the probe); None for SDR, which enters as BT.709 (see ffmpeg.tonemap).
     colour: tuple[tuple[str, str], ...] | None = None
+    # The matrix an SDR clip that does not name its own is read with: BT.709
+    # for HD (as players assume), None to leave ffmpeg's BT.601 for SD.
+    assumed_matrix: str | None = None
 
 
 def clips(
@@ -62,6 +66,7 @@ def clips(
             round(max(0.0, min(end, length) - start), 6),
             bool(info.get("has_audio")),
             tuple(sorted(facts.items())) if facts else None,
+            assumed_matrix(info) if facts is None else None,
         )
         out[shot.id] = clip
         _warn_if_held(ir_shots[shot.id], shot, clip, fps, diags)
@@ -86,3 +91,15 @@ def _warn_if_held(
         "add `extend loop`, `extend pingpong` or `extend speed` to the plate to fill the "
         "shot, `extend hold` to keep the held frame without this warning, or shorten the shot",
     )
+
+
+def assumed_matrix(info: dict[str, Any]) -> str | None:
+    """BT.709 for a Y'CbCr clip of 720 lines or more that does not say which
+    matrix made it. ffmpeg's ``scale`` reads an untagged clip as BT.601, but
+    players (and BT.709 itself) treat untagged HD as BT.709, so a phone or
+    screen recording without a tag would come out with shifted greens and reds."""
+    if info.get("colour_matrix") is not None or (info.get("pix_fmt") or "").startswith(
+        ("rgb", "bgr", "gbr", "gray")
+    ):
+        return None
+    return "bt709" if min(info.get("width") or 0, info.get("height") or 0) >= 720 else None

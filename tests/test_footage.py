@@ -7,6 +7,7 @@ against the exported JSON schema."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import av
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from footage import phone_clip
 
+from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.backends.probe import probe
 from reel.compiler import artifacts as a
 
@@ -145,3 +147,28 @@ def eval_vfr(n: int, frames: int = 60, rate: int = 30) -> float:
     """The timestamp footage.vfr_timestamps gives frame ``n``, computed here again."""
     half, slow = frames // 2, rate * 2 / 3
     return n / rate if n < half else half / rate + (n - half) / slow
+
+
+@pytest.mark.parametrize("height", [720, 360])
+def test_an_untagged_clip_is_read_with_the_matrix_players_assume(
+    tmp_path: Path, height: int
+) -> None:
+    """A saturated green encoded with the BT.709 matrix (HD) or BT.601 (SD),
+    its matrix tag left out, as screen recorders and some phones write it:
+    players read untagged HD as BT.709 and SD as BT.601, and so must the
+    master. Read with the other matrix, its green is off by 24 codes or more
+    (computed from the two matrices); compression leaves a few."""
+    w = height * 16 // 9
+    matrix = "bt709" if height >= 720 else "smpte170m"
+    picture = f"color=c=0x20c040:s={w}x{height}:r=24:d=0.5,format=gbrp"
+    # Converted with the matrix, then its tags wiped: x264 writes no colour description.
+    scale = f"scale=out_color_matrix={matrix}:out_range=tv,format=yuv420p"
+    wipe = "setparams=colorspace=unknown:color_primaries=unknown:color_trc=unknown"
+    args = ["-f", "lavfi", "-i", f"{picture},{scale},{wipe}", "-c:v", "libx264", "-qp", "0"]
+    out = str(tmp_path / "u.mp4")
+    subprocess.run([str(ffmpeg_exe()), "-v", "error", "-y", *args, out], check=True)
+    assert probe(tmp_path / "u.mp4")["colour_matrix"] is None  # truly untagged
+    folder = build(tmp_path, '  shot wide 0.5s { plate video "u.mp4" }')
+    frame = frames_of(folder / "master.mp4")[6].astype(int)
+    r, g, b = (frame[180, 320, c] for c in range(3))
+    assert abs(r - 0x20) <= 8 and abs(g - 0xC0) <= 8 and abs(b - 0x40) <= 8, (r, g, b)

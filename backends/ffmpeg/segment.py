@@ -111,6 +111,11 @@ def _plate(params: dict[str, Any]) -> Any:
             options["t"] = round(plate["out_s"] - (plate.get("in_s") or 0), 6)
         options.update(decode_args(params["encoder"]))
         stream = ffmpeg.input(PLATE_VIDEO, **options)
+        if plate.get("matrix"):
+            # A clip that does not say which matrix made its Y'CbCr is tagged
+            # with the one assumed for it (BT.709 for HD, as players read it;
+            # compiler/clips.assumed_matrix), so every conversion after reads it so.
+            stream = stream.filter("setparams", colorspace=plate["matrix"])
         if plate.get("colour") in scene_linear.SCENE_LINEAR:
             stream = scene_linear.to_display(stream, plate["colour"])
         extend = plate.get("extend", "hold")

@@ -89,6 +89,8 @@ def plate(
                 if clip is not None and clip.colour is not None:
                     # An HDR clip's colour facts: how it enters the working space.
                     out["source"] = dict(clip.colour)
+                if clip is not None and clip.assumed_matrix is not None:
+                    out["matrix"] = clip.assumed_matrix  # untagged HD: read as BT.709
                 if extend != "hold" and clip is not None and clip.seconds > 0:
                     out["extend"] = extend
                     out["clip_s"] = clip.seconds
