@@ -265,25 +265,31 @@ def _deliver(
     if "loudness" in result.report.results:
         warn_loudness(result, store, diags)
     if wanted:
-        result.qc_report = write_qc_report(result, store, staged, written)
+        result.qc_report = write_qc_report(result, store, staged, written, wanted)
 
 
 def write_qc_report(
-    result: BuildResult, store: Store, staged: OutputSet, output: a.RenderOutput
+    result: BuildResult, store: Store, staged: OutputSet, output: a.RenderOutput, wanted: set[str]
 ) -> qc.QCReport:
     """Judge each delivered file by its ``qc@`` action's measurement (captions
     are read from the staged set: parsing text needs no cache)."""
     planned = result.plan
     files = []
-    for delivered in output.outputs:
-        res = result.report.results.get(qc.action_id(delivered.path))
+    delivered = sorted(
+        relative
+        for action_id, pairs in result.lowered.delivers.items()
+        if action_id in wanted and action_id in result.report.results
+        for _, relative in pairs
+    )
+    for relative in delivered:
+        res = result.report.results.get(qc.action_id(relative))
         measured = None
-        if res is not None and Path(delivered.path).suffix in qc.MEDIA_SUFFIXES:
+        if res is not None and qc.checked(relative):
             measured = json.loads(store.read_blob(res.outputs["qc.json"]))
         verdict = qc.judge_file(
-            delivered.path,
+            relative,
             measured,
-            staged.staging / delivered.path,
+            staged.staging / relative,
             planned.shotlist,
             planned.render_plan,
         )

@@ -99,12 +99,18 @@ def action_id(relative: str) -> str:
     return f"qc@{Path(relative).stem}"
 
 
+def checked(relative: str) -> str | None:
+    """What QC measures a delivered file as: a deliverable's own file at the top
+    of the set (not the per-shot media a timeline references), or None."""
+    return None if "/" in relative else MEDIA_SUFFIXES.get(Path(relative).suffix)
+
+
 def qc_actions(delivers: dict[str, list[tuple[str, str]]]) -> list[Action]:
     """A ``qc`` action for each delivered video or audio file."""
     out = []
     for producer, files in sorted(delivers.items()):
         for output, relative in files:
-            media = MEDIA_SUFFIXES.get(Path(relative).suffix)
+            media = checked(relative)
             if media is None:
                 continue
             out.append(
@@ -125,7 +131,7 @@ def wanted_checks(delivers: dict[str, list[tuple[str, str]]], wanted: set[str]) 
         action_id(relative)
         for producer in wanted
         for _, relative in delivers.get(producer, [])
-        if Path(relative).suffix in MEDIA_SUFFIXES
+        if checked(relative)
     }
 
 
@@ -495,6 +501,8 @@ def judge_file(
 ) -> QCFile | None:
     """One delivered file's verdict (None: QC has nothing to check in it)."""
     suffix = Path(relative).suffix
+    if "/" in relative:
+        return None  # a timeline's media: checked as the timeline's, not as a deliverable
     if suffix in CAPTION_SUFFIXES and path is not None:
         return judge_captions(path, relative, shotlist)
     media = MEDIA_SUFFIXES.get(suffix)
