@@ -546,6 +546,48 @@ def verify(
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the QCReport as JSON instead.")
+@_handled
+def qc(path: Path, as_json: bool) -> None:
+    """Decode a delivered folder (reel-out/EPISODE) or one file in it and check it
+    against the plan beside it: length, size, rate, colour tags, sound, loudness,
+    black, frozen and silent spans, caption bounds. Exit 1 if a check fails."""
+    from .compiler import qc as verifier
+    from .lang.diagnostics import Diagnostics, GateError, InputError
+
+    started = time.perf_counter()
+    if not path.exists():
+        diags = Diagnostics()
+        diags.error(f"no such file or folder: {path}", None, "give a folder `reel build` wrote")
+        raise InputError(diags.errors)
+    report, folder = verifier.check_folder(path)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        rows = [("FILE", "CHECK", "EXPECTED", "MEASURED", "")]
+        for file in report.files:
+            for c in file.checks:
+                rows.append((file.path, c.name, c.target, c.measured, "ok" if c.passed else "FAIL"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for row in rows:
+            click.echo(
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+                + "  "
+                + row[4]
+            )
+    checks = sum(len(f.checks) for f in report.files)
+    failed = verifier.diagnostics(report, "the table above" if not as_json else "the JSON")
+    if failed.errors:
+        raise GateError(failed.errors)
+    click.echo(
+        f"QC passed: {len(report.files)} file(s), {checks} check(s) in {folder} "
+        f"[{time.perf_counter() - started:.1f}s]",
+        err=as_json,
+    )
+
+
+@main.command()
 @click.argument("path", type=click.Path(path_type=Path), default=".")
 @click.option("--dot", is_flag=True, default=True, help="Graphviz DOT (the only format).")
 @_profile_opt

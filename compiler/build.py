@@ -21,6 +21,7 @@ from reel.lang.diagnostics import Diagnostics, GateError, InputError, ReelError
 from reel.lang.suggest import hint
 
 from . import artifacts as a
+from . import qc
 from .actions import build_graph
 from .executor import ExecutionReport
 from .failures import BuildFailed, failure_diagnostics
@@ -56,6 +57,7 @@ class BuildResult:
     summary: dict[str, Any] = field(default_factory=dict)
     summary_loudness: dict[str, Any] | None = None
     repairs: list[str] = field(default_factory=list)  # damaged cache blobs found (evicted)
+    qc_report: qc.QCReport | None = None  # the delivered files decoded and checked
 
 
 def toolchain_digest(store: Store) -> str:
@@ -179,6 +181,7 @@ def _build(
         mark = time.perf_counter()
         lowered = session.lowered
         labels, wanted = resolve_targets(lowered, target)
+        wanted |= qc.wanted_checks(lowered.delivers, wanted)  # every delivered file is checked
         stages["lowering"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -224,6 +227,9 @@ def _build(
         if report.failures:
             kept = staged.fail()
             raise BuildFailed(failure_diagnostics(report, kept).errors)
+        if result.qc_report is not None and not result.qc_report.passed:
+            kept = staged.fail()
+            raise BuildFailed(qc.diagnostics(result.qc_report, str(kept or staged.folder)).errors)
         changed = {staged.folder / name for name in staged.changed()}
         result.changed = [p for p in result.delivered if p in changed]
         staged.commit()
@@ -259,6 +265,46 @@ def _deliver(
     if "loudness" in result.report.results:
         warn_loudness(result, store, diags)
     warn_sanitised(result, store, diags)
+    if wanted:
+        result.qc_report = write_qc_report(result, store, staged, written, wanted)
+
+
+def write_qc_report(
+    result: BuildResult, store: Store, staged: OutputSet, output: a.RenderOutput, wanted: set[str]
+) -> qc.QCReport:
+    """Judge each delivered file by its ``qc@`` action's measurement (captions
+    are read from the staged set: parsing text needs no cache)."""
+    planned = result.plan
+    files = []
+    delivered = sorted(
+        relative
+        for action_id, pairs in result.lowered.delivers.items()
+        if action_id in wanted and action_id in result.report.results
+        for _, relative in pairs
+    )
+    for relative in delivered:
+        res = result.report.results.get(qc.action_id(relative))
+        measured = None
+        if res is not None and qc.checked(relative):
+            measured = json.loads(store.read_blob(res.outputs["qc.json"]))
+        verdict = qc.judge_file(
+            relative,
+            measured,
+            staged.staging / relative,
+            planned.shotlist,
+            planned.render_plan,
+        )
+        if verdict is not None:
+            files.append(verdict)
+    parents = {
+        "RenderOutput": output.content_hash,
+        "RenderPlan": planned.render_plan.content_hash,
+        "ShotList": planned.shotlist.content_hash,
+    }
+    report = qc.report(files, planned.shotlist, planned.render_plan, parents)
+    report.write(staged.staging)
+    staged.add_written(f"{report.kind}.json")
+    return report
 
 
 def _damaged_twice(exc: BlobDamaged) -> BuildFailed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..qc import qc_actions
 from . import captions, deliver, picture, report, sound
 from .context import Context
 from .produced import Lowered, Produced, merge
@@ -32,6 +33,8 @@ RULES: tuple[Rule, ...] = (
 def lower(context: Context) -> Lowered:
     """Every rule, in a fixed order, merged into the episode's actions."""
     merged = merge([rule(context) for rule in RULES])
+    # QC measures what the rules deliver, so it follows them (compiler/qc.py).
+    merged.actions += qc_actions(merged.delivers)
     targets = dict(merged.targets)
     for action in merged.actions:
         targets.setdefault(action.id, action.id)
