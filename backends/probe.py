@@ -168,6 +168,12 @@ def _video_info(
     if not width:
         info.update(width=frame.width, height=frame.height)
     info["rotation"] = round(frame.rotation or 0) % 360  # the display matrix, turned CCW
+    if info.get("hdr") in (None, "hlg", "pq") and any(
+        "DOVI" in str(side.type) for side in frame.side_data
+    ):
+        # Dolby Vision in an `hvc1` track (as an iPhone writes it) shows only in
+        # the decoder's output: the RPU it exports with each frame.
+        info["hdr"] = "dolby_vision_hlg" if info["hdr"] == "hlg" else "dolby_vision"
 
 
 def _colour(video: Any) -> dict[str, Any]:

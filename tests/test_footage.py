@@ -7,6 +7,7 @@ against the exported JSON schema."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.backends.probe import probe
 from reel.compiler import artifacts as a
 
-from helpers import reel, write_tree
+from helpers import REPO, reel, write_tree
 
 HEAD = """
 load "std/deliverables"
@@ -172,3 +173,32 @@ def test_an_untagged_clip_is_read_with_the_matrix_players_assume(
     frame = frames_of(folder / "master.mp4")[6].astype(int)
     r, g, b = (frame[180, 320, c] for c in range(3))
     assert abs(r - 0x20) <= 8 and abs(g - 0xC0) <= 8 and abs(b - 0x40) <= 8, (r, g, b)
+
+
+@pytest.mark.slow
+def test_the_phone_example_builds_as_a_creator_would_run_it(tmp_path: Path) -> None:
+    """`reel build examples/phone`: the SDR deliverables are BT.709 8-bit, the
+    HDR one BT.2020/HLG 10-bit HEVC Main10 (tags read by PyAV, not from Reel),
+    QC passes on every file, and the manifest says what was done to the clip."""
+    project = tmp_path / "phone"
+    shutil.copytree(REPO / "examples" / "phone", project)
+    done = reel("build", ".", "-q", "--out", "out", "-j", "2", cwd=project)
+    assert done.returncode == 0, done.stderr
+    folder = project / "out" / "phone"
+    for name, expected in {
+        "master.mp4": ("h264", "yuv420p", (1, 1, 1, 1)),
+        "short.mp4": ("h264", "yuv420p", (1, 1, 1, 1)),
+        "hdr.mp4": ("hevc", "yuv420p10le", (9, 18, 9, 1)),
+    }.items():
+        with av.open(str(folder / name)) as container:
+            cc = container.streams.video[0].codec_context
+            tags = (cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range)
+            assert (cc.name, cc.format.name, tags) == expected, name
+            if name == "hdr.mp4":
+                assert cc.profile == "Main 10"
+    report = json.loads((folder / "QCReport.json").read_text())
+    failed = [c for f in report["files"] for c in f["checks"] if not c["passed"]]
+    assert not failed, failed
+    manifest = json.loads((folder / "AssetManifest.json").read_text())
+    clip = next(x for x in manifest["assets"] if x["path"] == "footage/IMG_0001.MOV")
+    assert clip["source"]["hdr"] == "hlg" and len(clip["source"]["conform"]) == 3
