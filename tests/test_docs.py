@@ -595,6 +595,8 @@ def test_every_episode_block_parses_resolves_and_its_files_exist(
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(DOC_ASSETS / "assets", project / "assets")
+    for folder in ("footage", "vo"):  # the README's footage block names the phone example's
+        shutil.copytree(REPO / "examples" / "phone" / folder, project / folder)
     if not re.search(r"^episode ", text, re.M):
         text = HEADER + text
     (project / "main.episode").write_text(text, encoding="utf-8")
