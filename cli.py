@@ -568,7 +568,8 @@ def qc(path: Path, as_json: bool) -> None:
         rows = [("FILE", "CHECK", "EXPECTED", "MEASURED", "")]
         for file in report.files:
             for c in file.checks:
-                rows.append((file.path, c.name, c.target, c.measured, "ok" if c.passed else "FAIL"))
+                verdict = "ok" if c.passed else ("FAIL" if c.blocking else "warn")
+                rows.append((file.path, c.name, c.target, c.measured, verdict))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for row in rows:
             click.echo(
@@ -578,6 +579,7 @@ def qc(path: Path, as_json: bool) -> None:
             )
     checks = sum(len(f.checks) for f in report.files)
     failed = verifier.diagnostics(report, "the table above" if not as_json else "the JSON")
+    _print_diagnostics(failed.warnings)  # checks that do not block (loudness, unpublished)
     if failed.errors:
         raise GateError(failed.errors)
     click.echo(

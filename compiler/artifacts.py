@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.5.0"
+SCHEMA_VERSION = "1.6.0"  # 1.6: RenderOutput.gates and approvals
 
 
 class Model(BaseModel):
@@ -433,6 +433,33 @@ class Loudness(Model):
     limited_by_true_peak: bool
 
 
+class GateResult(Model):
+    """One gate's verdict on one target for one deliverable (seed 003 §15).
+
+    A failure blocks a publish deliverable (``fail``) and only warns for any
+    other (``warn``): a review proxy may pass what a publish master may not."""
+
+    gate: str = Field(description="runtime, rights, placeholders, content_safety")
+    deliverable: str = Field(description="The deliverable judged ('' for the episode)")
+    publish: bool = Field(description="Whether that deliverable is marked `publish true`")
+    target: str = Field(description="What was checked: an asset's path, a line, a title")
+    status: Literal["pass", "warn", "fail", "approved"]
+    reason: str = ""
+    fix: str = ""
+    site: str | None = Field(default=None, description="file:line:col of the target's use")
+    approver: str | None = Field(default=None, description="Who lifted it (status approved)")
+
+
+class Approval(Model):
+    """An ``approve`` statement the build relied on: who, why, where."""
+
+    gate: str
+    target: str
+    approver: str
+    reason: str
+    site: str | None = None
+
+
 class Toolchain(Model):
     ffmpeg_digest: str
     backend: str
@@ -449,6 +476,12 @@ class RenderOutput(Artifact):
     loudness: Loudness | None = None
     toolchain: Toolchain
     timing_lock_hash: str
+    gates: list[GateResult] = Field(
+        default_factory=list, description="Every publish gate's verdict, per deliverable"
+    )
+    approvals: list[Approval] = Field(
+        default_factory=list, description="The approvals that lifted a gate, with the approver"
+    )
 
 
 ARTIFACTS: tuple[type[Artifact], ...] = (Script, ShotList, AssetManifest, RenderPlan, RenderOutput)

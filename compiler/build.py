@@ -267,6 +267,8 @@ def _deliver(
     warn_sanitised(result, store, diags)
     if wanted:
         result.qc_report = write_qc_report(result, store, staged, written, wanted)
+        # A check that does not block (loudness on an unpublished deliverable) warns.
+        diags.items.extend(qc.diagnostics(result.qc_report, str(staged.folder)).warnings)
 
 
 def write_qc_report(
@@ -549,6 +551,8 @@ def write_render_output(
         loudness=loudness,
         toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=registry_digest()),
         timing_lock_hash=planned.shotlist.timing_lock_hash,
+        gates=planned.gates.results,
+        approvals=planned.gates.approvals,
     )
     render_output.write(staged.staging)
     staged.add_written(f"{render_output.kind}.json")
@@ -661,6 +665,8 @@ def run_summary(
         "failed": [f.action.id for f in report.failures],
         "warnings": [d.message for d in diags.warnings],
         "placeholders": result.plan.manifest.placeholders,
+        "gates": [g.model_dump(mode="json") for g in result.plan.gates.results],
+        "approvals": [x.model_dump(mode="json") for x in result.plan.gates.approvals],
         "voices": {
             "ran": sorted(r.action for r in result.plan.voice_report.ran),
             "cached": len(result.plan.voice_report.cached),

@@ -2,8 +2,9 @@
 
 Stage order follows seed 003: the Script is produced first; the canon gate
 judges it and, on a contradiction, the build stops there (exit 1, nothing
-past the Script made). Then the timeline locks, the runtime gate runs, and
-the ShotList, AssetManifest and RenderPlan follow.
+past the Script made). Then the timeline locks, the runtime gate runs, the
+ShotList and AssetManifest follow, the publish gates (rights, placeholders,
+content safety) judge each deliverable, and the RenderPlan follows.
 
 Planning writes nothing: the artifacts are delivered with the build's other
 outputs, as one set (see ``outputs``). When a gate stops planning, the
@@ -31,7 +32,7 @@ from .beats import beat_grid
 from .canon import canon_gate
 from .clips import Clip, clips
 from .executor import ExecutionReport, Runner
-from .gates import runtime_gate
+from .gates import GateOutcome, publish_gates, runtime_gate
 from .media import check_media
 from .plan import (
     BACKENDS,
@@ -61,6 +62,7 @@ class PlanResult:
     voice_report: ExecutionReport | None = None  # the voices stage's run, when it ran
     voices: tuple[Action, ...] = ()  # the voice actions that stage ran, reused by lowering
     clips: dict[str, Clip] = field(default_factory=dict)  # video plates' clips, by shot id
+    gates: GateOutcome = field(default_factory=GateOutcome)  # the publish gates' verdicts
 
     @property
     def artifacts(self) -> list[a.Artifact]:
@@ -144,6 +146,7 @@ def planned(
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)
     manifest = build_manifest(episode, root, shotlist, diags, store)
+    gates = publish_gates(episode, manifest, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
     clip_facts = clips(episode, shotlist, manifest, root, store, diags)
     return PlanResult(
@@ -157,4 +160,5 @@ def planned(
         voices.report,
         voices.actions,
         clip_facts,
+        gates,
     )

@@ -226,7 +226,7 @@ def build_shotlist(
 
 
 # ---- AssetManifest --------------------------------------------------------------
-def _uses(episode: ir.Episode) -> dict[str, dict[str, Any]]:
+def asset_uses(episode: ir.Episode) -> dict[str, dict[str, Any]]:
     """Every file the episode names: roles, users and the first place it is named."""
     uses: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"roles": set(), "used_by": set(), "span": None}
@@ -259,8 +259,9 @@ def build_manifest(
     store: Store | None = None,
 ) -> a.AssetManifest:
     rights = {block.name: dict(block.props) for block in episode.assets}
+    approved = {x.target: x for x in episode.approvals if x.gate == "rights"}
     assets = []
-    for path, use in sorted(_uses(episode).items()):
+    for path, use in sorted(asset_uses(episode).items()):
         file = root / path
         present = is_file(file)
         if not present and not use["roles"] & {"music", "sfx", "voice_recording"}:
@@ -272,6 +273,9 @@ def build_manifest(
             )
         declared = rights.get(path, {})
         record = {**DEFAULT_RIGHTS, **declared}
+        if path in approved:  # seed 003 §25.4: the override and its approver, on record
+            record["rights_override"] = True
+            record["approver"] = approved[path].approver
         if (
             "music" in use["roles"]
             and episode.music

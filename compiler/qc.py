@@ -60,6 +60,11 @@ class QCCheck(a.Model):
     passed: bool
     reason: str = ""
     fix: str = ""
+    blocking: bool = Field(
+        default=True,
+        description="False: a failure only warns (loudness on a deliverable not marked "
+        "`publish`: a review proxy may pass what a publish master may not)",
+    )
 
 
 class QCFile(a.Model):
@@ -92,6 +97,7 @@ class Expected:
     encoder: a.EncoderSettings
     loudness: float
     true_peak: float
+    publish: bool = False  # `publish true`: a loudness miss blocks it
 
 
 # ---- lowering: the measurement actions ---------------------------------------------
@@ -170,6 +176,7 @@ def expected(
         encoder=(spec.encoder if spec is not None and spec.encoder else plan.encoder),
         loudness=float(settings.get("loudness", fallback.get("loudness", DEFAULT_LOUDNESS))),
         true_peak=float(settings.get("true_peak", fallback.get("true_peak", DEFAULT_TRUE_PEAK))),
+        publish=settings.get("publish") is True,
     )
 
 
@@ -389,7 +396,7 @@ def judge_media(m: dict[str, Any], want: Expected, shotlist: a.ShotList) -> list
                 "the file was changed after the loudness pass or the pass could not reach "
                 "the target: rebuild it; if the build warned of loudness, lower the music or "
                 "effects",
-            )
+            ).model_copy(update={"blocking": want.publish})
         )
     checks.append(
         _check(
@@ -516,7 +523,7 @@ def judge_file(
         deliverable=want.deliverable,
         path=relative,
         media=want.media,
-        passed=all(c.passed for c in checks),
+        passed=all(c.passed or not c.blocking for c in checks),
         checks=checks,
     )
 
@@ -534,12 +541,13 @@ def report(
 
 
 def diagnostics(qc: QCReport, where: str) -> Diagnostics:
-    """Each failed check as an error: deliverable, check, measured vs expected, fix."""
+    """Each failed check as an error (a warning when it does not block):
+    deliverable, check, measured vs expected, fix."""
     diags = Diagnostics()
     for file in qc.files:
         for check in file.checks:
             if not check.passed:
-                diags.error(
+                (diags.error if check.blocking else diags.warning)(
                     f"QC: {file.deliverable} ({file.path}): {check.name}: measured "
                     f"{check.measured}, expected {check.target}: {check.reason}",
                     None,

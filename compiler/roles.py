@@ -41,14 +41,15 @@ READS: dict[str, frozenset[str]] = {
             "reframe",
             "timecode",
             "labels",
+            "publish",
         }
     ),
     "audio": frozenset(
         {"kind", "container", "audio_codec", "audio_bitrate", "loudness", "true_peak", "chapters"}
-        | {"captions"}
+        | {"captions", "publish"}
     ),
-    "captions": frozenset({"kind", "captions", "caption_style"}),
-    "timeline": frozenset({"kind", "captions", "caption_style"}),
+    "captions": frozenset({"kind", "captions", "caption_style", "publish"}),
+    "timeline": frozenset({"kind", "captions", "caption_style", "publish"}),
 }
 # Fields whose values are a closed set, per kind: what Reel can deliver.
 SUPPORTED: dict[str, dict[str, tuple[str, ...]]] = {

@@ -193,6 +193,18 @@ class CastClaim:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """``approve GATE "target" by "…" reason "…"``: a named person lifts one gate
+    for one target (seed 003 §25.4: an override needs an approver on record)."""
+
+    gate: str
+    target: str
+    approver: str
+    reason: str
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Episode:
     id: str
     title: str
@@ -219,6 +231,9 @@ class Episode:
     # The files it was read from (absolute; never serialised): the no-op check's inputs.
     source_paths: tuple[Path, ...] = field(default=(), compare=False, repr=False)
     span: Span | None = field(default=None, compare=False, repr=False)
+    approvals: tuple[Approval, ...] = ()  # gates lifted by a named approver
+    blocklist: tuple[str, ...] = ()  # words the content-safety gate adds to its own
+    blocklist_span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
     def shots(self) -> tuple[Shot, ...]:

@@ -242,6 +242,15 @@ class _ToAst(Transformer):
         return self._setting("captions", meta, children)
 
     @v_args(meta=True)
+    def ep_blocklist(self, meta: Meta, children: list[Any]) -> Any:
+        return self._setting("blocklist", meta, children)
+
+    @v_args(meta=True)
+    def ep_approve(self, meta: Meta, children: list[Any]) -> Any:
+        # args: the gate (a name) and what it approves (a path); options: by, reason
+        return self._setting("approve", meta, children)
+
+    @v_args(meta=True)
     def cast(self, meta: Meta, children: list[Any]) -> Any:
         return ast.CastDecl(tuple(children), self._meta_span(meta))
 

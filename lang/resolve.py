@@ -194,6 +194,9 @@ class Resolver:
             deliverables=deliverables,
             sources=tuple(sources),
             span=decl.span,
+            approvals=tuple(settings.get("approve", ())),
+            blocklist=tuple(settings.get("blocklist", ())),
+            blocklist_span=settings.get("blocklist_span"),
         )
 
     def settings(self, decl: ast.EpisodeDecl) -> dict[str, Any]:
@@ -202,7 +205,7 @@ class Resolver:
         x = self.ctx.expect
         for setting in decl.settings:
             name = setting.name
-            if name != "voice" and name in seen:
+            if name not in ("voice", "approve", "blocklist") and name in seen:
                 self.diags.error(
                     f"'{name}' is set twice",
                     setting.span,
@@ -252,6 +255,12 @@ class Resolver:
                     )
             elif name == "voice":
                 self.voice(setting, out.setdefault("voices", {}))
+            elif name == "approve":
+                self.approve(setting, out.setdefault("approve", []))
+            elif name == "blocklist":
+                words = [x.string(arg) for arg in args]
+                out.setdefault("blocklist", []).extend(w.lower() for w in words if w)
+                out.setdefault("blocklist_span", setting.span)
             elif name == "captions":
                 style = self.ctx.convert("caption_style", args[0])
                 if style is not None:
@@ -267,6 +276,40 @@ class Resolver:
                     f"add `{example}` to the episode block",
                 )
         return out
+
+    def approve(self, setting: ast.Setting, approvals: list[ir.Approval]) -> None:
+        """``approve rights "path" by "…" reason "…"``: both options are required,
+        since an approval without a name or a reason is no record (seed 003 §25.4)."""
+        gate, target = setting.args[0], setting.args[1]
+        if gate.text not in vocab.APPROVABLE_GATES:
+            self.diags.error(
+                f"'{gate.text}' is not a gate an approval can lift",
+                gate.span,
+                hint(gate.text, vocab.APPROVABLE_GATES, "approvable gates"),
+            )
+            return
+        path = self.ctx.convert("path", target)
+        opts = self.ctx.options(setting.options, vocab.APPROVE_OPTIONS, "approve")
+        missing = [key for key in vocab.APPROVE_OPTIONS if key not in opts]
+        if missing:
+            self.diags.error(
+                f"an approval needs {' and '.join(missing)}",
+                setting.span,
+                f'write `approve {gate.text} "{target.text}" by "Dana Lee" '
+                'reason "licensed by email 2026-03-01"`',
+            )
+            return
+        if path is None or not opts["by"].strip() or not opts["reason"].strip():
+            if path is not None:
+                self.diags.error(
+                    "an approval's approver and reason cannot be empty",
+                    setting.span,
+                    "name the person who approves it and why",
+                )
+            return
+        approvals.append(
+            ir.Approval(gate.text, path, opts["by"], opts["reason"], span=setting.span)
+        )
 
     def voice(self, setting: ast.Setting, voices: dict[str, ir.Voice]) -> None:
         # args: the character NAME token (as a name value), the engine (`tts` or

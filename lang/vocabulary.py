@@ -172,6 +172,7 @@ BLOCK_PROPS: dict[str, dict[str, str]] = {
         "timecode": "bool",
         "labels": "bool",
         "chapters": "bool",
+        "publish": "bool",
     },
     "asset": {
         "license_type": "string",
@@ -184,6 +185,10 @@ BLOCK_PROPS: dict[str, dict[str, str]] = {
         "approver": "string",
     },
 }
+# `approve GATE "target" by "…" reason "…"` in the episode block: the gates a
+# named approver may lift (compiler/gates.py), and the statement's options.
+APPROVABLE_GATES = ("rights",)
+APPROVE_OPTIONS = {"by": "string", "reason": "string"}
 DELIVERABLE_KINDS = ("video", "audio", "captions", "timeline")
 CAPTION_MODES = ("none", "sidecar", "burn_in", "both")
 TEMPLATE_PARAM_TYPES = ("text", "string", "time", "colour", "color", "number", "name", "path")

@@ -705,6 +705,7 @@ def _language_words() -> set[str]:
     words |= set(vocab.DELIVERABLE_KINDS) | set(vocab.CAPTION_MODES)
     words |= set(vocab.VOICE_ENGINES)  # `voice X = tts "…"`, `voice X = piper "…"`
     words |= {"name"}  # `fact CHARACTER name "…"`
+    words |= set(vocab.APPROVABLE_GATES) | set(vocab.APPROVE_OPTIONS)  # `approve rights … by`
     return words
 
 

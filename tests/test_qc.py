@@ -26,7 +26,7 @@ scene s {
   shot wide 2s { plate checker "#111111" "#eeeeee" move pan_left }
   shot close { plate stripes "#ff2a2a" "#0b0b14" move push_in 1.2  say maya "One small step." }
 }
-deliver master = youtube_1080p { resolution 640x360 }
+deliver master = youtube_1080p { resolution 640x360 publish true }
 """
 
 
