@@ -21,7 +21,7 @@ from pathlib import Path
 
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.lang import ir
-from reel.lang.diagnostics import Diagnostics, InputError, ReelError
+from reel.lang.diagnostics import Diagnostics, GateError, InputError, ReelError
 from reel.lang.entry import find_entry
 from reel.lang.resolve import analyse
 
@@ -33,6 +33,7 @@ from .clips import Clip, clips
 from .executor import ExecutionReport, Runner
 from .gates import runtime_gate
 from .media import check_media
+from .pacing import pacing_report
 from .plan import (
     BACKENDS,
     PROFILES,
@@ -61,10 +62,12 @@ class PlanResult:
     voice_report: ExecutionReport | None = None  # the voices stage's run, when it ran
     voices: tuple[Action, ...] = ()  # the voice actions that stage ran, reused by lowering
     clips: dict[str, Clip] = field(default_factory=dict)  # video plates' clips, by shot id
+    pacing: a.PacingReport | None = None  # the Director's pacing, measured on the ShotList
 
     @property
     def artifacts(self) -> list[a.Artifact]:
-        return [self.script, self.shotlist, self.manifest, self.render_plan]
+        made: list[a.Artifact] = [self.script, self.shotlist, self.manifest, self.render_plan]
+        return made if self.pacing is None else [*made, self.pacing]
 
 
 @dataclass
@@ -143,6 +146,7 @@ def planned(
     timeline = plan_timing(episode, diags, voices.lengths, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)
+    pacing = paced(episode, script, shotlist, diags)
     manifest = build_manifest(episode, root, shotlist, diags, store)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
     clip_facts = clips(episode, shotlist, manifest, root, store, diags)
@@ -157,4 +161,19 @@ def planned(
         voices.report,
         voices.actions,
         clip_facts,
+        pacing,
     )
+
+
+def paced(
+    episode: ir.Episode, script: a.Script, shotlist: a.ShotList, diags: Diagnostics
+) -> a.PacingReport:
+    """The pacing report; its findings warn, or stop the build (GateError, exit
+    1) when the arc is strict, keeping the report for the user to read."""
+    report, found = pacing_report(episode, script, shotlist)
+    if found.has_errors():
+        exc = GateError(found.errors)
+        exc.partial = PlanStopped(episode, [script, shotlist, report])  # type: ignore[attr-defined]
+        raise exc
+    diags.extend(found)
+    return report

@@ -193,6 +193,18 @@ class CastClaim:
 
 
 @dataclass(frozen=True)
+class Arc:
+    """The pacing an episode promises (seed 002): each phase's share of its
+    running time, how far a phase may stray, and whether straying blocks."""
+
+    name: str  # the declared arc's name; "custom" for an inline `arc { ... }`
+    shares: tuple[tuple[str, Fraction], ...]  # phase -> percent, in phase order; sum 100
+    tolerance: Fraction  # percentage points either side of a share
+    strict: bool  # True: a broken arc is a gate error (exit 1), not a warning
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Episode:
     id: str
     title: str
@@ -219,6 +231,7 @@ class Episode:
     # The files it was read from (absolute; never serialised): the no-op check's inputs.
     source_paths: tuple[Path, ...] = field(default=(), compare=False, repr=False)
     span: Span | None = field(default=None, compare=False, repr=False)
+    pacing: Arc | None = None  # the `arc` setting's shares, when the episode declares one
 
     @property
     def shots(self) -> tuple[Shot, ...]:
