@@ -484,7 +484,58 @@ class RenderOutput(Artifact):
     )
 
 
-ARTIFACTS: tuple[type[Artifact], ...] = (Script, ShotList, AssetManifest, RenderPlan, RenderOutput)
+# ---- PacingReport ---------------------------------------------------------------
+class PacingArc(Model):
+    name: str = Field(description="The declared arc; 'custom' for an inline `arc { }`")
+    shares: dict[str, float] = Field(description="Phase -> percent of the running time")
+    tolerance_points: float = Field(description="How far a phase's share may stray, in points")
+    strict: bool = Field(description="True: a finding is a gate error (exit 1), not a warning")
+
+
+class PhasePacing(Model):
+    phase: str = Field(description="A seed 002 phase, or 'unmarked' (shots before any phase)")
+    shots: int
+    frames: int
+    share_percent: float = Field(description="Its shots' frames over all shots' frames")
+    arc_percent: float | None = Field(default=None, description="The arc's share (None: no arc)")
+    mean_shot_seconds: float
+    stdev_shot_seconds: float = Field(description="Population standard deviation")
+    variance_shot_seconds2: float
+    visual_types: dict[str, int] = Field(description="Shot tags (visual types) -> shots")
+
+
+class PacingFinding(Model):
+    check: Literal["order", "proportion", "unmarked"]
+    severity: Literal["warning", "error"]
+    phase: str
+    message: str
+    shot_id: str | None = None
+    site: str | None = Field(default=None, description="file:line:col, relative to the episode")
+    earlier_site: str | None = Field(
+        default=None, description="For an order break: where the later phase was reached"
+    )
+
+
+class PacingReport(Artifact):
+    """The Director's pacing (seed 002), measured on the ShotList's lengths."""
+
+    kind: ClassVar[str] = "PacingReport"
+    arc: PacingArc | None = None
+    total_frames: int
+    sequence: list[str] = Field(description="The phases in the order the shots run them")
+    phases: list[PhasePacing] = Field(description="In phase order; phases with no shots left out")
+    findings: list[PacingFinding]
+    timing_lock_hash: str
+
+
+ARTIFACTS: tuple[type[Artifact], ...] = (
+    Script,
+    ShotList,
+    AssetManifest,
+    RenderPlan,
+    RenderOutput,
+    PacingReport,
+)
 A = TypeVar("A", bound=Artifact)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.lang import ir
-from reel.lang.diagnostics import Diagnostics, InputError, ReelError
+from reel.lang.diagnostics import Diagnostics, GateError, InputError, ReelError
 from reel.lang.entry import find_entry
 from reel.lang.resolve import analyse
 
@@ -34,6 +34,7 @@ from .clips import Clip, clips
 from .executor import ExecutionReport, Runner
 from .gates import GateOutcome, publish_gates, runtime_gate
 from .media import check_media
+from .pacing import pacing_report
 from .plan import (
     BACKENDS,
     PROFILES,
@@ -63,10 +64,12 @@ class PlanResult:
     voices: tuple[Action, ...] = ()  # the voice actions that stage ran, reused by lowering
     clips: dict[str, Clip] = field(default_factory=dict)  # video plates' clips, by shot id
     gates: GateOutcome = field(default_factory=GateOutcome)  # the publish gates' verdicts
+    pacing: a.PacingReport | None = None  # the Director's pacing, measured on the ShotList
 
     @property
     def artifacts(self) -> list[a.Artifact]:
-        return [self.script, self.shotlist, self.manifest, self.render_plan]
+        made: list[a.Artifact] = [self.script, self.shotlist, self.manifest, self.render_plan]
+        return made if self.pacing is None else [*made, self.pacing]
 
 
 @dataclass
@@ -145,6 +148,7 @@ def planned(
     timeline = plan_timing(episode, diags, voices.lengths, beat_grid(episode, root, store))
     runtime_gate(episode, timeline)
     shotlist = build_shotlist(episode, timeline, script, voiced=voices.lengths is not None)
+    pacing = paced(episode, script, shotlist, diags)
     manifest = build_manifest(episode, root, shotlist, diags, store)
     gates = publish_gates(episode, manifest, diags)
     render_plan = build_render_plan(episode, shotlist, manifest, profile, backend)
@@ -161,4 +165,19 @@ def planned(
         voices.actions,
         clip_facts,
         gates,
+        pacing,
     )
+
+
+def paced(
+    episode: ir.Episode, script: a.Script, shotlist: a.ShotList, diags: Diagnostics
+) -> a.PacingReport:
+    """The pacing report; its findings warn, or stop the build (GateError, exit
+    1) when the arc is strict, keeping the report for the user to read."""
+    report, found = pacing_report(episode, script, shotlist)
+    if found.has_errors():
+        exc = GateError(found.errors)
+        exc.partial = PlanStopped(episode, [script, shotlist, report])  # type: ignore[attr-defined]
+        raise exc
+    diags.extend(found)
+    return report

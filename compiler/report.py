@@ -91,6 +91,8 @@ def render(plan: Any, summary: dict[str, Any], media: dict[str, Any] | None) -> 
         _tiles(summary),
         "<h2>Gates</h2>",
         _gates(plan, summary, seconds),
+        "<h2>Pacing</h2>",
+        _pacing(getattr(plan, "pacing", None)),
         "<h2>Contact sheet</h2>",
         _sheet(episode, shotlist, colour, media),
         "<h2>Loudness of the master</h2>",
@@ -152,6 +154,41 @@ def _gates(plan: Any, summary: dict[str, Any], seconds: float) -> str:
     for warning in summary.get("warnings") or []:
         rows.append(f'<tr><td><b class="bad">!</b></td><td>{escape(warning)}</td></tr>')
     return f"<table>{''.join(rows)}</table>"
+
+
+def _pacing(report: Any) -> str:
+    """PacingReport as a table: each phase's share against the arc, with a bar,
+    its shots and their rhythm, then the findings (read from the artifact)."""
+    if report is None:
+        return '<p class="sub">not measured</p>'
+    arc = report.arc
+    head = (
+        "no arc declared"
+        if arc is None
+        else f"arc {escape(arc.name)} ± {arc.tolerance_points:g} points"
+        + (" (strict: a finding blocks)" if arc.strict else "")
+    )
+    rows = [
+        "<tr><th>phase</th><th>share</th><th>arc</th><th>shots</th>"
+        "<th>mean shot</th><th>σ</th><th>visual types</th></tr>"
+    ]
+    for p in report.phases:
+        bar = f'<span class="bar" style="width:{p.share_percent * 2:.0f}px"></span>'
+        types = ", ".join(f"{k} {v}" for k, v in p.visual_types.items())
+        target = "–" if p.arc_percent is None else f"{p.arc_percent:g}%"
+        rows.append(
+            f"<tr><td>{escape(p.phase)}</td><td>{bar} {p.share_percent:.1f}%</td>"
+            f"<td>{target}</td><td>{p.shots}</td><td>{p.mean_shot_seconds:.2f} s</td>"
+            f"<td>{p.stdev_shot_seconds:.2f} s</td><td>{escape(types)}</td></tr>"
+        )
+    findings = [
+        _verdict(False, escape(f"{f.message}" + (f" ({f.site})" if f.site else "")))
+        for f in report.findings
+    ] or [_verdict(True, "phases in order and within the arc")]
+    return (
+        f'<p class="sub">{head} · {escape(" → ".join(report.sequence))}</p>'
+        f"<table>{''.join(rows)}</table><table>{''.join(findings)}</table>"
+    )
 
 
 def _sheet(

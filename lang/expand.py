@@ -345,9 +345,9 @@ class Expander:
             dur_value = self.sub(stmt.duration, env)
             if dur_value is not None:
                 duration = self.ctx.expect.time(dur_value, positive=True)
-        opts = self.ctx.options(
-            self._sub_options(stmt.options, env), vocab.SHOT_OPTIONS, "shot", repeatable=("tag",)
-        )
+        shot_opts = self._sub_options(stmt.options, env)
+        opts = self.ctx.options(shot_opts, vocab.SHOT_OPTIONS, "shot", repeatable=("tag",))
+        self._check_visual_types(shot_opts, set(opts.get("tag", [])))
         plate: ir.Plate | None = None
         motion: ir.Motion | None = None
         transition: ir.Transition | None = None
@@ -403,6 +403,19 @@ class Expander:
             phase=opts.get("phase"),
             template=template,
             span=stmt.span,
+        )
+
+    def _check_visual_types(self, options: tuple[ast.Option, ...], tags: set[str]) -> None:
+        """`tag none` says no picture is warranted (seed 002): with another visual
+        type beside it, the shot says two opposite things."""
+        if "none" not in tags or len(tags) == 1:
+            return
+        where = next(o.span for o in options if o.key == "tag" and o.value.text == "none")
+        others = ", ".join(sorted(tags - {"none"}))
+        self.diags.error(
+            f"a shot tagged 'none' is also tagged {others}",
+            where,
+            "`tag none` means no visual is warranted: remove it, or the other tags",
         )
 
     def _args(self, item: ast.ShotItem, env: Env | None) -> list[ast.Value] | None:

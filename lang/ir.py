@@ -205,6 +205,18 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class Arc:
+    """The pacing an episode promises (seed 002): each phase's share of its
+    running time, how far a phase may stray, and whether straying blocks."""
+
+    name: str  # the declared arc's name; "custom" for an inline `arc { ... }`
+    shares: tuple[tuple[str, Fraction], ...]  # phase -> percent, in phase order; sum 100
+    tolerance: Fraction  # percentage points either side of a share
+    strict: bool  # True: a broken arc is a gate error (exit 1), not a warning
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Episode:
     id: str
     title: str
@@ -234,6 +246,7 @@ class Episode:
     approvals: tuple[Approval, ...] = ()  # gates lifted by a named approver
     blocklist: tuple[str, ...] = ()  # words the content-safety gate adds to its own
     blocklist_span: Span | None = field(default=None, compare=False, repr=False)
+    pacing: Arc | None = None  # the `arc` setting's shares, when the episode declares one
 
     @property
     def shots(self) -> tuple[Shot, ...]:

@@ -219,7 +219,13 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def ep_arc(self, meta: Meta, children: list[Any]) -> Any:
-        return self._setting("arc", meta, children)
+        # `arc NAME`, `arc NAME { overrides }` or `arc { shares }`: the block's
+        # properties travel as the setting's options (the same key-value shape).
+        props = next((c for c in children if isinstance(c, tuple)), ())
+        named = [c for c in children if c is not None and not isinstance(c, tuple)]
+        setting = self._setting("arc", meta, named)
+        opts = tuple(ast.Option(p.key, p.value, p.span) for p in props)
+        return ast.Setting(setting.name, setting.args, opts, setting.span)
 
     @v_args(meta=True)
     def ep_music(self, meta: Meta, children: list[Any]) -> Any:
@@ -468,6 +474,9 @@ class _ToAst(Transformer):
 
     def asset(self, _c: list[Any]) -> Any:
         return "asset"
+
+    def arc(self, _c: list[Any]) -> Any:
+        return "arc"
 
 
 def _describe_expected(expected: set[str]) -> str:

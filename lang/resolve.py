@@ -24,6 +24,8 @@ from .typing_context import Context
 from .values import Time
 
 PRELUDE = "std/styles"  # loaded implicitly: the text and caption styles
+ARCS = "std/arcs"  # loaded implicitly too: the named pacing arcs
+DEFAULT_ARC_TOLERANCE = Fraction(10)  # percentage points: about one shot of a 10-shot short
 DEFAULT_CAPTION_STYLE = "standard"
 DEFAULT_VOICE_RATE = 165
 DEFAULT_VOICE_PITCH = 50
@@ -37,7 +39,7 @@ def analyse(path: Path, diags: Diagnostics | None = None) -> ir.Episode:
     """
     diags = diags if diags is not None else Diagnostics()
     entry = find_entry(path)
-    program = load_program(entry, diags, prelude=(PRELUDE,))
+    program = load_program(entry, diags, prelude=(PRELUDE, ARCS))
     if program is None or diags.has_errors():
         raise InputError(diags.errors)
     episode = Resolver(program, diags).run()
@@ -180,6 +182,7 @@ class Resolver:
             runtime_max=settings.get("runtime", (None, None))[1],
             genre=settings.get("genre"),
             arc=settings.get("arc"),
+            pacing=settings.get("pacing"),
             music=settings.get("music"),
             voices=tuple(sorted(settings.get("voices", {}).values(), key=lambda v: v.character)),
             caption_style=settings.get("captions", DEFAULT_CAPTION_STYLE),
@@ -214,7 +217,11 @@ class Resolver:
                 continue
             seen[name] = setting
             args = setting.args
-            if name in ("title", "genre", "arc"):
+            if name == "arc":
+                arc = self.arc(setting)
+                if arc is not None:
+                    out["arc"], out["pacing"] = arc.name, arc
+            elif name in ("title", "genre"):
                 value = x.string(args[0])
                 if value is not None:
                     out[name] = value
@@ -309,6 +316,49 @@ class Resolver:
             return
         approvals.append(
             ir.Approval(gate.text, path, opts["by"], opts["reason"], span=setting.span)
+        )
+
+    def arc(self, setting: ast.Setting) -> ir.Arc | None:
+        """`arc NAME`, `arc NAME { overrides }` or `arc { shares }`: the named
+        arc's fields with the episode's own on top, checked to share out 100%."""
+        spec = vocab.BLOCK_PROPS["arc"]
+        name, base, where = "custom", {}, setting.span
+        if setting.args and setting.args[0].kind == "string":
+            self.diags.error(
+                "an arc is a named arc or phase shares, not text",
+                setting.args[0].span,
+                hint(setting.args[0].text, self.ctx.blocks["arc"], "arcs")
+                + " (write `arc three_act`, or `arc { establish 20% escalate 50% peak 15% "
+                "resolve 15% }`)",
+            )
+            return None
+        if setting.args:
+            found = self.ctx.convert("arc", setting.args[0])
+            if found is None:
+                return None
+            decl = self.ctx.blocks["arc"][found]
+            name, where = found, decl.span
+            base = self.ctx.options(decl.props, spec, f"arc '{found}'")
+        own = self.ctx.options(setting.options, spec, "the episode's arc")
+        merged = {**base, **own}
+        if any(phase in own for phase in vocab.PHASES):
+            where = setting.span
+        shares = tuple((p, merged[p]) for p in vocab.PHASES if p in merged)
+        total = sum((share for _, share in shares), Fraction(0))
+        if total != 100:
+            self.diags.error(
+                f"the arc's phase shares add up to {float(total):g}%, not 100%",
+                where,
+                "give each phase its share of the running time, e.g. "
+                "`arc { establish 20% escalate 50% peak 15% resolve 15% }`",
+            )
+            return None
+        return ir.Arc(
+            name,
+            shares,
+            merged.get("tolerance", DEFAULT_ARC_TOLERANCE),
+            bool(merged.get("strict", False)),
+            setting.span,
         )
 
     def voice(self, setting: ast.Setting, voices: dict[str, ir.Voice]) -> None:

@@ -150,6 +150,8 @@ class Context:
                 return self.choice(value, vocab.FOCUS, "focus point")
             case "phase":
                 return self.choice(value, vocab.PHASES, "pacing phase")
+            case "visual_type":
+                return self.choice(value, vocab.VISUAL_TYPES, "visual type")
             case "time_of_day":
                 return self.choice(value, vocab.TIMES_OF_DAY, "time of day")
             case "deliverable_kind":
@@ -172,7 +174,7 @@ class Context:
                     "character",
                     "characters are declared in a `cast { }` block",
                 )
-            case "text_style" | "caption_style" | "preset":
+            case "text_style" | "caption_style" | "preset" | "arc":
                 return self.reference(
                     value,
                     self.blocks[type_],

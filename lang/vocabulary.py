@@ -22,6 +22,9 @@ FRAMINGS = (
 )
 TIMES_OF_DAY = ("dawn", "morning", "noon", "afternoon", "dusk", "evening", "night")
 PHASES = ("establish", "develop", "escalate", "peak", "resolve")  # seed 002 pacing phases
+# Seed 002's visual type taxonomy, closed: a shot `tag` says what the picture is
+# for, and the pacing report counts them per phase. `none` excludes the others.
+VISUAL_TYPES = ("character", "object", "atmosphere", "instruction", "none")
 POSITIONS = ("center", "top", "bottom", "lower_third", "upper_third", "left", "right")
 FOCUS = (
     "center",
@@ -108,7 +111,7 @@ OVERLAY_OPTIONS = {"style": "text_style", "at": "time", "for": "time", "position
 SAY_OPTIONS = {"mood": "name", "file": "path", "clean": "cleanup"}
 CLEANUPS = ("off", "light", "strong")  # a recorded line's cleanup (backends/audio/cleanup.py)
 SFX_OPTIONS = {"at": "time", "gain": "decibels"}
-SHOT_OPTIONS = {"focus": "focus", "tag": "name", "phase": "phase"}
+SHOT_OPTIONS = {"focus": "focus", "tag": "visual_type", "phase": "phase"}
 SCENE_OPTIONS = {"at": "location", "time": "time_of_day", "day": "int", "phase": "phase"}
 MUSIC_OPTIONS = {
     "bpm": "bpm",
@@ -173,6 +176,13 @@ BLOCK_PROPS: dict[str, dict[str, str]] = {
         "labels": "bool",
         "chapters": "bool",
         "publish": "bool",
+    },
+    # an arc: each phase's share of the episode (they sum to 100%), how far a
+    # phase may stray from it, and whether straying blocks (compiler/pacing.py)
+    "arc": {
+        **{phase: "percent" for phase in PHASES},
+        "tolerance": "percent",
+        "strict": "bool",
     },
     "asset": {
         "license_type": "string",

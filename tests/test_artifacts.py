@@ -14,7 +14,7 @@ from reel.lang.diagnostics import InputError
 
 from helpers import PILOT, reel, run_plan
 
-NAMES = ["Script", "ShotList", "AssetManifest", "RenderPlan"]
+NAMES = ["Script", "ShotList", "AssetManifest", "RenderPlan", "PacingReport"]
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,10 @@ def test_lineage_and_content_hashes(pilot_build: Path) -> None:
         "AssetManifest": docs["AssetManifest"]["content_hash"],
     }
     assert docs["RenderPlan"]["timing_lock_hash"] == docs["ShotList"]["timing_lock_hash"]
+    assert docs["PacingReport"]["parents"] == {
+        "Script": docs["Script"]["content_hash"],
+        "ShotList": docs["ShotList"]["content_hash"],
+    }
     for name in NAMES:
         model = getattr(a, name).model_validate(docs[name])
         assert model.build(**model.body()).content_hash == docs[name]["content_hash"]

@@ -129,6 +129,7 @@ def test_keywords() -> None:
         ("FRAMING", vocab.FRAMINGS),
         ("TIME_OF_DAY", vocab.TIMES_OF_DAY),
         ("PHASE", vocab.PHASES),
+        ("VISUAL_TYPE", vocab.VISUAL_TYPES),
         ("POINT", vocab.FOCUS),
         ("POSITION", vocab.POSITIONS),
         ("FIT", vocab.FITS),
@@ -322,6 +323,12 @@ def test_the_stdlib_styles_as_documented() -> None:
     assert documented == shipped
 
 
+def test_the_stdlib_arcs_as_documented() -> None:
+    documented = {ticked(r[0])[0]: ticked(r[1])[0] for r in table("std/arcs")}
+    shipped = {d.name: _props_text(d.props) for d in _stdlib_decls("arcs")}
+    assert documented == shipped
+
+
 def test_the_stdlib_templates_as_documented() -> None:
     from reel.lang.expand import _param_text
 
@@ -365,6 +372,7 @@ SAMPLE = {  # one valid value of each type the vocabulary names
     "percent": "10%",
     "position": "lower_third",
     "phase": "peak",
+    "visual_type": "object",
     "time_of_day": "dusk",
     "location": "cafe",
     "text_style": "lower_third",
@@ -502,6 +510,7 @@ _CLOSED = {
     "FRAMING": lambda w: f"scene s {{ shot {w} 1s {{ }} }}\n",
     "TIME_OF_DAY": lambda w: f"scene s time {w} {{ shot wide 1s {{ }} }}\n",
     "PHASE": lambda w: f"scene s phase {w} {{ shot wide 1s phase {w} {{ }} }}\n",
+    "VISUAL_TYPE": lambda w: f"scene s {{ shot wide 1s tag {w} {{ }} }}\n",
     "POINT": lambda w: f"scene s {{ shot wide 1s focus {w} {{ move push_in toward {w} }} }}\n",
     "POSITION": lambda w: (
         f"text_style t {{ position {w} }}\n" + _in_shot(f'title "x" style t position {w}')

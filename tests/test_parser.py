@@ -17,7 +17,7 @@ episode pilot {
   format 1920x1080 @ 29.97fps
   runtime 45s .. 90s
   genre "drama"
-  arc "rally"
+  arc three_act
   music "bed.wav" bpm 96 license "CC0" gain -6dB
   voice maya = tts "en-us" rate 165 pitch 50
   captions standard
@@ -29,7 +29,7 @@ template hook(text: text, bg: colour = "#000", n = 2s) {
 }
 scene s1 at cafe time morning day 2 phase peak {
   use hook("X", bg: "#111")
-  shot close 1500ms focus left tag hero tag b {
+  shot close 1500ms focus left tag character tag object {
     plate video "v.mp4" in 1s out 48f fit contain
     move ken_burns 1.2 toward top_left ease false
     title "Hi" style title at 0.5s for 1s position lower_third

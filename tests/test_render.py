@@ -50,6 +50,7 @@ def test_every_output_is_delivered(pilot: dict) -> None:
         "ShotList.json",
         "AssetManifest.json",
         "RenderPlan.json",
+        "PacingReport.json",
         "RenderOutput.json",
         "run_summary.json",
         "report.html",

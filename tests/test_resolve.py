@@ -19,7 +19,7 @@ def test_every_construct_resolves(tmp_path: Path) -> None:
     ep = analyse(tmp_path / "main.episode", diags)
     assert (ep.width, ep.height, ep.fps) == (1920, 1080, Fraction(30000, 1001))
     assert (ep.runtime_min, ep.runtime_max) == (Time(Fraction(45), "s"), Time(Fraction(90), "s"))
-    assert ep.title == 'The "Trap" of 5AM' and ep.genre == "drama" and ep.arc == "rally"
+    assert ep.title == 'The "Trap" of 5AM' and ep.genre == "drama" and ep.arc == "three_act"
     assert ep.music.path == "bed.wav" and ep.music.bpm == 96 and ep.music.gain_db == -6
     assert [(v.character, v.language, v.rate, v.pitch) for v in ep.voices] == [
         ("maya", "en-us", 165, 50)
@@ -47,7 +47,7 @@ def test_every_construct_resolves(tmp_path: Path) -> None:
     assert hook.plate.colours == ("#111111", "#ffffff")  # "#111" expanded, arg bound
     assert hook.overlays[0].text == "X" and hook.overlays[0].style == "accent"
     assert close.duration == Time(Fraction(3, 2), "s")
-    assert (close.focus, close.tags) == ("left", ("b", "hero"))
+    assert (close.focus, close.tags) == ("left", ("character", "object"))
     assert close.plate.in_point == Time(Fraction(1), "s")
     assert close.plate.out_point == Time(Fraction(48), "f")
     assert dict(close.plate.options) == {"fit": "contain"}
