@@ -219,6 +219,9 @@ class Episode:
     # The files it was read from (absolute; never serialised): the no-op check's inputs.
     source_paths: tuple[Path, ...] = field(default=(), compare=False, repr=False)
     span: Span | None = field(default=None, compare=False, repr=False)
+    # Story years since the previous episode of its series (`elapsed 2y`): ages
+    # carried in the canon store advance by this much before the episode starts.
+    elapsed_years: int = 0
 
     @property
     def shots(self) -> tuple[Shot, ...]:
