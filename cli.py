@@ -274,6 +274,7 @@ def build(
     action label such as segment/cold_open.s01 (see `reel query targets PATH`).
     """
     from .compiler.noop import record_path, up_to_date
+    from .compiler.remote import RemoteCache
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
     from .lang.entry import find_entry, split_label
@@ -281,6 +282,36 @@ def build(
     started = time.perf_counter()
     path, target = split_label(label)
     diags = Diagnostics()
+    from .lang.entry import find_series
+
+    series_file = find_series(path)
+    if series_file is not None:  # a series: every episode, or PATH:EPISODE[:TARGET]
+        try:
+            _build_series(
+                series_file,
+                target,
+                stage=stage,
+                out=out,
+                cache_dir=resolve_cache_dir(cache_dir),
+                diags=diags,
+                started=started,
+                quiet=quiet,
+                explain=explain,
+                options={
+                    "jobs": jobs,
+                    "keep_going": keep_going,
+                    "profile": profile,
+                    "backend": backend,
+                    "remote": RemoteCache(remote_cache, upload=remote_upload)
+                    if remote_cache
+                    else None,
+                    "executor": executor,
+                    "progress": "quiet" if quiet else progress,
+                },
+            )
+        finally:
+            _print_diagnostics(diags.warnings)
+        return
     try:
         if stage == "plan":
             from .compiler.build import plan_only
@@ -316,7 +347,6 @@ def build(
             _replay(replay["replay"], out, time.perf_counter() - started)
             return
         from .compiler.build import build as run_build  # heavy: only when there is work
-        from .compiler.remote import RemoteCache
 
         built = run_build(
             path,
@@ -352,6 +382,80 @@ def build(
     click.echo(
         _summary(built.plan, time.perf_counter() - started, "built")
         + f"; {ran} action(s) ran, {cached} cached"
+    )
+
+
+def _build_series(
+    series_file: Path,
+    rest: str | None,
+    *,
+    stage: str,
+    out: Path,
+    cache_dir: Path,
+    diags: Any,
+    started: float,
+    quiet: bool,
+    explain: bool,
+    options: dict[str, Any],
+) -> None:
+    """`reel build SERIES[:EPISODE[:TARGET]]`: judge the canon of the episodes in
+    order, then build each wanted one into OUT/SERIES/EPISODE against one cache.
+    No no-op fast path: an episode's canon depends on the files of the episodes
+    before it, which its own record does not list."""
+    from .compiler.build import build as run_build
+    from .compiler.build import plan_only
+    from .compiler.series import each_episode, split_series_target
+
+    episode, target = split_series_target(rest)
+    totals = {"ran": 0, "cached": 0}
+
+    def one(judged: Any) -> None:
+        folder = out / judged.place.series
+        mark = time.perf_counter()
+        if stage == "plan":
+            result, written_files = plan_only(
+                judged.member.path,
+                out=folder,
+                cache_dir=cache_dir,
+                profile=options["profile"],
+                diags=diags,
+                series=judged.place,
+            )
+            for written in written_files:
+                click.echo(f"wrote {os.path.relpath(written)}")
+            click.echo(_summary(result, time.perf_counter() - mark, "planned"))
+            return
+        built = run_build(
+            judged.member.path,
+            target=target,
+            out=folder,
+            cache_dir=cache_dir,
+            diags=diags,
+            series=judged.place,
+            **options,
+        )
+        report = built.report
+        if explain:
+            for result in sorted(report.ran, key=lambda r: r.action):
+                click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
+        for delivered in [] if quiet else built.changed:
+            click.echo(f"delivered {os.path.relpath(delivered)}")
+        totals["ran"] += len(report.ran)
+        totals["cached"] += len(report.cached)
+        click.echo(
+            _summary(built.plan, time.perf_counter() - mark, "built")
+            + f"; {len(report.ran)} action(s) ran, {len(report.cached)} cached"
+        )
+
+    series, done = each_episode(series_file, episode, one, diags)
+    verb = "planned" if stage == "plan" else "built"
+    actions = (
+        "" if stage == "plan" else f"; {totals['ran']} action(s) ran, {totals['cached']} cached"
+    )
+    click.echo(
+        f"{verb} series {series.name}: {len(done)} episode(s) in "
+        f"{os.path.relpath(out / series.name)} "
+        f"[{(time.perf_counter() - started) * 1000:.0f} ms]{actions}"
     )
 
 

@@ -78,10 +78,11 @@ class CanonState:
         """A copy with every known age ``years`` older (story time between episodes)."""
         out = self.copy()
         if years:
+            span = episode.elapsed_span or episode.span
             for attrs in out.characters.values():
                 age = attrs.get("age")
-                if age is not None:
-                    attrs["age"] = Held(age.value + years, episode.span, episode.id, age, years)
+                if age is not None and attrs["alive"].value:  # the dead do not age
+                    attrs["age"] = Held(age.value + years, span, episode.id, age, years)
         return out
 
 

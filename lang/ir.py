@@ -222,6 +222,7 @@ class Episode:
     # Story years since the previous episode of its series (`elapsed 2y`): ages
     # carried in the canon store advance by this much before the episode starts.
     elapsed_years: int = 0
+    elapsed_span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
     def shots(self) -> tuple[Shot, ...]:

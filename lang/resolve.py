@@ -198,7 +198,8 @@ class Resolver:
             deliverables=deliverables,
             sources=tuple(sources),
             span=decl.span,
-            elapsed_years=settings.get("elapsed", 0),
+            elapsed_years=settings.get("elapsed", (0, None))[0],
+            elapsed_span=settings.get("elapsed", (0, None))[1],
         )
 
     def settings(self, decl: ast.EpisodeDecl) -> dict[str, Any]:
@@ -270,7 +271,7 @@ class Resolver:
                         "write whole years since the previous episode: `elapsed 2y` (or `0y`)",
                     )
                 else:
-                    out["elapsed"] = years
+                    out["elapsed"] = (years, setting.span)
         for required, example in (
             ("title", 'title "The Pilot"'),
             ("format", "format 1920x1080 @ 24fps"),
