@@ -112,10 +112,27 @@ def check(path: Path, profile: str, cache_dir: Path | None) -> None:
     from .compiler.session import Session
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
+    from .lang.entry import find_series, split_label
 
     started = time.perf_counter()
     diags = Diagnostics()
+    series_path, rest = split_label(str(path))
+    series_file = find_series(series_path)
     try:
+        if series_file is not None:  # every episode (or PATH:EPISODE), the canon carried
+            from .compiler.series import each_episode, split_series_target
+
+            store = Store(resolve_cache_dir(cache_dir))
+
+            def one(judged: Any) -> None:
+                mark = time.perf_counter()
+                session = Session(judged.member.path, store, profile, diags=diags)
+                session.series = judged.place
+                click.echo(_summary(session.plan, time.perf_counter() - mark, "ok"))
+
+            series, done = each_episode(series_file, split_series_target(rest)[0], one, diags)
+            click.echo(f"ok series {series.name}: {len(done)} episode(s)")
+            return
         result = Session(path, Store(resolve_cache_dir(cache_dir)), profile, diags=diags).plan
     finally:
         _print_diagnostics(diags.warnings)
@@ -457,6 +474,63 @@ def _build_series(
         f"{os.path.relpath(out / series.name)} "
         f"[{(time.perf_counter() - started) * 1000:.0f} ms]{actions}"
     )
+
+
+@main.group()
+def canon() -> None:
+    """The canon store of a series."""
+
+
+@canon.command("diff")
+@click.argument("episodes", nargs=-1)
+@click.option(
+    "--series",
+    "series_path",
+    type=click.Path(path_type=Path),
+    default=".",
+    show_default=True,
+    help="The series folder (or its series file).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The CanonDiffs as JSON.")
+@_handled
+def canon_diff(episodes: tuple[str, ...], series_path: Path, as_json: bool) -> None:
+    """What each episode adds to or changes in the canon: EPISODES names two (the
+    episodes from the first to the second, in series order), one, or none (all)."""
+    import json
+
+    from .compiler.canon_store import render_diff
+    from .compiler.series import judge
+    from .lang.diagnostics import Diagnostics, InputError
+    from .lang.entry import find_series
+    from .lang.series import load_series
+
+    series_file = find_series(series_path)
+    if series_file is None:
+        diags = Diagnostics()
+        diags.error(
+            f"no series in {os.path.relpath(series_path)}",
+            None,
+            "run it in a series folder, or give one with --series PATH (a folder whose "
+            "file declares `series NAME { episode \"ep01.episode\" ... }`)",
+        )
+        raise InputError(diags.errors)
+    if len(episodes) > 2:
+        raise click.UsageError("give at most two episodes: FROM TO")
+    series = load_series(series_file)
+    names = [series.member(name).name for name in episodes]  # unknown name: exit 2
+    order = [m.name for m in series.members]
+    first = order.index(names[0]) if names else 0
+    last = order.index(names[-1]) if names else len(order) - 1
+    if last < first:
+        first, last = last, first
+    warnings = Diagnostics()
+    judged = judge(series, order[last], warnings)[first:]
+    _print_diagnostics(warnings.warnings)
+    if as_json:
+        body = [j.diff.model_dump(mode="json") for j in judged]
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+        return
+    click.echo("\n".join(render_diff(j.diff) for j in judged))
 
 
 @main.command()

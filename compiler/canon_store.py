@@ -141,8 +141,8 @@ def _facts(canon: Canon | None) -> dict[tuple[str, str], HeldFact]:
             held = getattr(char, attribute)
             if held is not None:
                 out[(char.id, attribute)] = held
-    for loc in canon.locations:
-        out[(loc.id, "name")] = loc.name
+    for loc in canon.locations:  # apart from characters: an id may name both
+        out[(f"location:{loc.id}", "name")] = loc.name
     return out
 
 
