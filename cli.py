@@ -511,7 +511,7 @@ def canon_diff(episodes: tuple[str, ...], series_path: Path, as_json: bool) -> N
             f"no series in {os.path.relpath(series_path)}",
             None,
             "run it in a series folder, or give one with --series PATH (a folder whose "
-            "file declares `series NAME { episode \"ep01.episode\" ... }`)",
+            'file declares `series NAME { episode "ep01.episode" ... }`)',
         )
         raise InputError(diags.errors)
     if len(episodes) > 2:
