@@ -79,9 +79,7 @@ def test_a_death_in_episode_1_blocks_a_line_in_episode_2_with_both_sites(tmp_pat
 
 
 def test_canon_diff_shows_what_each_episode_changes(tmp_path: Path) -> None:
-    series(
-        tmp_path, FINE_01, ep("ep02", "  shot wide 1s { }\n", settings="  elapsed 3y\n")
-    )
+    series(tmp_path, FINE_01, ep("ep02", "  shot wide 1s { }\n", settings="  elapsed 3y\n"))
     run = reel("canon", "diff", "ep01", "ep02", "--series", "show", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "  + rosa.alive = dead  [ep01.episode:7:3]" in run.stdout
