@@ -112,10 +112,27 @@ def check(path: Path, profile: str, cache_dir: Path | None) -> None:
     from .compiler.session import Session
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
+    from .lang.entry import find_series, split_label
 
     started = time.perf_counter()
     diags = Diagnostics()
+    series_path, rest = split_label(str(path))
+    series_file = find_series(series_path)
     try:
+        if series_file is not None:  # every episode (or PATH:EPISODE), the canon carried
+            from .compiler.series import each_episode, split_series_target
+
+            store = Store(resolve_cache_dir(cache_dir))
+
+            def one(judged: Any) -> None:
+                mark = time.perf_counter()
+                session = Session(judged.member.path, store, profile, diags=diags)
+                session.series = judged.place
+                click.echo(_summary(session.plan, time.perf_counter() - mark, "ok"))
+
+            series, done = each_episode(series_file, split_series_target(rest)[0], one, diags)
+            click.echo(f"ok series {series.name}: {len(done)} episode(s)")
+            return
         result = Session(path, Store(resolve_cache_dir(cache_dir)), profile, diags=diags).plan
     finally:
         _print_diagnostics(diags.warnings)
@@ -274,6 +291,7 @@ def build(
     action label such as segment/cold_open.s01 (see `reel query targets PATH`).
     """
     from .compiler.noop import record_path, up_to_date
+    from .compiler.remote import RemoteCache
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
     from .lang.entry import find_entry, split_label
@@ -281,6 +299,36 @@ def build(
     started = time.perf_counter()
     path, target = split_label(label)
     diags = Diagnostics()
+    from .lang.entry import find_series
+
+    series_file = find_series(path)
+    if series_file is not None:  # a series: every episode, or PATH:EPISODE[:TARGET]
+        try:
+            _build_series(
+                series_file,
+                target,
+                stage=stage,
+                out=out,
+                cache_dir=resolve_cache_dir(cache_dir),
+                diags=diags,
+                started=started,
+                quiet=quiet,
+                explain=explain,
+                options={
+                    "jobs": jobs,
+                    "keep_going": keep_going,
+                    "profile": profile,
+                    "backend": backend,
+                    "remote": RemoteCache(remote_cache, upload=remote_upload)
+                    if remote_cache
+                    else None,
+                    "executor": executor,
+                    "progress": "quiet" if quiet else progress,
+                },
+            )
+        finally:
+            _print_diagnostics(diags.warnings)
+        return
     try:
         if stage == "plan":
             from .compiler.build import plan_only
@@ -316,7 +364,6 @@ def build(
             _replay(replay["replay"], out, time.perf_counter() - started)
             return
         from .compiler.build import build as run_build  # heavy: only when there is work
-        from .compiler.remote import RemoteCache
 
         built = run_build(
             path,
@@ -353,6 +400,137 @@ def build(
         _summary(built.plan, time.perf_counter() - started, "built")
         + f"; {ran} action(s) ran, {cached} cached"
     )
+
+
+def _build_series(
+    series_file: Path,
+    rest: str | None,
+    *,
+    stage: str,
+    out: Path,
+    cache_dir: Path,
+    diags: Any,
+    started: float,
+    quiet: bool,
+    explain: bool,
+    options: dict[str, Any],
+) -> None:
+    """`reel build SERIES[:EPISODE[:TARGET]]`: judge the canon of the episodes in
+    order, then build each wanted one into OUT/SERIES/EPISODE against one cache.
+    No no-op fast path: an episode's canon depends on the files of the episodes
+    before it, which its own record does not list."""
+    from .compiler.build import build as run_build
+    from .compiler.build import plan_only
+    from .compiler.series import each_episode, split_series_target
+
+    episode, target = split_series_target(rest)
+    totals = {"ran": 0, "cached": 0}
+
+    def one(judged: Any) -> None:
+        folder = out / judged.place.series
+        mark = time.perf_counter()
+        if stage == "plan":
+            result, written_files = plan_only(
+                judged.member.path,
+                out=folder,
+                cache_dir=cache_dir,
+                profile=options["profile"],
+                diags=diags,
+                series=judged.place,
+            )
+            for written in written_files:
+                click.echo(f"wrote {os.path.relpath(written)}")
+            click.echo(_summary(result, time.perf_counter() - mark, "planned"))
+            return
+        built = run_build(
+            judged.member.path,
+            target=target,
+            out=folder,
+            cache_dir=cache_dir,
+            diags=diags,
+            series=judged.place,
+            **options,
+        )
+        report = built.report
+        if explain:
+            for result in sorted(report.ran, key=lambda r: r.action):
+                click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
+        for delivered in [] if quiet else built.changed:
+            click.echo(f"delivered {os.path.relpath(delivered)}")
+        totals["ran"] += len(report.ran)
+        totals["cached"] += len(report.cached)
+        click.echo(
+            _summary(built.plan, time.perf_counter() - mark, "built")
+            + f"; {len(report.ran)} action(s) ran, {len(report.cached)} cached"
+        )
+
+    series, done = each_episode(series_file, episode, one, diags)
+    verb = "planned" if stage == "plan" else "built"
+    actions = (
+        "" if stage == "plan" else f"; {totals['ran']} action(s) ran, {totals['cached']} cached"
+    )
+    click.echo(
+        f"{verb} series {series.name}: {len(done)} episode(s) in "
+        f"{os.path.relpath(out / series.name)} "
+        f"[{(time.perf_counter() - started) * 1000:.0f} ms]{actions}"
+    )
+
+
+@main.group()
+def canon() -> None:
+    """The canon store of a series."""
+
+
+@canon.command("diff")
+@click.argument("episodes", nargs=-1)
+@click.option(
+    "--series",
+    "series_path",
+    type=click.Path(path_type=Path),
+    default=".",
+    show_default=True,
+    help="The series folder (or its series file).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The CanonDiffs as JSON.")
+@_handled
+def canon_diff(episodes: tuple[str, ...], series_path: Path, as_json: bool) -> None:
+    """What each episode adds to or changes in the canon: EPISODES names two (the
+    episodes from the first to the second, in series order), one, or none (all)."""
+    import json
+
+    from .compiler.canon_store import render_diff
+    from .compiler.series import judge
+    from .lang.diagnostics import Diagnostics, InputError
+    from .lang.entry import find_series
+    from .lang.series import load_series
+
+    series_file = find_series(series_path)
+    if series_file is None:
+        diags = Diagnostics()
+        diags.error(
+            f"no series in {os.path.relpath(series_path)}",
+            None,
+            "run it in a series folder, or give one with --series PATH (a folder whose "
+            'file declares `series NAME { episode "ep01.episode" ... }`)',
+        )
+        raise InputError(diags.errors)
+    if len(episodes) > 2:
+        raise click.UsageError("give at most two episodes: FROM TO")
+    series = load_series(series_file)
+    names = [series.member(name).name for name in episodes]  # unknown name: exit 2
+    order = [m.name for m in series.members]
+    first = order.index(names[0]) if names else 0
+    last = order.index(names[-1]) if names else len(order) - 1
+    if last < first:
+        first, last = last, first
+    warnings = Diagnostics()
+    judged = judge(series, order[last], warnings)[first:]
+    _print_diagnostics(warnings.warnings)
+    if as_json:
+        body = [j.diff.model_dump(mode="json") for j in judged]
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+        return
+    click.echo("\n".join(render_diff(j.diff) for j in judged))
 
 
 @main.command()

@@ -23,6 +23,7 @@ from reel.lang.suggest import hint
 from . import artifacts as a
 from . import qc
 from .actions import build_graph
+from .canon_store import SeriesPlace
 from .executor import ExecutionReport
 from .failures import BuildFailed, failure_diagnostics
 from .hashing import PREFIX, hash_value
@@ -107,6 +108,7 @@ def build(
     record: Path | None = None,
     remote: RemoteCache | None = None,
     executor: str = "local",
+    series: SeriesPlace | None = None,
 ) -> BuildResult:
     """Build ``target`` (default: master and captions). With ``record``, a
     successful build is remembered there for the no-op fast path; with
@@ -133,6 +135,7 @@ def build(
             record,
             remote,
             runner,
+            series,
         )
     finally:
         if runner is not None:
@@ -168,10 +171,11 @@ def _build(
     record: Path | None,
     remote: RemoteCache | None,
     runner: DaskRunner | None,
+    series: SeriesPlace | None = None,
 ) -> BuildResult:
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    session = Session(path, store, profile, backend, jobs, diags, runner)
+    session = Session(path, store, profile, backend, jobs, diags, runner, series)
     root = session.root
     planned = _plan_or_keep_failed(session, out)
     folder = output_folder(out, planned, root, store)
@@ -390,11 +394,18 @@ def keep_failed_plan(out: Path, partial: PlanStopped, root: Path, store: Store) 
 
 
 def plan_only(
-    path: Path, *, out: Path, cache_dir: Path, profile: str, diags: Diagnostics
+    path: Path,
+    *,
+    out: Path,
+    cache_dir: Path,
+    profile: str,
+    diags: Diagnostics,
+    series: SeriesPlace | None = None,
 ) -> tuple[PlanResult, list[Path]]:
-    """`reel build --stage plan`: deliver the four artifacts as the set."""
+    """`reel build --stage plan`: deliver the four artifacts as the set (and an
+    episode of a series' Canon and CanonDiff)."""
     store = Store(cache_dir)
-    session = Session(path, store, profile, diags=diags)
+    session = Session(path, store, profile, diags=diags, series=series)
     planned = _plan_or_keep_failed(session, out)
     folder = output_folder(out, planned, session.root, store)
     staged = OutputSet(out, planned.episode.id, store)

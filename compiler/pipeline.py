@@ -29,7 +29,7 @@ from reel.lang.resolve import analyse
 from . import artifacts as a
 from .actions import Action
 from .beats import beat_grid
-from .canon import canon_gate
+from .canon import CanonState, canon_gate
 from .clips import Clip, clips
 from .executor import ExecutionReport, Runner
 from .gates import GateOutcome, publish_gates, runtime_gate
@@ -65,11 +65,15 @@ class PlanResult:
     clips: dict[str, Clip] = field(default_factory=dict)  # video plates' clips, by shot id
     gates: GateOutcome = field(default_factory=GateOutcome)  # the publish gates' verdicts
     pacing: a.PacingReport | None = None  # the Director's pacing, measured on the ShotList
+    # An episode of a series: its Canon snapshot and CanonDiff (canon_store.py).
+    canon: tuple[a.Artifact, ...] = ()
 
     @property
     def artifacts(self) -> list[a.Artifact]:
         made: list[a.Artifact] = [self.script, self.shotlist, self.manifest, self.render_plan]
-        return made if self.pacing is None else [*made, self.pacing]
+        if self.pacing is not None:
+            made.append(self.pacing)
+        return [*made, *self.canon]
 
 
 @dataclass
@@ -94,24 +98,29 @@ class Voices:
     report: ExecutionReport | None = None
 
 
-def analysed(path: Path, diags: Diagnostics) -> ir.Episode:
-    """Parse and resolve, and check the deliverables' fields (InputError, exit 2)."""
-    episode = analyse(path, diags)
+def analysed(path: Path, diags: Diagnostics, shared: tuple[str, ...] = ()) -> ir.Episode:
+    """Parse and resolve (after the ``shared`` modules: a series file), and check
+    the deliverables' fields (InputError, exit 2)."""
+    episode = analyse(path, diags, shared)
     check_deliverables(episode, diags)
     if diags.errors:
         raise InputError(diags.errors)
     return episode
 
 
-def scripted(episode: ir.Episode) -> a.Script:
-    """The Script, judged by the canon gate (GateError, exit 1, on a contradiction)."""
+def scripted(
+    episode: ir.Episode, prior: CanonState | None = None, shared_key: str | None = None
+) -> tuple[a.Script, CanonState]:
+    """The Script, judged by the canon gate (GateError, exit 1, on a contradiction)
+    against the canon store ``prior`` (a series' earlier episodes), and the store
+    after it."""
     script = build_script(episode)
     try:
-        canon_gate(episode)
+        state = canon_gate(episode, prior, shared_key)
     except ReelError as exc:
         exc.partial = PlanStopped(episode, [script])  # type: ignore[attr-defined]
         raise
-    return script
+    return script, state
 
 
 def voiced(

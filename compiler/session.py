@@ -23,6 +23,8 @@ from reel.lang.diagnostics import Diagnostics, ReelError
 from . import artifacts as a
 from . import pipeline
 from .actions import ActionGraph, build_graph
+from .canon import CanonState
+from .canon_store import SeriesPlace
 from .executor import Executor, Runner
 from .pipeline import DEFAULT_PROFILE, PlanResult, PlanStopped, episode_root
 from .plan import DEFAULT_BACKEND
@@ -41,6 +43,7 @@ class Session:
     jobs: int | None = None
     diags: Diagnostics = field(default_factory=Diagnostics)
     runner: Runner | None = None  # where actions run: None here, else a Dask cluster
+    series: SeriesPlace | None = None  # an episode of a series: its place and prior canon
 
     @cached_property
     def root(self) -> Path:
@@ -50,12 +53,29 @@ class Session:
     @cached_property
     def episode(self) -> ir.Episode:
         """Parsed and resolved: the typed IR (InputError on bad input)."""
-        return pipeline.analysed(self.path, self.diags)
+        shared = self.series.shared if self.series is not None else ()
+        return pipeline.analysed(self.path, self.diags, shared)
 
     @cached_property
+    def gated(self) -> tuple[a.Script, CanonState]:
+        """The Script, passed by the canon gate, and the canon store after it."""
+        series = self.series
+        if series is None:
+            return pipeline.scripted(self.episode)
+        return pipeline.scripted(self.episode, series.prior, series.shared_key)
+
+    @property
     def script(self) -> a.Script:
         """The Script, passed by the canon gate."""
-        return pipeline.scripted(self.episode)
+        return self.gated[0]
+
+    @cached_property
+    def canon(self) -> tuple[a.Artifact, ...]:
+        """An episode of a series: its Canon snapshot and CanonDiff (else none)."""
+        if self.series is None:
+            return ()
+        script, state = self.gated
+        return self.series.record(state, self.episode.id, script.content_hash)
 
     @cached_property
     def voices(self) -> pipeline.Voices:
@@ -72,7 +92,7 @@ class Session:
         """The four artifacts. Raises InputError or GateError, with ``partial``
         (what was made) once the Script exists."""
         script = self.script
-        return self._after_script(
+        result = self._after_script(
             lambda: pipeline.planned(
                 self.episode,
                 script,
@@ -84,6 +104,8 @@ class Session:
                 store=self.store,
             )
         )
+        result.canon = self.canon
+        return result
 
     def _after_script(self, stage: Callable[[], T]) -> T:
         try:

@@ -193,9 +193,22 @@ class DeliverDecl:
     name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
+@dataclass(frozen=True)
+class SeriesDecl:
+    """``series NAME { title "..." episode "ep01.episode" ... }``: the episodes in
+    story order. The rest of the file it is in is shared by every episode."""
+
+    name: str
+    title: Value | None
+    episodes: tuple[Value, ...]
+    span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    name_span: Span = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+
 Item = (
     Load
     | EpisodeDecl
+    | SeriesDecl
     | CastDecl
     | LocationsDecl
     | SceneDecl

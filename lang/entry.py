@@ -57,23 +57,42 @@ def find_entry(path: Path) -> Path:
         [
             _plain_error(
                 f"more than one episode in {display_path(path)}: {names}",
-                "build one of the files directly, or move the others",
+                "build one of the files directly, or move the others"
+                if find_series(path) is None
+                else f"this folder is a series: build `{display_path(path)}:"
+                f"{entries[0].stem}` for one episode (`reel build` builds them all)",
             )
         ]
     )
 
 
+def find_series(path: Path) -> Path | None:
+    """The series file PATH means, if it means one: PATH itself when it declares
+    ``series``, or the one file in the folder PATH that does. Cheap (no parser):
+    the no-op fast path asks it first."""
+    if path.is_dir():
+        found = [p for p in sorted(path.glob(f"*{SUFFIX}")) if _declares(p, "series ")]
+        return found[0] if len(found) == 1 else None
+    if path.suffix == SUFFIX and path.is_file() and _declares(path, "series "):
+        return path
+    return None
+
+
 def _declares_episode(path: Path) -> bool:
-    """Whether the file declares an episode. Only regular files are opened (a
-    named pipe called ``x.episode`` would block a read forever), and no more than
-    the source size limit is read: a larger file that declares an episode is
-    picked and then refused by the loader with its size."""
+    return _declares(path, "episode ")
+
+
+def _declares(path: Path, keyword: str) -> bool:
+    """Whether a line of the file begins with ``keyword``. Only regular files are
+    opened (a named pipe called ``x.episode`` would block a read forever), and no
+    more than the source size limit is read: a larger file that declares an
+    episode is picked and then refused by the loader with its size."""
     try:
         with open_regular(path, path.name) as handle:
             text = handle.read(MAX_SOURCE_BYTES).decode("utf-8", errors="replace")
     except (Refused, OSError):
         return False
-    return any(line.lstrip().startswith("episode ") for line in text.splitlines())
+    return any(line.lstrip().startswith(keyword) for line in text.splitlines())
 
 
 def _plain_error(message: str, help_: str) -> object:

@@ -247,6 +247,10 @@ class Episode:
     blocklist: tuple[str, ...] = ()  # words the content-safety gate adds to its own
     blocklist_span: Span | None = field(default=None, compare=False, repr=False)
     pacing: Arc | None = None  # the `arc` setting's shares, when the episode declares one
+    # Story years since the previous episode of its series (`elapsed 2y`): ages
+    # carried in the canon store advance by this much before the episode starts.
+    elapsed_years: int = 0
+    elapsed_span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
     def shots(self) -> tuple[Shot, ...]:

@@ -257,6 +257,29 @@ class _ToAst(Transformer):
         return self._setting("approve", meta, children)
 
     @v_args(meta=True)
+    def ep_elapsed(self, meta: Meta, children: list[Any]) -> Any:
+        return self._setting("elapsed", meta, children)
+
+    @v_args(meta=True)
+    def series(self, meta: Meta, children: list[Any]) -> Any:
+        name, *stmts = children
+        titles = [value for kind, value in stmts if kind == "title"]
+        episodes = tuple(value for kind, value in stmts if kind == "episode")
+        return ast.SeriesDecl(
+            str(name),
+            titles[0] if titles else None,
+            episodes,
+            self._meta_span(meta),
+            self._tok_span(name),
+        )
+
+    def series_title(self, children: list[Any]) -> Any:
+        return ("title", self.value_of(children[0]))
+
+    def series_episode(self, children: list[Any]) -> Any:
+        return ("episode", self.value_of(children[0]))
+
+    @v_args(meta=True)
     def cast(self, meta: Meta, children: list[Any]) -> Any:
         return ast.CastDecl(tuple(children), self._meta_span(meta))
 

@@ -32,14 +32,18 @@ DEFAULT_VOICE_PITCH = 50
 PIPER_NATURAL_WPM = 160  # about the bundled Piper voice's pace at rate 100%
 
 
-def analyse(path: Path, diags: Diagnostics | None = None) -> ir.Episode:
+def analyse(
+    path: Path, diags: Diagnostics | None = None, shared: tuple[str, ...] = ()
+) -> ir.Episode:
     """Parse, load and resolve the episode at PATH. Raises InputError on errors.
 
-    Warnings are left in ``diags`` for the caller to show.
+    ``shared`` names modules loaded before the episode as if it began with
+    them (a series file, ``"./series.episode"``). Warnings are left in
+    ``diags`` for the caller to show.
     """
     diags = diags if diags is not None else Diagnostics()
     entry = find_entry(path)
-    program = load_program(entry, diags, prelude=(PRELUDE, ARCS))
+    program = load_program(entry, diags, prelude=(PRELUDE, ARCS, *shared))
     if program is None or diags.has_errors():
         raise InputError(diags.errors)
     episode = Resolver(program, diags).run()
@@ -200,6 +204,8 @@ class Resolver:
             approvals=tuple(settings.get("approve", ())),
             blocklist=tuple(settings.get("blocklist", ())),
             blocklist_span=settings.get("blocklist_span"),
+            elapsed_years=settings.get("elapsed", (0, None))[0],
+            elapsed_span=settings.get("elapsed", (0, None))[1],
         )
 
     def settings(self, decl: ast.EpisodeDecl) -> dict[str, Any]:
@@ -272,6 +278,16 @@ class Resolver:
                 style = self.ctx.convert("caption_style", args[0])
                 if style is not None:
                     out["captions"] = style
+            elif name == "elapsed":
+                years = _story_years(args[0])
+                if years is None:
+                    self.diags.error(
+                        f"'{args[0].text}' is not a story time",
+                        args[0].span,
+                        "write whole years since the previous episode: `elapsed 2y` (or `0y`)",
+                    )
+                else:
+                    out["elapsed"] = (years, setting.span)
         for required, example in (
             ("title", 'title "The Pilot"'),
             ("format", "format 1920x1080 @ 24fps"),
@@ -479,6 +495,15 @@ class Resolver:
         # Declaration order: which deliverable is the master follows what the
         # author wrote first, never how the names sort.
         return tuple(out.values())
+
+
+def _story_years(value: ast.Value) -> int | None:
+    """``2y`` → 2: story time between episodes is whole years, the unit ages
+    move in (a day or a month changes no age the canon keeps)."""
+    text = value.text
+    if value.kind != "quantity" or not text.endswith("y") or not text[:-1].isdigit():
+        return None
+    return int(text[:-1])
 
 
 def _from_stdlib(decl: Any) -> bool:
