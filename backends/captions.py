@@ -321,6 +321,8 @@ def write_ass(sandbox: Path, params: dict[str, Any]) -> None:
             (cue.start, cue.end, text, accent, tag)
             for cue, (_, _, text, accent, tag) in zip(snapped, candidates, strict=True)
         ]
+    last = episode_end(params)
+    candidates = [(a, min(b, last), *rest) for a, b, *rest in candidates if a < last]
     budget = int(len(candidates) * spec["accent_ratio"] / 100)
     for start, end, text, accent, tag in candidates:
         use_accent = accent and budget > 0
@@ -383,6 +385,18 @@ def cue_file(cues: list[Cue], escape: Callable[[str], str], format_: str) -> str
     return ("WEBVTT\n\n" if format_ == "vtt" else "") + "".join(blocks)
 
 
+def episode_end(params: dict[str, Any]) -> float:
+    """Where the picture ends (the last shot's end), or no limit without shots."""
+    return max((shot["end"] for shot in params.get("shots", [])), default=float("inf"))
+
+
+def within(cues: list[Cue], end: float) -> list[Cue]:
+    """Cues cut at the picture's end: a cue's minimum duration, or a voice's
+    tail, must not keep a caption on screen after the video has stopped (QC
+    checks it; players show such a cue over black or not at all)."""
+    return [Cue(c.start, min(c.end, end), c.text) for c in cues if c.start < end]
+
+
 def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     rules = Rules.from_params(params["rules"])
     if params["lines"] and "words" in params["lines"][0]:
@@ -393,6 +407,7 @@ def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     fps = _fps(params)
     if fps is not None:
         cues = on_frames(cues, fps, rules.min_gap)
+    cues = within(cues, episode_end(params))
     (sandbox / "captions.srt").write_text(cue_file(cues, srt_text, "srt"), encoding="utf-8")
     (sandbox / "captions.vtt").write_text(cue_file(cues, vtt_text, "vtt"), encoding="utf-8")
     if "phrases" in params:

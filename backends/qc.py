@@ -172,6 +172,9 @@ def caption_cues(path: Path) -> list[tuple[float, float]]:
     Raises ValueError when the file is not captions."""
     import pysubs2
 
+    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    if not text or text == "WEBVTT":  # an episode without lines has no cues to check
+        return []
     try:
         subs = pysubs2.load(str(path), encoding="utf-8")
     except (pysubs2.exceptions.Pysubs2Error, UnicodeDecodeError) as exc:

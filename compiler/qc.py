@@ -418,18 +418,39 @@ def _spans(spans: list[tuple[float, float]]) -> str:
     return ", ".join(f"{s0:.2f}-{s1:.2f} s" for s0, s1 in spans) or "none"
 
 
+def _content_shots(shotlist: a.ShotList) -> list[tuple[float, float]]:
+    """Where the picture is the user's own (an image or a video): it may be
+    dark, or still, on purpose, which QC cannot tell from a broken render."""
+    fps = Fraction(shotlist.fps_num, shotlist.fps_den)
+    return [
+        (float(s.start_frame / fps), float((s.start_frame + s.duration_frames) / fps))
+        for s in shotlist.shots
+        if s.plate.kind in ("image", "video")
+    ]
+
+
 def _picture_spans(m: dict[str, Any], shotlist: a.ShotList) -> list[QCCheck]:
+    """Black outside the dips and frozen moving shots. Both block where Reel
+    made the picture (a generated plate, a move): there they mean a broken
+    render. Inside the user's own image or video they only warn: a night
+    shot is dark and a locked-off shot is still on purpose."""
     frame = shotlist.fps_den / shotlist.fps_num
     dips = intended_black(shotlist)
     black = [
         (s0, s1) for s0, s1 in m.get("black", []) if _uncovered([s0, s1], dips, frame) >= frame
     ]
+    content = _content_shots(shotlist)
+    black_blocks = any(_uncovered([s0, s1], content, frame) >= frame for s0, s1 in black)
     frozen = []
+    frozen_blocks = False
     for shot_id, s0, s1 in moving(shotlist):
         for f0, f1 in m.get("freeze", []):
             held = _overlap(s0, s1, f0, f1)
             if held >= max(FREEZE_MIN_SECONDS, FREEZE_SHARE * (s1 - s0)) - frame / 2:
                 frozen.append((shot_id, f0, f1))
+                frozen_blocks |= _uncovered([f0, f1], content, frame) >= frame or (
+                    shot_id in _moved(shotlist)
+                )
     return [
         _check(
             "black frames",
@@ -438,7 +459,7 @@ def _picture_spans(m: dict[str, Any], shotlist: a.ShotList) -> list[QCCheck]:
             not black,
             "black picture where the plan has none (a missing or broken shot)",
             "find the shot at that time (`reel query` lists shot times); rebuild it",
-        ),
+        ).model_copy(update={"blocking": black_blocks}),
         _check(
             "frozen frames",
             "motion in shots that move",
@@ -446,8 +467,17 @@ def _picture_spans(m: dict[str, Any], shotlist: a.ShotList) -> list[QCCheck]:
             not frozen,
             "a shot the plan moves (a video or a move) stands still",
             "check that shot's clip and move; rebuild it",
-        ),
+        ).model_copy(update={"blocking": frozen_blocks}),
     ]
+
+
+def _moved(shotlist: a.ShotList) -> set[str]:
+    """Shots Reel itself moves (a move over a textured plate)."""
+    return {
+        s.id
+        for s in shotlist.shots
+        if s.motion.kind != "static" and s.plate.kind not in SMOOTH_PLATES
+    }
 
 
 def _silence(m: dict[str, Any], shotlist: a.ShotList) -> QCCheck:

@@ -223,7 +223,7 @@ def test_a_review_proxy_that_sets_a_bitrate_gets_its_own_sound(tmp_path: Path) -
         (
             "deliver m = youtube_1080p { video_codec hevc }",
             "video_codec hevc",
-            "video_codec 'hevc' is not supported",
+            "Reel encodes HEVC only for dynamic_range hlg",
         ),
         ("deliver m = youtube_1080p { fps 30fps }", "fps 30fps", "fps 30fps differs"),
         ("deliver v = shorts_vertical { reframe tilt }", "reframe tilt", "reframe 'tilt'"),

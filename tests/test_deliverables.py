@@ -66,7 +66,8 @@ def test_changing_a_preset_field_rebuilds_only_that_deliverable(pilot_copy: dict
             for line in proc.stdout.splitlines()
             if line.startswith("explain: ")
         )
-        assert ran == ["loudness/podcast", "podcast/podcast"]
+        # the podcast's QC decodes the new file (its action is keyed by the file's bytes)
+        assert ran == ["loudness/podcast", "podcast/podcast", "qc@podcast"]
         figures = measure_ebur128("podcast.m4a", pilot_copy["folder"])
         assert abs(figures["integrated"] - -18.0) <= 1.0
     finally:

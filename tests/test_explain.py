@@ -166,7 +166,7 @@ def test_a_no_op_keeps_the_summary_and_an_edit_names_only_what_changed(tmp_path:
 
     noop = _build(project, tmp_path)
     assert noop.stdout.splitlines() == [noop.stdout.strip()]  # one line
-    assert "up to date: 0 action(s) ran, 11 cached; 4 file(s) in out/tiny unchanged" in noop.stdout
+    assert "up to date: 0 action(s) ran, 12 cached; 4 file(s) in out/tiny unchanged" in noop.stdout
     assert summary.read_bytes() == real  # the real build's figures are kept
 
     entry.write_text(entry.read_text().replace('title "One"', 'title "Uno"'))
@@ -174,7 +174,8 @@ def test_a_no_op_keeps_the_summary_and_an_edit_names_only_what_changed(tmp_path:
     lines = edited.stdout.splitlines()
     assert [x for x in lines if x.startswith("delivered ")] == ["delivered out/tiny/master.mp4"]
     assert "unchanged: 3 other file(s) in out/tiny" in lines
-    assert json.loads(summary.read_text())["actions"]["ran"] == 3  # segment/one.s01, mux, report
+    # segment/one.s01, mux, report, and qc@master on the new master
+    assert json.loads(summary.read_text())["actions"]["ran"] == 4
 
 
 def test_check_writes_only_voices_to_the_cache(tmp_path: Path) -> None:

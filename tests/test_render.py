@@ -52,6 +52,7 @@ def test_every_output_is_delivered(pilot: dict) -> None:
         "RenderPlan.json",
         "PacingReport.json",
         "RenderOutput.json",
+        "QCReport.json",
         "run_summary.json",
         "report.html",
         "master.mp4",
@@ -146,9 +147,9 @@ def test_second_build_runs_nothing_and_starts_no_ffmpeg(pilot_copy: dict, monkey
         progress=False,
     )
     assert result.report.ran == [] and result.report.failures == []
-    # Every action but `concat`, which only the `video` target asks for.
+    # Every action but `concat` and its QC, which only the `video` target asks for.
     cached = {r.action for r in result.report.cached}
-    assert cached == {a.id for a in result.lowered.actions} - {"concat"}
+    assert cached == {a.id for a in result.lowered.actions} - {"concat", "qc@video"}
     summary = load(pilot["folder"], "run_summary.json")
     assert summary["actions"]["ran"] == 0 and summary["cache_hit_rate"] == 1.0
 
@@ -186,6 +187,10 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "timeline/timeline",
         "segment@shorts/the_street.s01",
         "rendition/shorts",
+        # each changed file is decoded again by its QC
+        "qc@master",
+        "qc@review",
+        "qc@shorts",
     }
     # In the blueprint's words: the shot, the field and the line that writes it.
     at = next(
@@ -200,6 +205,9 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
         "mux",
         "piece@review/the_street.s01",
         "proxy/review",
+        "qc@master",
+        "qc@review",
+        "qc@shorts",
         "rendition/shorts",
         "report",
         "segment/the_street.s01",
@@ -227,6 +235,9 @@ def test_targets_query_and_graph(pilot_copy: dict) -> None:
         "piece@review/the_routine.s01",
         "piece@review/the_routine.s02",
         "proxy/review",
+        "qc@master",
+        "qc@review",
+        "qc@video",
         "report",
         "segment/the_routine.s02",
         "tail/the_routine.s01",
