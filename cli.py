@@ -302,6 +302,13 @@ def build(
     from .lang.entry import find_series
 
     series_file = find_series(path)
+    if series_file is not None and emit_dir is not None:
+        # Emitted commands are one episode's build; a series has many, each
+        # needing the canon of those before it, which a shell script cannot judge.
+        raise click.UsageError(
+            "--emit-commands writes one episode's commands, not a series': "
+            "build the series with Reel, or emit from a standalone episode"
+        )
     if series_file is not None:  # a series: every episode, or PATH:EPISODE[:TARGET]
         try:
             _build_series(

@@ -149,3 +149,11 @@ def test_an_episode_that_redeclares_a_dead_character_alive(tmp_path: Path) -> No
     run = check(series(tmp_path, FINE_01, ep02))
     assert run.returncode == 1
     assert "says life status alive, but the canon holds dead" in run.stderr
+
+
+def test_emitting_commands_for_a_series_is_refused_not_ignored(tmp_path: Path) -> None:
+    series = tmp_path / "show"
+    shutil.copytree(REPO / "examples" / "series", series)
+    done = reel("build", str(series), "--emit-commands", str(tmp_path / "emitted"), cwd=tmp_path)
+    assert done.returncode == 2 and "not a series" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "emitted").exists()
