@@ -309,6 +309,16 @@ def build(
             "--emit-commands writes one episode's commands, not a series': "
             "build the series with Reel, or emit from a standalone episode"
         )
+    # What every build of this command shares, an episode's or a series' episodes'.
+    options: dict[str, Any] = {
+        "jobs": jobs,
+        "keep_going": keep_going,
+        "profile": profile,
+        "backend": backend,
+        "remote": RemoteCache(remote_cache, upload=remote_upload) if remote_cache else None,
+        "executor": executor,
+        "progress": "quiet" if quiet else progress,
+    }
     if series_file is not None:  # a series: every episode, or PATH:EPISODE[:TARGET]
         try:
             _build_series(
@@ -321,17 +331,7 @@ def build(
                 started=started,
                 quiet=quiet,
                 explain=explain,
-                options={
-                    "jobs": jobs,
-                    "keep_going": keep_going,
-                    "profile": profile,
-                    "backend": backend,
-                    "remote": RemoteCache(remote_cache, upload=remote_upload)
-                    if remote_cache
-                    else None,
-                    "executor": executor,
-                    "progress": "quiet" if quiet else progress,
-                },
+                options=options,
             )
         finally:
             _print_diagnostics(diags.warnings)
@@ -377,27 +377,14 @@ def build(
             target=target,
             out=out,
             cache_dir=store.root,
-            jobs=jobs,
-            keep_going=keep_going,
-            profile=profile,
-            backend=backend,
             diags=diags,
             record=record,
-            remote=RemoteCache(remote_cache, upload=remote_upload) if remote_cache else None,
-            executor=executor,
-            progress="quiet" if quiet else progress,
+            **options,
         )
     finally:
         _print_diagnostics(diags.warnings)
     report = built.report
-    if explain:
-        for result in sorted(report.ran, key=lambda r: r.action):
-            click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
-    # Only the files this build changed: after an edit, the two that changed are
-    # what a user looks for, not the fifty that did not; the count says the rest
-    # are there too (one set per build).
-    for delivered in [] if quiet else built.changed:
-        click.echo(f"delivered {os.path.relpath(delivered)}")
+    _print_ran(built, explain=explain, quiet=quiet)
     same = len(built.delivered) - len(built.changed)
     if same and not quiet:
         other = " other" if built.changed else ""
@@ -407,6 +394,17 @@ def build(
         _summary(built.plan, time.perf_counter() - started, "built")
         + f"; {ran} action(s) ran, {cached} cached"
     )
+
+
+def _print_ran(built: Any, *, explain: bool, quiet: bool) -> None:
+    """Why each action ran (``--explain``), then the files this build changed:
+    after an edit, the two that changed are what a user looks for, not the
+    fifty that did not (the caller counts the rest)."""
+    if explain:
+        for result in sorted(built.report.ran, key=lambda r: r.action):
+            click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
+    for delivered in [] if quiet else built.changed:
+        click.echo(f"delivered {os.path.relpath(delivered)}")
 
 
 def _build_series(
@@ -459,11 +457,7 @@ def _build_series(
             **options,
         )
         report = built.report
-        if explain:
-            for result in sorted(report.ran, key=lambda r: r.action):
-                click.echo(f"explain: {result.action}: {'; '.join(result.reasons)}")
-        for delivered in [] if quiet else built.changed:
-            click.echo(f"delivered {os.path.relpath(delivered)}")
+        _print_ran(built, explain=explain, quiet=quiet)
         totals["ran"] += len(report.ran)
         totals["cached"] += len(report.cached)
         click.echo(

@@ -61,7 +61,7 @@ def clips(
             continue
         start = float(Fraction(spec.in_frame or 0) / fps)
         end = float(Fraction(spec.out_frame) / fps) if spec.out_frame is not None else length
-        facts = tonemap.source_facts(info)
+        facts = tonemap.hdr_source(info)
         clip = Clip(
             round(max(0.0, min(end, length) - start), 6),
             bool(info.get("has_audio")),

@@ -459,24 +459,7 @@ def _encoder(
     audio bitrate, the profile's speed, the backend's codec, BT.709 tags."""
     codec = BACKENDS[backend]
     crf = roles.crf(deliverable)
-    if deliverable is not None and roles.is_hdr(deliverable):
-        # HEVC Main10, BT.2020/HLG, on any backend (VideoToolbox's is not verified).
-        return a.EncoderSettings(
-            video_codec=X265,
-            preset=roles.PROXY_PRESET if proxy else profile["preset"],
-            crf=crf,
-            threads=1,
-            gop_frames=round(fps * 2),
-            pix_fmt="yuv420p10le",
-            audio_codec="aac",
-            audio_rate=48000,
-            audio_channels=2,
-            audio_bitrate_kbps=roles.audio_settings(deliverable, episode)["bitrate_kbps"],
-            colour_primaries="bt2020",
-            colour_transfer="arib-std-b67",
-            colour_matrix="bt2020nc",
-        )
-    return a.EncoderSettings(
+    settings = a.EncoderSettings(
         video_codec=codec,
         preset=roles.PROXY_PRESET if proxy else profile["preset"],
         crf=crf,
@@ -489,6 +472,20 @@ def _encoder(
         audio_channels=2,
         audio_bitrate_kbps=roles.audio_settings(deliverable, episode)["bitrate_kbps"],
     )
+    if deliverable is not None and roles.is_hdr(deliverable):
+        # HEVC Main10, BT.2020/HLG, on any backend (VideoToolbox's is not verified).
+        return settings.model_copy(
+            update={
+                "video_codec": X265,
+                "quality": None,
+                "threads": 1,
+                "pix_fmt": "yuv420p10le",
+                "colour_primaries": "bt2020",
+                "colour_transfer": "arib-std-b67",
+                "colour_matrix": "bt2020nc",
+            }
+        )
+    return settings
 
 
 def _json_value(value: Any) -> Any:

@@ -443,14 +443,13 @@ def _picture_spans(m: dict[str, Any], shotlist: a.ShotList) -> list[QCCheck]:
     black_blocks = any(_uncovered([s0, s1], content, frame) >= frame for s0, s1 in black)
     frozen = []
     frozen_blocks = False
+    moved = _moved(shotlist)
     for shot_id, s0, s1 in moving(shotlist):
         for f0, f1 in m.get("freeze", []):
             held = _overlap(s0, s1, f0, f1)
             if held >= max(FREEZE_MIN_SECONDS, FREEZE_SHARE * (s1 - s0)) - frame / 2:
                 frozen.append((shot_id, f0, f1))
-                frozen_blocks |= _uncovered([f0, f1], content, frame) >= frame or (
-                    shot_id in _moved(shotlist)
-                )
+                frozen_blocks |= _uncovered([f0, f1], content, frame) >= frame or shot_id in moved
     return [
         _check(
             "black frames",

@@ -97,10 +97,10 @@ def fit(clip: np.ndarray, params: dict[str, Any]) -> np.ndarray:
 def clean(sandbox: Path, decoded: Path, level: str) -> np.ndarray:
     """The decoded clip, cleaned at ``level`` (as it is, for ``off``)."""
     samples = read_wav(decoded)
+    if level == "off":
+        return samples
     floor = cleanup.noise_floor_db(samples.mean(axis=1), RATE)
     filters = cleanup.chain(level, floor, VOCAL_CHAIN)
-    if not filters:
-        return samples
     cleaned = sandbox / "cleaned.wav"
     run_commands([["-i", DECODED, "-af", filters, "-ac", "2", *PCM_OUT, cleaned.name]], sandbox)
     out = read_wav(cleaned)

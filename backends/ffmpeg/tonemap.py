@@ -116,7 +116,7 @@ def space(params: dict[str, Any]) -> Space:
     return SPACES[params["encoder"].get("space", SDR)]
 
 
-def source_facts(info: dict[str, Any]) -> dict[str, str] | None:
+def hdr_source(info: dict[str, Any]) -> dict[str, str] | None:
     """The colour facts a segment needs from a video's probe, or None for an
     SDR source (which enters as BT.709, as before, keeping its action key)."""
     transfer = info.get("colour_transfer")
