@@ -439,7 +439,7 @@ class GateResult(Model):
     A failure blocks a publish deliverable (``fail``) and only warns for any
     other (``warn``): a review proxy may pass what a publish master may not."""
 
-    gate: str = Field(description="runtime, rights, placeholders, content_safety")
+    gate: str = Field(description="runtime, rights, placeholders, content_safety, caption_sync")
     deliverable: str = Field(description="The deliverable judged ('' for the episode)")
     publish: bool = Field(description="Whether that deliverable is marked `publish true`")
     target: str = Field(description="What was checked: an asset's path, a line, a title")
