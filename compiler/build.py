@@ -707,6 +707,31 @@ def run_summary(
         "placeholders": result.plan.manifest.placeholders,
         "gates": [g.model_dump(mode="json") for g in result.gates],
         "approvals": [x.model_dump(mode="json") for x in result.plan.gates.approvals],
+        # QC's verdict per delivered file; QCReport.json has every measurement.
+        "qc": [
+            {
+                "deliverable": f.deliverable,
+                "path": f.path,
+                "media": f.media,
+                "passed": f.passed,
+                "checks": len(f.checks),
+                "failed": [
+                    {
+                        "check": c.name,
+                        "blocking": c.blocking,
+                        "target": c.target,
+                        "measured": c.measured,
+                        "reason": c.reason,
+                        "fix": c.fix,
+                    }
+                    for c in f.checks
+                    if not c.passed
+                ],
+            }
+            for f in result.qc_report.files
+        ]
+        if result.qc_report is not None
+        else None,
         "voices": {
             "ran": sorted(r.action for r in result.plan.voice_report.ran),
             "cached": len(result.plan.voice_report.cached),
