@@ -829,11 +829,11 @@ def clean(path: Path | None, out: Path, cache_dir: Path | None, with_cache: bool
 )
 @_handled
 def schema(out: Path) -> None:
-    """Write the JSON Schemas of the artifacts."""
-    from .compiler.artifacts import json_schemas
+    """Write the JSON Schemas of the artifacts (a series' Canon and CanonDiff too)."""
     from .compiler.jsonio import write_json
+    from .compiler.schemas import published_schemas
 
-    for name, body in sorted(json_schemas().items()):
+    for name, body in sorted(published_schemas().items()):
         write_json(out / name, body)
         click.echo(f"wrote {os.path.relpath(out / name)}")
 

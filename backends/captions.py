@@ -397,6 +397,26 @@ def within(cues: list[Cue], end: float) -> list[Cue]:
     return [Cue(c.start, min(c.end, end), c.text) for c in cues if c.start < end]
 
 
+_SRT_TIME = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")
+
+
+def read_srt(text: str) -> list[Cue]:
+    """The cues of an SRT file as :func:`cue_file` writes it, with the text
+    as typed (the word joiners :func:`srt_text` adds are taken out)."""
+    cues = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        rows = block.split("\n")
+        stamp = next((i for i, row in enumerate(rows) if _SRT_TIME.search(row)), None)
+        if stamp is None:
+            continue
+        h0, m0, s0, f0, h1, m1, s1, f1 = map(int, _SRT_TIME.search(rows[stamp]).groups())  # type: ignore[union-attr]
+        body = "\n".join(rows[stamp + 1 :]).replace(WORD_JOINER, "")
+        cues.append(
+            Cue(h0 * 3600 + m0 * 60 + s0 + f0 / 1000, h1 * 3600 + m1 * 60 + s1 + f1 / 1000, body)
+        )
+    return cues
+
+
 def write_sidecars(sandbox: Path, params: dict[str, Any]) -> None:
     rules = Rules.from_params(params["rules"])
     if params["lines"] and "words" in params["lines"][0]:

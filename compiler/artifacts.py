@@ -439,7 +439,7 @@ class GateResult(Model):
     A failure blocks a publish deliverable (``fail``) and only warns for any
     other (``warn``): a review proxy may pass what a publish master may not."""
 
-    gate: str = Field(description="runtime, rights, placeholders, content_safety")
+    gate: str = Field(description="runtime, rights, placeholders, content_safety, caption_sync")
     deliverable: str = Field(description="The deliverable judged ('' for the episode)")
     publish: bool = Field(description="Whether that deliverable is marked `publish true`")
     target: str = Field(description="What was checked: an asset's path, a line, a title")
@@ -539,10 +539,10 @@ ARTIFACTS: tuple[type[Artifact], ...] = (
 A = TypeVar("A", bound=Artifact)
 
 
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """JSON Schema of each artifact, keyed by file name."""
+def json_schemas(models: tuple[type[Artifact], ...] = ARTIFACTS) -> dict[str, dict[str, Any]]:
+    """JSON Schema of each artifact in ``models``, keyed by file name."""
     out = {}
-    for model in ARTIFACTS:
+    for model in models:
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://reel.dev/schemas/{model.kind}/{SCHEMA_VERSION}"

@@ -24,6 +24,7 @@ from . import artifacts as a
 from . import qc
 from .actions import build_graph
 from .canon_store import SeriesPlace
+from .caption_sync import SyncOutcome, caption_sync
 from .executor import ExecutionReport
 from .failures import BuildFailed, failure_diagnostics
 from .hashing import PREFIX, hash_value
@@ -59,6 +60,13 @@ class BuildResult:
     summary_loudness: dict[str, Any] | None = None
     repairs: list[str] = field(default_factory=list)  # damaged cache blobs found (evicted)
     qc_report: qc.QCReport | None = None  # the delivered files decoded and checked
+    sync: SyncOutcome | None = None  # the caption-sync gate, judged on the built captions
+
+    @property
+    def gates(self) -> list[a.GateResult]:
+        """Every gate's results: the plan's and the built captions' (sorted)."""
+        results = [*self.plan.gates.results, *(self.sync.results if self.sync else [])]
+        return sorted(results, key=lambda r: (r.gate, r.deliverable, r.target, r.status))
 
 
 def toolchain_digest(store: Store) -> str:
@@ -234,6 +242,9 @@ def _build(
         if result.qc_report is not None and not result.qc_report.passed:
             kept = staged.fail()
             raise BuildFailed(qc.diagnostics(result.qc_report, str(kept or staged.folder)).errors)
+        if result.sync is not None and result.sync.blocked.has_errors():
+            staged.fail()  # kept with RenderOutput, whose gates say what failed
+            raise GateError(result.sync.blocked.errors)
         changed = {staged.folder / name for name in staged.changed()}
         result.changed = [p for p in result.delivered if p in changed]
         staged.commit()
@@ -262,6 +273,7 @@ def _deliver(
         for output_name, file_name in files:
             digest = result.report.results[action_id].outputs[output_name]
             result.delivered.append(staged.add_blob(digest, file_name))
+    result.sync = sync_captions(result, store, diags)
     if wanted:
         written = write_render_output(result, store, labels, staged)
         if written.loudness is not None:
@@ -273,6 +285,23 @@ def _deliver(
         result.qc_report = write_qc_report(result, store, staged, written, wanted)
         # A check that does not block (loudness on an unpublished deliverable) warns.
         diags.items.extend(qc.diagnostics(result.qc_report, str(staged.folder)).warnings)
+
+
+def sync_captions(result: BuildResult, store: Store, diags: Diagnostics) -> SyncOutcome | None:
+    """The caption-sync gate over the built sidecar captions and the voices
+    they were timed from (None when this build made no captions)."""
+    done = result.report.results.get("captions")
+    if done is None:
+        return None
+    voiced = dict(result.plan.voice_report.results) if result.plan.voice_report else {}
+    voiced.update(result.report.results)
+    voices = {
+        action_id.removeprefix("voice/"): store.blob_path(res.outputs["voice.wav"])
+        for action_id, res in voiced.items()
+        if action_id.startswith("voice/") and "voice.wav" in res.outputs
+    }
+    srt = store.read_blob(done.outputs["captions.srt"]).decode("utf-8")
+    return caption_sync(result.plan.episode, result.plan.shotlist, srt, voices, diags)
 
 
 def write_qc_report(
@@ -562,7 +591,7 @@ def write_render_output(
         loudness=loudness,
         toolchain=a.Toolchain(ffmpeg_digest=toolchain_digest(store), backend=registry_digest()),
         timing_lock_hash=planned.shotlist.timing_lock_hash,
-        gates=planned.gates.results,
+        gates=result.gates,
         approvals=planned.gates.approvals,
     )
     render_output.write(staged.staging)
@@ -676,8 +705,33 @@ def run_summary(
         "failed": [f.action.id for f in report.failures],
         "warnings": [d.message for d in diags.warnings],
         "placeholders": result.plan.manifest.placeholders,
-        "gates": [g.model_dump(mode="json") for g in result.plan.gates.results],
+        "gates": [g.model_dump(mode="json") for g in result.gates],
         "approvals": [x.model_dump(mode="json") for x in result.plan.gates.approvals],
+        # QC's verdict per delivered file; QCReport.json has every measurement.
+        "qc": [
+            {
+                "deliverable": f.deliverable,
+                "path": f.path,
+                "media": f.media,
+                "passed": f.passed,
+                "checks": len(f.checks),
+                "failed": [
+                    {
+                        "check": c.name,
+                        "blocking": c.blocking,
+                        "target": c.target,
+                        "measured": c.measured,
+                        "reason": c.reason,
+                        "fix": c.fix,
+                    }
+                    for c in f.checks
+                    if not c.passed
+                ],
+            }
+            for f in result.qc_report.files
+        ]
+        if result.qc_report is not None
+        else None,
         "voices": {
             "ran": sorted(r.action for r in result.plan.voice_report.ran),
             "cached": len(result.plan.voice_report.cached),

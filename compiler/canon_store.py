@@ -9,7 +9,8 @@ change, relative to the series folder): what a reviewer reads before the
 canon moves on.
 
 Kept out of ``artifacts.ARTIFACTS``: a lone episode has no store, and its
-artifact chain stays the four planning artifacts and RenderOutput.
+artifact chain stays the four planning artifacts and RenderOutput. `reel
+schema` publishes their schemas all the same (``schemas.PUBLISHED``).
 """
 
 from __future__ import annotations

@@ -183,6 +183,10 @@ class OutputSet:
     _settled: bool = field(default=False, init=False)  # committed, kept as failed, or discarded
 
     def __post_init__(self) -> None:
+        # The folder as check_output_folder names it (resolved): what the set
+        # says it delivered is compared with the build's folder, so a relative
+        # --out must not make the same file look like another.
+        self.out = self.out.resolve()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
             sweep(self.out, self.episode_id)

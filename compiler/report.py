@@ -40,7 +40,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}
 .sub{color:#5b6270}.tiles{display:flex;flex-wrap:wrap;gap:10px}
 .tile{background:#fff;border-radius:8px;padding:10px 14px;box-shadow:0 1px 2px #0002;
 min-width:110px}
-.tile b{display:block;font-size:22px}.ok{color:#1f8a4c}.bad{color:#c0392b}
+.tile b{display:block;font-size:22px}.ok{color:#1f8a4c}.bad{color:#c0392b}.warn{color:#b7791f}
+h3{font-size:14px;margin:16px 0 6px}th{background:#eef0f4}
 .sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:10px}
 figure{margin:0;background:#fff;border-radius:6px;overflow:hidden;box-shadow:0 1px 2px #0002;
 border-top:5px solid var(--c)}
@@ -153,7 +154,107 @@ def _gates(plan: Any, summary: dict[str, Any], seconds: float) -> str:
     rows.append(_verdict(not placeholders, f"placeholders: {placeholders} (missing pictures)"))
     for warning in summary.get("warnings") or []:
         rows.append(f'<tr><td><b class="bad">!</b></td><td>{escape(warning)}</td></tr>')
-    return f"<table>{''.join(rows)}</table>"
+    return "\n".join(
+        [
+            f"<table>{''.join(rows)}</table>",
+            "<h3>Every gate, per deliverable</h3>",
+            _gate_results(summary.get("gates") or []),
+            "<h3>Approvals</h3>",
+            _approvals(summary.get("approvals") or []),
+            "<h3>QC of each delivered file</h3>",
+            _qc(summary.get("qc")),
+        ]
+    )
+
+
+STATUS = {"pass": "ok", "approved": "ok", "warn": "warn", "fail": "bad"}
+
+
+def _cell(value: Any) -> str:
+    return f"<td>{escape(str(value))}</td>" if value not in (None, "") else "<td>–</td>"
+
+
+def _gate_results(results: list[dict[str, Any]]) -> str:
+    """Each GateResult (run_summary's ``gates``, as RenderOutput has them): a
+    row per gate, deliverable and target, its status, and why and the fix."""
+    if not results:
+        return '<p class="sub">no gate results</p>'
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "gate",
+            "deliverable",
+            "publish",
+            "target",
+            "status",
+            "reason",
+            "fix",
+            "site",
+            "approver",
+        )
+    )
+    rows = [f'<tr class="head">{head}</tr>']
+    for r in results:
+        status = r.get("status", "")
+        rows.append(
+            f'<tr class="gate {escape(status)}">'
+            + _cell(r.get("gate"))
+            + _cell(r.get("deliverable"))
+            + _cell("publish" if r.get("publish") else "no")
+            + _cell("every target" if r.get("target") == "*" else r.get("target"))
+            + f'<td><b class="{STATUS.get(status, "")}">{escape(status)}</b></td>'
+            + _cell(r.get("reason"))
+            + _cell(r.get("fix"))
+            + _cell(r.get("site"))
+            + _cell(r.get("approver"))
+            + "</tr>"
+        )
+    return f'<table class="gates">{"".join(rows)}</table>'
+
+
+def _approvals(approvals: list[dict[str, Any]]) -> str:
+    if not approvals:
+        return '<p class="sub">no approvals: no gate was lifted</p>'
+    head = "".join(f"<th>{h}</th>" for h in ("gate", "target", "approver", "reason", "site"))
+    rows = [f'<tr class="head">{head}</tr>']
+    for x in approvals:
+        rows.append(
+            '<tr class="approval">'
+            + "".join(_cell(x.get(k)) for k in ("gate", "target", "approver", "reason", "site"))
+            + "</tr>"
+        )
+    return f'<table class="approvals">{"".join(rows)}</table>'
+
+
+def _qc(files: list[dict[str, Any]] | None) -> str:
+    """QC's verdict per delivered file, with each failed check (QCReport.json
+    has every measurement)."""
+    if files is None:
+        return '<p class="sub">not checked (nothing was delivered)</p>'
+    head = "".join(f"<th>{h}</th>" for h in ("deliverable", "file", "verdict", "checks", "failed"))
+    rows = [f'<tr class="head">{head}</tr>']
+    for f in files:
+        failed = f.get("failed") or []
+        blocking = any(c.get("blocking", True) for c in failed)
+        verdict = "pass" if f.get("passed") else "fail"
+        if f.get("passed") and failed:
+            verdict = "warn"  # failures that do not block (a draft's loudness)
+        mark = STATUS["fail" if not f.get("passed") and blocking else verdict]
+        notes = "<br/>".join(
+            f"{escape(c['check'])}: measured {escape(c['measured'])}, expected "
+            f"{escape(c['target'])}" + (f" ({escape(c['reason'])})" if c.get("reason") else "")
+            for c in failed
+        )
+        rows.append(
+            '<tr class="qc">'
+            + _cell(f.get("deliverable"))
+            + _cell(f.get("path"))
+            + f'<td><b class="{mark}">{verdict}</b></td>'
+            + _cell(f"{f.get('checks', 0) - len(failed)}/{f.get('checks', 0)} passed")
+            + (f"<td>{notes}</td>" if notes else "<td>–</td>")
+            + "</tr>"
+        )
+    return f'<table class="qcfiles">{"".join(rows)}</table>'
 
 
 def _pacing(report: Any) -> str:

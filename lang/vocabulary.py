@@ -153,6 +153,8 @@ BLOCK_PROPS: dict[str, dict[str, str]] = {
         "min_duration": "time",
         "max_duration": "time",
         "min_gap": "time",
+        # how far a cue may run past a shot change (compiler/caption_sync.py)
+        "cut_tolerance": "time",
         "max_words_per_phrase": "int",
         "keywords": "string",
         "position": "position",

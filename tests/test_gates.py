@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,56 @@ def test_a_loudness_miss_only_warns_for_the_review_proxy(built: Path, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert "warning: QC: proxy (proxy.mp4): integrated loudness" in done.stderr
     assert "warn" in done.stdout and "Traceback" not in done.stderr
+
+
+class _Tables(HTMLParser):
+    """Each <table>'s class and its rows' cell texts, as a browser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[str, list[list[str]]]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append((dict(attrs).get("class") or "", []))
+        elif tag == "tr" and self.tables:
+            self.tables[-1][1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None and self.tables:
+            self.tables[-1][1][-1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def test_the_report_shows_every_gate_the_approvals_and_qc(built: Path) -> None:
+    parser = _Tables()
+    parser.feed((built / "report.html").read_text())
+    tables = {name: rows for name, rows in parser.tables if name}
+    output = json.loads((built / "RenderOutput.json").read_text())
+    head, *rows = tables["gates"]
+    assert head[:5] == ["gate", "deliverable", "publish", "target", "status"]
+    shown = {(r[0], r[1], r[4]) for r in rows}
+    assert shown == {(g["gate"], g["deliverable"], g["status"]) for g in output["gates"]}
+    assert {"rights", "placeholders", "content_safety", "caption_sync"} <= {r[0] for r in rows}
+    approved = [r for r in rows if r[4] == "approved"]
+    assert approved and all(r[8] == "Dana Lee" and r[3] == "x.png" for r in approved)
+    assert {r[2] for r in rows if r[1] == "master"} == {"publish"}
+    assert {r[2] for r in rows if r[1] == "proxy"} == {"no"}
+    _, *approvals = tables["approvals"]
+    assert approvals == [
+        ["rights", "x.png", "Dana Lee", "licensed by email 2026-03-01", "main.episode:3:3"]
+    ]
+    qc_report = json.loads((built / "QCReport.json").read_text())
+    _, *files = tables["qcfiles"]
+    assert [(r[0], r[1], r[2]) for r in files] == [
+        (f["deliverable"], f["path"], "pass" if f["passed"] else "fail") for f in qc_report["files"]
+    ]
+    summary = json.loads((built / "run_summary.json").read_text())
+    assert [f["path"] for f in summary["qc"]] == [f["path"] for f in qc_report["files"]]

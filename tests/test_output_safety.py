@@ -223,3 +223,36 @@ def test_concurrent_builds_of_one_episode_never_collide(built: dict, tmp_path: P
             assert proc.returncode == 0, err
         assert outputs(built["folder"]) == expected
     assert sorted(p.name for p in built["out"].iterdir()) == ["tiny"]
+
+
+def test_a_relative_out_lists_what_it_delivered(tmp_path: Path) -> None:
+    """Regression: `reel build ep.episode --out out` (relative) wrote a
+    RenderOutput whose output list was empty, because the delivered files
+    were named under `out/...` and compared with the resolved folder."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "ep.episode").write_text(
+        'episode t { title "T" format 160x90 @ 24fps }\n'
+        'scene s { shot wide 1s { plate solid "#224466" } }\n'
+    )
+    cache = str(tmp_path / "cache")
+    relative = reel("build", "ep.episode", "--out", "out", "--cache-dir", cache, cwd=root)
+    assert relative.returncode == 0, relative.stderr
+    absolute = reel(
+        "build", "ep.episode", "--out", str(tmp_path / "abs"), "--cache-dir", cache, cwd=root
+    )
+    assert absolute.returncode == 0, absolute.stderr
+    folder = root / "out" / "t"
+    listed = json.loads((folder / "RenderOutput.json").read_text())["outputs"]
+    assert [o["path"] for o in listed] == [
+        "captions.ass",
+        "captions.srt",
+        "captions.vtt",
+        "master.mp4",
+    ]
+    for entry in listed:
+        assert hash_file(folder / entry["path"]) == entry["digest"], entry["path"]
+    # Where --out points, and how it is spelt, changes nothing in the record.
+    assert (folder / "RenderOutput.json").read_bytes() == (
+        tmp_path / "abs" / "t" / "RenderOutput.json"
+    ).read_bytes()

@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
+
 from helpers import REPO, reel, write_tree
 
 SERIES = """
@@ -58,6 +60,24 @@ def test_the_example_series_builds_with_one_command_sharing_one_cache(tmp_path: 
     assert int(ep02.split("; ")[-1].split(" ran, ")[1].split()[0]) >= 1, ep02
     ran = [line.split()[1] for line in lines if line.startswith("explain: ")]
     assert "segment@master/dusk.s01:" in ran and "segment@master/dawn.s01:" not in ran, ran
+    # The canon snapshots and diffs are published artifacts: `reel schema` writes
+    # their schemas, and what the build wrote validates against them.
+    schemas = tmp_path / "schemas"
+    assert reel("schema", "--out", str(schemas), cwd=tmp_path).returncode == 0
+    for kind in ("Canon", "CanonDiff"):
+        schema = json.loads((schemas / f"{kind}.schema.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        for episode in ("ep01", "ep02"):
+            path = tmp_path / "reel-out" / "harbor" / episode / f"{kind}.json"
+            written = json.loads(path.read_text())
+            jsonschema.validate(written, schema)
+        broken = {**written, "episode": 2}
+        try:
+            jsonschema.validate(broken, schema)
+        except jsonschema.ValidationError:
+            pass
+        else:
+            raise AssertionError(f"the {kind} schema accepts a number for an episode")
     # Lineage: ep02's Canon descends from ep01's and from its own Script.
     canon1 = json.loads((tmp_path / "reel-out/harbor/ep01/Canon.json").read_text())
     canon2 = json.loads((tmp_path / "reel-out/harbor/ep02/Canon.json").read_text())

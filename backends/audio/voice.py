@@ -237,3 +237,34 @@ RECORDED_VOICE = Kind(
     run=recorded,
     about="one recorded line, cleaned up, trimmed to its speech, its words aligned to the text",
 )
+
+
+SPEECH_BELOW_PEAK_DB = 30.0  # a window this far under the line's loudest is not yet speech
+SPEECH_FLOOR_DBFS = -60.0  # and never quieter than this, however quiet the line
+
+
+def speech_onset(path: Path) -> float | None:
+    """Where speech is first heard in a voice file, in seconds from its first
+    sample, measured from the samples: the first 10 ms window whose RMS is
+    within ``SPEECH_BELOW_PEAK_DB`` of the file's loudest window (and above
+    ``SPEECH_FLOOR_DBFS``). The threshold is relative so that a recording's
+    room tone or a cleaned-up noise floor does not count as speech. None for
+    a file with no window that loud (silence).
+
+    This is independent of the word times the captions are written from
+    (the speech engine's events, the aligner, or an estimate), which is why
+    the caption-sync gate measures with it."""
+    samples = read_wav(path)
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    width = int(WINDOW * RATE)
+    count = len(mono) // width
+    if count == 0:
+        return None
+    windows = mono[: count * width].reshape(count, width)
+    rms = np.sqrt(np.mean(windows**2, axis=1))
+    peak = float(rms.max())
+    if peak <= 0.0:
+        return None
+    level = max(peak * 10 ** (-SPEECH_BELOW_PEAK_DB / 20), 10 ** (SPEECH_FLOOR_DBFS / 20))
+    loud = np.nonzero(rms >= level)[0]
+    return round(int(loud[0]) * WINDOW, 6) if len(loud) else None
