@@ -833,10 +833,21 @@ def schema(out: Path) -> None:
     from .compiler.artifacts import json_schemas
     from .compiler.jsonio import write_json
 
-    for name, body in sorted(json_schemas().items()):
+    from .director.contract import json_schema as action_plan_schema
+
+    schemas = {**json_schemas(), "ActionPlan.schema.json": action_plan_schema()}
+    for name, body in sorted(schemas.items()):
         write_json(out / name, body)
         click.echo(f"wrote {os.path.relpath(out / name)}")
 
+
+def _register_direct() -> None:
+    from .director.cli import register
+
+    register(main, _handled)
+
+
+_register_direct()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
