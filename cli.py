@@ -832,7 +832,6 @@ def schema(out: Path) -> None:
     """Write the JSON Schemas of the artifacts."""
     from .compiler.artifacts import json_schemas
     from .compiler.jsonio import write_json
-
     from .director.contract import json_schema as action_plan_schema
 
     schemas = {**json_schemas(), "ActionPlan.schema.json": action_plan_schema()}

@@ -207,7 +207,9 @@ def shot_lines(
     return lines
 
 
-def _range(bp: Blueprint, shot: ast.ShotStmt, clip: str | None, in_s: float, out_s: float):
+def _range(
+    bp: Blueprint, shot: ast.ShotStmt, clip: str | None, in_s: float, out_s: float
+) -> list[tuple[int, int, str]]:
     """Replacements that set a shot's plate range (and clip) and its length."""
     plate = _plate(shot)
     found: list[tuple[int, int, str]] = []

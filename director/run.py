@@ -296,7 +296,7 @@ def direct(
     trace = Trace(project.folder / "traces" / f"{run}.jsonl")
     director = Director(project, echo, confirm)
     echo(f"direct {run}: analysing {project.relative(dailies)}/ ...")
-    analysis = analyse_dailies(dailies)
+    analysis = analyse_dailies(dailies, cache_dir=cache)
     existing = read_text(blueprint)
     before = existing if existing is not None else skeleton(analysis, "Dailies cut")
     trace.event(
@@ -342,9 +342,8 @@ def direct(
         "clips": footage.durations,
     }
     project.write(run, "before.episode.txt", before)
-    echo(
-        f"wrote {os.path.relpath(project.run_folder(run) / 'plan.md')} ({len(planned.plan.actions)} action(s))"
-    )
+    shown = os.path.relpath(project.run_folder(run) / "plan.md")
+    echo(f"wrote {shown} ({len(planned.plan.actions)} action(s))")
     if not checking.ok:
         status["state"] = "invalid"
         project.save_status(run, status)

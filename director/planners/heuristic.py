@@ -6,10 +6,12 @@ first assembly, from the analysis alone, offline and deterministic.
 - Takes of the same line are those whose transcripts agree (word-level
   similarity, so a misheard word does not split a line); a spoken slate's
   words are left out of the comparison.
-- The best take of a line: not clipped if any take is clean, then the
-  most continuous speech (no dead air), then loudness nearest a dialogue
-  level, then the clearer picture, then the later take (directors print the
-  last good one); ties by clip name, so the choice is deterministic.
+- The best take of a line: not clipped if any take is clean, then one whose
+  picture does not break (a shot change inside a single-camera take is a
+  camera fault: a cut to bars, a dropout), then the most continuous speech
+  (no dead air), then loudness nearest a dialogue level, then the clearer
+  picture, then the later take (directors print the last good one); ties
+  by clip name, so the choice is deterministic.
 - Cut dead air: in ``LEAD_S`` before the first word (after the slate), out
   ``TAIL_S`` after the last.
 - Order by slate (scene, take), then by timecode, then by name; one scene per
@@ -95,8 +97,11 @@ def _score(take) -> tuple:  # noqa: ANN001
     level = -abs(
         (take.integrated_lufs if take.integrated_lufs is not None else -70) - DIALOGUE_LUFS
     )
+    start, end = _range(take)
+    broken = any(start < t < end for t in take.shot_changes)
     return (
         not take.clipping,
+        not broken,
         round(coverage - dead / max(span, 1e-6), 2),
         round(level, 0),
         not take.blurry,
@@ -109,6 +114,10 @@ def _describe(take) -> str:  # noqa: ANN001
     if take.integrated_lufs is not None:
         parts.append(f"{take.integrated_lufs:.1f} LUFS")
     parts.append("clipped" if take.clipping else "no clipping")
+    start, end = _range(take)
+    breaks = [t for t in take.shot_changes if start < t < end]
+    if breaks:
+        parts.append("picture breaks at " + ", ".join(f"{t:.1f} s" for t in breaks))
     span = (take.speech_end_s or 0) - (take.speech_start_s or 0)
     spoken = sum(i.end_s - i.start_s for i in take.speech)
     if span > 0:
