@@ -74,6 +74,8 @@ def _order_key(take) -> tuple:  # noqa: ANN001
 
 
 def _why_dropped(take) -> str | None:  # noqa: ANN001
+    if not getattr(take, "readable", True):
+        return take.notes[0] if take.notes else "unreadable"
     if not take.has_video:
         return "no picture"
     if take.black_fraction >= BLACK:
