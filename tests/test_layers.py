@@ -21,6 +21,9 @@ FORBIDDEN = [
     ("reel.backends", "reel.lang"),
     ("reel.backends", "reel.cli"),
     ("reel.compiler", "reel.cli"),
+    ("reel.compiler", "reel.director"),
+    ("reel.backends", "reel.director"),
+    ("reel.lang", "reel.director"),
 ]
 
 
