@@ -1,0 +1,1 @@
+"""Director Mode: a folder of dailies to a planned cut, written as ``.episode`` source."""
