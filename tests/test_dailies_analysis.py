@@ -150,9 +150,11 @@ def test_speech_starts_where_the_generator_put_the_first_words(analysis) -> None
         want = answers["clips"][take.clip]
         if want["speech_start_s"] is None:
             continue
-        assert take.speech_start_s == pytest.approx(want["speech_start_s"], abs=0.3), take.clip
+        # Measured: within 0.03 s (one 30 ms detector frame) at both ends; 0.1 allows
+        # three frames, still tight enough to catch a region that swallows a pause.
+        assert take.speech_start_s == pytest.approx(want["speech_start_s"], abs=0.1), take.clip
         assert take.speech_end_s is not None
-        assert take.speech_end_s == pytest.approx(want["line_end_s"], abs=0.3), take.clip
+        assert take.speech_end_s == pytest.approx(want["line_end_s"], abs=0.1), take.clip
         assert take.dead_air == [], take.clip  # no pause over 1 s between words
 
 
