@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reel.backends.analysis import black, blur, clipping, decode, loudness, shots, slate, speech
 from reel.backends.analysis import words as words_mod
-from reel.backends.ffmpeg.toolchain import HERMETIC_ENV, ffmpeg_exe
+from reel.backends.ffmpeg.toolchain import HERMETIC_ENV, ToolError, ffmpeg_exe
 from reel.backends.probe import ProbeError, probe
 from reel.compiler.jsonio import dumps, write_atomic
 
@@ -71,6 +71,7 @@ class Slate(Model):
 class Take(Model):
     clip: str = Field(description="Path relative to the dailies folder, posix")
     sha256: str
+    readable: bool = Field(default=True, description="False: the file could not be decoded")
     duration_s: float
     has_video: bool
     has_audio: bool
@@ -154,12 +155,54 @@ def _intervals(spans: tuple[tuple[float, float], ...]) -> list[Interval]:
     return [Interval(start_s=round(a, 3), end_s=round(b, 3)) for a, b in spans]
 
 
+def unreadable(clip: str, digest: str, why: str) -> Take:
+    """The record of a file that cannot be read: kept, not dropped, so the
+    planner can say which file of the dailies it could not use, and why."""
+    return Take(
+        clip=clip,
+        sha256=digest,
+        readable=False,
+        duration_s=0.0,
+        has_video=False,
+        has_audio=False,
+        width=None,
+        height=None,
+        fps=None,
+        timecode=None,
+        creation_time=None,
+        slate=None,
+        speech=[],
+        words=[],
+        transcript="",
+        speech_start_s=None,
+        speech_end_s=None,
+        dead_air=[],
+        integrated_lufs=None,
+        true_peak_dbtp=None,
+        clipped_samples=0,
+        clipping=False,
+        black=[],
+        black_fraction=0.0,
+        sharpness=None,
+        blurry=False,
+        shot_changes=[],
+        notes=[f"unreadable: {why}"],
+    )
+
+
 def analyse_take(path: Path, clip: str, digest: str) -> Take:
-    """Probe and measure one media file."""
+    """Probe and measure one media file; a file that cannot be probed or
+    decoded gives an unreadable record (``readable`` false, a note saying why)."""
     try:
         facts = probe(path)
+        return _measure(path, clip, digest, facts)
     except ProbeError as exc:
-        raise ProbeError(f"{clip}: {exc}") from None
+        return unreadable(clip, digest, str(exc))
+    except ToolError as exc:
+        return unreadable(clip, digest, exc.tail(1) or str(exc))
+
+
+def _measure(path: Path, clip: str, digest: str, facts: dict[str, Any]) -> Take:
     duration = float(facts.get("duration") or 0.0)
     has_video, has_audio = bool(facts["has_video"]), bool(facts["has_audio"])
     rate = facts.get("fps")

@@ -13,6 +13,7 @@ them takes 10-20 s); the file-name slate parser and the blur measure are not.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
 import re
 import subprocess
@@ -299,3 +300,16 @@ def test_slate_from_file_name(name: str, want: tuple[int, int] | None) -> None:
     assert (None if found is None else (found.scene, found.take)) == want
     if found is not None:
         assert (found.source, found.ends_s) == ("filename", 0.0)
+
+
+def test_an_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / "A001_C001.mov").write_bytes(b"not a movie" * 100)
+    (folder / ".hidden.mov").write_bytes(b"skipped")
+    (folder / "notes.txt").write_text("not media")
+    result = analyse_dailies(folder)
+    assert [t.clip for t in result.takes] == ["A001_C001.mov"]
+    take = result.takes[0]
+    assert not take.readable and take.notes[0].startswith("unreadable: ")
+    assert take.sha256 == hashlib.sha256(b"not a movie" * 100).hexdigest()

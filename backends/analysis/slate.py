@@ -8,6 +8,10 @@ acoustic score per 10 ms frame (log10) must be above ``MIN_CONFIDENCE``.
 Measured on the generated dailies: a real slate scores about -0.5 per frame,
 dialogue forced through the grammar -3 to -4.
 
+The slate must be its own speech region: said with a pause (0.3 s or more)
+before the line, as a slate is. Said straight into the line, it is missed,
+and the take keeps the file name's slate, if any.
+
 File names: ``S01_T02``, ``sc3-tk4``, ``scene2_take5`` carry a slate; camera
 card names such as ``A001C002`` or ``A001_C002`` do not.
 """
