@@ -126,6 +126,14 @@ def register(main: click.Group, handled: Callable[..., Any]) -> None:
         default=None,
         help="Use this Action Plan (JSON) instead of planning.",
     )
+    @click.option(
+        "--script",
+        "script_file",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        default=None,
+        help="The lines as written, one per line: takes are matched to them and "
+        "captions use their words.",
+    )
     @click.option("--yes", is_flag=True, help="Confirm destructive actions.")
     @_out_opt
     @_cache_opt
@@ -138,6 +146,7 @@ def register(main: click.Group, handled: Callable[..., Any]) -> None:
         planner: str,
         model: str | None,
         plan_file: Path | None,
+        script_file: Path | None,
         yes: bool,
         out: Path,
         cache_dir: Path | None,
@@ -146,9 +155,11 @@ def register(main: click.Group, handled: Callable[..., Any]) -> None:
         """Analyse DAILIES, plan a cut and act on it by tier."""
         from reel.compiler.store import resolve_cache_dir
 
+        from .planners.heuristic import script_lines
         from .run import direct as run_direct
 
         blueprint = into or dailies.resolve().parent / DEFAULT_INTO
+        script = script_lines(script_file.read_text(encoding="utf-8")) if script_file else None
         try:
             outcome = run_direct(
                 dailies,
@@ -158,6 +169,7 @@ def register(main: click.Group, handled: Callable[..., Any]) -> None:
                 model=model,
                 plan_file=plan_file,
                 yes=yes,
+                script=script,
                 out=out,
                 cache=resolve_cache_dir(cache_dir),
                 echo=click.echo,

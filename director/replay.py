@@ -33,7 +33,7 @@ def replay(trace_path: Path) -> list[str]:
     plan = ActionPlan.model_validate(planned["plan"])
     differences = []
     if planned["planner"] == heuristic.NAME:
-        again = heuristic.plan(analysis, text)
+        again = heuristic.plan(analysis, text, script=inputs.get("script"))
         if again != plan:
             differences.append("the heuristic planner now makes another plan from this analysis")
     prefix = posixpath.relpath(inputs["dailies"], posixpath.dirname(inputs["blueprint"]) or ".")

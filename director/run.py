@@ -273,6 +273,7 @@ def direct(
     plan_file: Path | None,
     yes: bool,
     out: Path,
+    script: list[str] | None = None,
     cache: Path,
     echo: Echo,
     confirm: Confirm | None,
@@ -308,10 +309,11 @@ def direct(
         blueprint_sha256=digest(existing),
         blueprint_text=before,
         created=existing is None,
+        script=script,
     )
     trace.event("analysis", analysis=analysis.model_dump(mode="json"))
     footage = footage_for(dailies, blueprint, {t.clip: t.duration_s for t in analysis.takes})
-    planned = make_plan(planner, model, plan_file, analysis, before, footage, blueprint)
+    planned = make_plan(planner, model, plan_file, analysis, before, footage, blueprint, script)
     checking = planned.checking
     for reason in planned.fallback:
         echo(f"direct: {reason}; using the heuristic planner")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,9 +125,14 @@ def still_checks(text: str, path: Path) -> str | None:
 
 
 def check_plan(plan: c.ActionPlan, text: str, path: Path, footage: Footage) -> Checking:
-    """Check each action in order; the text moves on only past valid ones."""
+    """Check each action in order; the text moves on only past valid ones.
+
+    Whether the blueprint still checks is judged on the text after the whole
+    plan (a new scene is empty until the next action gives it a shot); if it
+    does not, the fault is the first action from which that error stands."""
     result = Checking(before=text, after=text)
     current = text
+    texts: list[tuple[int, str]] = []
     for index, action in enumerate(plan.actions):
         problem = _clip_problem(action, footage)
         written = _as_written(action, footage)
@@ -137,12 +143,22 @@ def check_plan(plan: c.ActionPlan, text: str, path: Path, footage: Footage) -> C
             except EditError as exc:
                 problem = str(exc)
         if edit is not None:
-            candidate = edit.apply(current)
-            problem = still_checks(candidate, path)
-            if problem is None:
-                current = candidate
-            else:
-                edit = None
+            current = edit.apply(current)
+            texts.append((index, current))
         result.checked.append(Checked(index, written, edit, problem))
     result.after = current
+    if texts and result.ok:
+        final = still_checks(current, path)
+        if final is not None:
+            culprit = next(
+                (i for i, t in texts if _same(still_checks(t, path), final)), texts[-1][0]
+            )
+            bad = result.checked[culprit]
+            result.checked[culprit] = Checked(bad.index, bad.action, None, final)
     return result
+
+
+def _same(found: str | None, final: str) -> bool:
+    """The same error, wherever its line moved."""
+    strip = re.compile(r" \(line \d+\)$")
+    return found is not None and strip.sub("", found) == strip.sub("", final)

@@ -248,7 +248,7 @@ def test_a_valid_plan_from_the_endpoint_is_used(shoot, made, endpoint) -> None:
     assert done.returncode == 0, done.stderr + done.stdout
     assert "heuristic" not in done.stdout
     text = (shoot / "cut.episode").read_text()
-    assert "scene kitchen {" in text and "shot close 2.6s" in text
+    assert "scene kitchen {" in text and "shot close 2.2s" in text
 
 
 def test_an_absent_endpoint_falls_back_and_says_so(shoot, made) -> None:

@@ -57,6 +57,7 @@ def make_plan(
     blueprint_text: str,
     footage: Footage,
     blueprint: Path,
+    script: list[str] | None = None,
 ) -> Planned:
     """Plan with the planner asked for, falling back to the heuristic one."""
     fallback: list[str] = []
@@ -68,7 +69,7 @@ def make_plan(
                 proposed = _from_file(plan_file)
             elif planner.startswith(("http://", "https://")):
                 proposed = EndpointPlanner(planner, model).plan(
-                    analysis.model_dump(mode="json"), blueprint_text
+                    analysis.model_dump(mode="json"), blueprint_text, script
                 )
             else:
                 proposed = _plugin(planner).plan(analysis.model_dump(mode="json"), blueprint_text)
@@ -79,6 +80,6 @@ def make_plan(
             fallback = [f"the plan from {name} does not check", *checking.problems()]
         except PlannerError as exc:
             fallback = [f"{name} gave no plan", *exc.reasons]
-    plan = heuristic.plan(analysis, blueprint_text)
+    plan = heuristic.plan(analysis, blueprint_text, script=script)
     checking = check_plan(plan, blueprint_text, blueprint, footage)
     return Planned(plan, heuristic.NAME, checking, fallback, rejected)

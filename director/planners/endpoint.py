@@ -84,7 +84,9 @@ class EndpointPlanner:
             raise PlannerError([f"the endpoint {self.base} lists no model"])
         return str(names[0])
 
-    def request(self, model: str, analysis: dict[str, Any], blueprint: str) -> dict[str, Any]:
+    def request(
+        self, model: str, analysis: dict[str, Any], blueprint: str, script: list[str] | None
+    ) -> dict[str, Any]:
         return {
             "model": model,
             "temperature": 0,
@@ -94,7 +96,8 @@ class EndpointPlanner:
                 {
                     "role": "user",
                     "content": json.dumps(
-                        {"analysis": analysis, "blueprint": blueprint}, sort_keys=True
+                        {"analysis": analysis, "blueprint": blueprint, "script": script},
+                        sort_keys=True,
                     ),
                 },
             ],
@@ -104,9 +107,11 @@ class EndpointPlanner:
             },
         }
 
-    def plan(self, analysis: dict[str, Any], blueprint: str) -> c.ActionPlan:
+    def plan(
+        self, analysis: dict[str, Any], blueprint: str, script: list[str] | None = None
+    ) -> c.ActionPlan:
         model = self.available()
-        body = self.request(model, analysis, blueprint)
+        body = self.request(model, analysis, blueprint, script)
         try:
             reply = _post(f"{self.base}/chat/completions", body, TIMEOUT_S)
         except (OSError, ValueError, urllib.error.URLError) as exc:

@@ -16,6 +16,10 @@ first assembly, from the analysis alone, offline and deterministic.
   ``TAIL_S`` after the last.
 - Order by slate (scene, take), then by timecode, then by name; one scene per
   slated scene (an unslated line joins the scene before it).
+- Given the script (``--script``: the lines as written), each take is matched
+  to the script line its words resemble most, lines come in script order, and
+  captions use the script's words rather than the recogniser's guesses; a
+  take that matches no line is dropped and named.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from ..edits import Blueprint
 
 NAME = "heuristic"
 SAME_LINE = 0.6  # word-sequence similarity at which two transcripts are one line
+# A take matches a script line at this similarity: the recogniser's words for a
+# line's takes measured 0.78-1.0 against their own line, 0.41-0.46 against another
+# (tests/test_dailies_analysis.py).
+SAME_SCRIPT_LINE = 0.55
 LEAD_S = 0.35  # kept before the first word
 TAIL_S = 0.5  # kept after the last word
 BLACK = 0.5  # a take black for this share of its length is dropped
@@ -45,6 +53,7 @@ NUMBERS = {
 class _Line:
     takes: list  # Take models of director.analysis
     scene: int | None = None
+    written: str | None = None  # the script's words for this line, if there is a script
 
     @property
     def words(self) -> list[str]:
@@ -156,7 +165,40 @@ def _free_scene_ids(bp: Blueprint | None, count: int) -> list[str]:
     return out
 
 
-def plan(analysis, blueprint_text: str | None, speaker: str = "speaker") -> c.ActionPlan:  # noqa: ANN001
+def script_lines(text: str) -> list[str]:
+    """A script as the Director reads it: one line of dialogue per line of
+    text; blank lines and ``#`` comments are skipped."""
+    return [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def _by_script(usable: list, script: list[str], dropped: list[str]) -> list[_Line]:
+    lines = [_Line([], written=text) for text in script]
+    for take in usable:
+        words = _words(take)
+        ratios = [_similar(_tokens(text), words) for text in script]
+        best = max(range(len(script)), key=lambda i: ratios[i])
+        if ratios[best] >= SAME_SCRIPT_LINE:
+            lines[best].takes.append(take)
+        else:
+            dropped.append(f"{take.clip} (matches no line of the script)")
+    for line in lines:
+        if not line.takes:
+            dropped.append(f'no take of "{line.written}"')
+    return [line for line in lines if line.takes]
+
+
+def plan(
+    analysis,  # noqa: ANN001
+    blueprint_text: str | None,
+    speaker: str = "speaker",
+    script: list[str] | None = None,
+) -> c.ActionPlan:
     """An Action Plan for the dailies in ``analysis``, added to the blueprint."""
     dropped: list[str] = []
     usable = []
@@ -174,8 +216,8 @@ def plan(analysis, blueprint_text: str | None, speaker: str = "speaker") -> c.Ac
                 "picture: " + ", ".join(dropped)
             ),
         )
-    lines: list[_Line] = []
-    for take in usable:
+    lines: list[_Line] = _by_script(usable, script, dropped) if script else []
+    for take in usable if not script else []:
         words = _words(take)
         match = max(lines, key=lambda ln: _similar(ln.words, words), default=None)
         if match is not None and _similar(match.words, words) >= SAME_LINE:
@@ -199,7 +241,7 @@ def plan(analysis, blueprint_text: str | None, speaker: str = "speaker") -> c.Ac
             ranked = sorted(line.takes, key=_score, reverse=True)
             best, others = ranked[0], ranked[1:]
             in_s, out_s = _range(best)
-            text = _text(best)
+            text = line.written or _text(best)
             rest = "; ".join(f"{t.clip}: {_describe(t)}" for t in others)
             why = f"best of {len(line.takes)} take(s): {best.clip} ({_describe(best)})"
             if rest:
@@ -223,7 +265,9 @@ def plan(analysis, blueprint_text: str | None, speaker: str = "speaker") -> c.Ac
     if dropped:
         message += " Dropped: " + ", ".join(dropped) + "."
     message += (
-        " Captions are the recogniser's words for each take: read them, and fix a misheard "
-        "word with `fix_caption` or in the blueprint."
+        " Captions are the script's words."
+        if script
+        else " Captions are the recogniser's words for each take: read them, and fix a "
+        "misheard word with `fix_caption` or in the blueprint (or give the script: --script)."
     )
     return c.ActionPlan(actions=actions, message=message)
