@@ -137,7 +137,7 @@ def recorded(sandbox: Path, params: dict[str, Any]) -> None:
     if filters:  # the whole recording: the denoiser learns the noise from all of it
         run_ffmpeg(["-i", "decoded.wav", "-af", filters, *PCM_OUT, "cleaned.wav"], sandbox)
         cleaned = read_wav(sandbox / "cleaned.wav")[:, 0]
-        samples = np.pad(cleaned, (0, max(0, len(samples) - len(cleaned))))[: len(samples)]
+        samples = cleanup.realign(cleaned, len(samples))
     clip = samples[start : max(start + 1, end)].copy()
     fade = min(int(WINDOW * RATE), len(clip) // 2)
     if fade:
