@@ -829,14 +829,25 @@ def clean(path: Path | None, out: Path, cache_dir: Path | None, with_cache: bool
 )
 @_handled
 def schema(out: Path) -> None:
-    """Write the JSON Schemas of the artifacts (a series' Canon and CanonDiff too)."""
+    """Write the JSON Schemas of the artifacts (a series' Canon and CanonDiff, and the
+    Director's Action Plan, too)."""
     from .compiler.jsonio import write_json
     from .compiler.schemas import published_schemas
+    from .director.contract import json_schema as action_plan_schema
 
-    for name, body in sorted(published_schemas().items()):
+    schemas = {**published_schemas(), "ActionPlan.schema.json": action_plan_schema()}
+    for name, body in sorted(schemas.items()):
         write_json(out / name, body)
         click.echo(f"wrote {os.path.relpath(out / name)}")
 
+
+def _register_direct() -> None:
+    from .director.cli import register
+
+    register(main, _handled)
+
+
+_register_direct()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

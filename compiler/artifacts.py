@@ -23,7 +23,7 @@ from reel.lang.diagnostics import Diagnostics, InputError
 from .hashing import hash_value
 from .jsonio import dumps, write_atomic
 
-SCHEMA_VERSION = "1.6.0"  # 1.6: RenderOutput.gates and approvals
+SCHEMA_VERSION = "1.7.0"  # 1.7: VoLine.source "camera" (lines spoken on camera)
 
 
 class Model(BaseModel):
@@ -292,7 +292,9 @@ class VoLine(Model):
     speaker_id: str
     text: str
     emotion: str | None = None
-    source: Literal["tts", "recorded"]
+    source: Literal["tts", "recorded", "camera"] = Field(
+        description="camera: spoken on camera, its sound the shot's video plate (asset_id)"
+    )
     asset_id: str | None = None
     voice: VoiceSpec | None = None
 

@@ -217,6 +217,15 @@ def _check_video(
                 "remove `sound on` (a clip without sound is silent anyway), or give a clip "
                 "with an audio stream",
             )
+    if shot is not None and not info.get("has_audio"):
+        for line in shot.lines:
+            if line.on_camera:
+                diags.error(
+                    f"{path} has no sound, but a line in its shot is spoken on camera",
+                    line.span,
+                    "give the take with its sound, or remove `from camera` to synthesise "
+                    'the line (or record it: `file "vo/line.wav"`)',
+                )
     length = info.get("video_duration") or info.get("duration")
     if shot is None or length is None:
         return

@@ -328,10 +328,10 @@ def build_manifest(
                     speaker_id=line.speaker,
                     text=line.text,
                     emotion=line.mood,
-                    source="recorded" if line.file else "tts",
-                    asset_id=line.file,
+                    source="camera" if line.on_camera else "recorded" if line.file else "tts",
+                    asset_id=shot.plate.path if line.on_camera else line.file,
                     voice=None
-                    if line.file
+                    if line.file or line.on_camera
                     else a.VoiceSpec(
                         engine=voice.engine if voice else "espeak-ng",
                         language=voice.language if voice else "en-us",

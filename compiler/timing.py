@@ -102,6 +102,19 @@ class _Draft:
     needed: int
 
 
+def camera_frames(shot: ir.Shot, fps: Fraction) -> int | None:
+    """The length in frames of a shot whose line is spoken on camera (`say …
+    from camera`): its explicit duration, else its plate's out point less its in
+    point, each rounded to frames as the picture reads them. None for another shot."""
+    if not any(line.on_camera for line in shot.lines):
+        return None
+    if shot.duration is not None:
+        return shot.duration.frames(fps)
+    plate = shot.plate
+    assert plate.in_point is not None and plate.out_point is not None  # the resolver checks
+    return plate.out_point.frames(fps) - plate.in_point.frames(fps)
+
+
 def _draft(
     shot: ir.Shot,
     fps: Fraction,
@@ -111,6 +124,12 @@ def _draft(
     errors: Diagnostics,
 ) -> _Draft | None:
     lines: list[LineTiming] = []
+    on_camera = camera_frames(shot, fps)
+    if on_camera is not None:
+        # Spoken on camera: the line is the take's sound, so it starts at the
+        # shot's first frame (no pre-roll) and lasts the shot, in sync with the lips.
+        lines.append(LineTiming(line_id(shot, 1), shot.lines[0].speaker, 0, max(1, on_camera)))
+        return _finish(shot, fps, lines, max(1, on_camera), diags, errors)
     t = PRE_ROLL
     for i, line in enumerate(shot.lines, start=1):
         lid = line_id(shot, i)
@@ -122,6 +141,19 @@ def _draft(
         lines.append(LineTiming(lid, line.speaker, start, max(end, start + 1)))
         t += length + LINE_GAP
     needed = _frames(t - LINE_GAP + POST_ROLL, fps) if shot.lines else 0
+    return _finish(shot, fps, lines, needed, diags, errors)
+
+
+def _finish(
+    shot: ir.Shot,
+    fps: Fraction,
+    lines: list[LineTiming],
+    needed: int,
+    diags: Diagnostics,
+    errors: Diagnostics,
+) -> _Draft | None:
+    """The shot's frame count from its duration (or, ``auto``, its lines' ``needed``
+    frames), checked against the limits, its transition and its overlays."""
     if shot.duration is None:
         frames = needed if shot.lines else _frames(AUTO_WITHOUT_LINES, fps)
         source = "auto"

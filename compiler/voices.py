@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from fractions import Fraction
 from pathlib import Path
 
 from reel.backends.audio import align, cleanup, piper, tts, voice
@@ -20,7 +21,7 @@ from .executor import ExecutionReport, Executor, Runner
 from .failures import BuildFailed, failure_diagnostics
 from .files import is_file
 from .store import BlobDamaged, Store
-from .timing import DEFAULT_WPM, line_id
+from .timing import DEFAULT_WPM, camera_frames, line_id
 
 DEFAULT_LANGUAGE = "en-us"
 DEFAULT_PITCH = 50
@@ -80,39 +81,48 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
             spec = voices.get(line.speaker)
             voice_at = where(spec.span) if spec else None
             whose = f"{line.speaker}'s voice" if spec else "the default voice"
-            if line.file and is_file(root / line.file):
+            recording = _recording(shot, line)
+            if recording is not None and is_file(root / recording):
                 language = spec.language if spec else DEFAULT_LANGUAGE
+                params = {
+                    "text": line.text,
+                    "clean": _cleanup(shot, line),
+                    "chain": voice.VOCAL_CHAIN,
+                    "language": language,
+                    "aligner": aligners.get(language)
+                    or aligners.setdefault(
+                        language, align.action_params(language, store.file_digest)
+                    ),
+                }
+                labels = {
+                    "text": said,
+                    "recording": Label(
+                        f"the recording of line {i} of shot {shot.id} ({recording})",
+                        where(line.span),
+                    ),
+                    "clean": Label(f"the cleanup of line {i} of shot {shot.id}", where(line.span)),
+                    "chain": Label("the vocal chain"),
+                    "language": Label(f"the language of {whose}", voice_at),
+                    "aligner": Label("the word aligner (pocketsphinx) and its model"),
+                }
+                if line.on_camera:  # only camera lines carry a range: recorded keys stay
+                    params["range"] = camera_range(shot, episode.fps)
+                    labels["recording"] = Label(
+                        f"the take of shot {shot.id} ({recording})", where(shot.plate.span)
+                    )
+                    labels["range"] = Label(
+                        f"the in point and length of shot {shot.id}", where(shot.plate.span)
+                    )
                 actions.append(
                     make(
                         "recorded_voice",
                         f"voice/{lid}",
-                        {
-                            "text": line.text,
-                            "clean": line.clean or cleanup.DEFAULT,
-                            "chain": voice.VOCAL_CHAIN,
-                            "language": language,
-                            "aligner": aligners.get(language)
-                            or aligners.setdefault(
-                                language, align.action_params(language, store.file_digest)
-                            ),
-                        },
-                        {"recording": SourceInput(root / line.file)},
+                        params,
+                        {"recording": SourceInput(root / recording)},
                         origin=origin,
                         scene=shot.scene,
-                        description=f"recorded line {lid}",
-                        labels={
-                            "text": said,
-                            "recording": Label(
-                                f"the recording of line {i} of shot {shot.id} ({line.file})",
-                                where(line.span),
-                            ),
-                            "clean": Label(
-                                f"the cleanup of line {i} of shot {shot.id}", where(line.span)
-                            ),
-                            "chain": Label("the vocal chain"),
-                            "language": Label(f"the language of {whose}", voice_at),
-                            "aligner": Label("the word aligner (pocketsphinx) and its model"),
-                        },
+                        description=f"{'camera' if line.on_camera else 'recorded'} line {lid}",
+                        labels=labels,
                     )
                 )
                 continue
@@ -174,6 +184,34 @@ def voice_actions(episode: ir.Episode, root: Path, store: Store) -> list[Action]
     return actions
 
 
+def _recording(shot: ir.Shot, line: ir.Line) -> str | None:
+    """The file a line's sound comes from: its recording, or for a line spoken on
+    camera its shot's take (None: synthesised)."""
+    return shot.plate.path if line.on_camera else line.file
+
+
+def _cleanup(shot: ir.Shot, line: ir.Line) -> str:
+    """A line's cleanup: its own `clean`; on camera, else the plate's; else the default."""
+    if line.clean is not None:
+        return line.clean
+    plate_clean = dict(shot.plate.options).get("clean") if line.on_camera else None
+    return str(plate_clean) if plate_clean is not None else cleanup.DEFAULT
+
+
+def camera_range(shot: ir.Shot, fps: Fraction) -> dict[str, float | int]:
+    """The part of the take a line spoken on camera is: from the plate's in point
+    (rounded to its frame, as the picture reads it) for the shot's length in
+    samples at whole frame rates, the same cut the picture and the mix use."""
+    frames = camera_frames(shot, fps)
+    assert frames is not None
+    in_point = shot.plate.in_point
+    in_frame = in_point.frames(fps) if in_point is not None else 0
+    return {
+        "in_s": round(float(Fraction(in_frame) / fps), 6),
+        "samples": round(Fraction(frames) / fps * voice.RATE),
+    }
+
+
 def render_voices(
     actions: list[Action],
     store: Store,
@@ -231,8 +269,9 @@ def estimate_warnings(
                 continue
             words = json.loads(store.read_blob(result.outputs["words.json"]))
             if words.get("why"):
+                what = "line spoken on camera" if line.on_camera else "recorded line"
                 diags.warning(
-                    f"the word times of this recorded line are estimated: {words['why']}",
+                    f"the word times of this {what} are estimated: {words['why']}",
                     line.span,
                     "captions follow an estimate by word length; write the line as it is "
                     "spoken (English words) to have its words aligned to the recording",

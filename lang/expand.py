@@ -383,6 +383,8 @@ class Expander:
                 cue = self.sfx(item, env)
                 if cue is not None:
                     sfx.append(cue)
+        if len(self.diags.errors) == errors_before:
+            self._check_camera_line(plate, lines, duration)
         if len(self.diags.errors) > errors_before or framing is None:
             return None
         index = len(builder.shots) + 1
@@ -404,6 +406,49 @@ class Expander:
             template=template,
             span=stmt.span,
         )
+
+    def _check_camera_line(
+        self,
+        plate: ir.Plate | None,
+        lines: list[ir.Line],
+        duration: Time | None,
+    ) -> None:
+        """A line spoken on camera (`say … from camera`) is the shot's own video
+        sound, lip-synced to its picture: the shot needs a video plate and a
+        known length (an explicit duration, or the plate's in and out points),
+        and that line is the shot's only one (two lines cannot share one take's
+        sound, and a second line would be heard over it)."""
+        camera = [line for line in lines if line.on_camera]
+        if not camera:
+            return
+        line = camera[0]
+        if plate is None or plate.kind != "video":
+            shown = "no plate" if plate is None else f"a `plate {plate.kind}`"
+            self.diags.error(
+                f"a line spoken on camera needs a `plate video` in its shot, which has {shown}",
+                line.span,
+                'give the shot the take it was filmed in (`plate video "take.mov" in 1s '
+                "out 4s`), or remove `from camera` to synthesise the line",
+            )
+            return
+        if len(lines) > 1:
+            other = next(x for x in lines if x is not line)
+            self.diags.error(
+                "a shot with a line spoken on camera has no other line",
+                other.span,
+                "the take's sound is the whole shot's dialogue: put this line in a shot of "
+                "its own (another `shot` with its own range of the take)",
+            )
+            return
+        has_range = plate.in_point is not None and plate.out_point is not None
+        if duration is None and not has_range:
+            self.diags.error(
+                "a line spoken on camera needs to know how much of the take it is",
+                line.span,
+                "give the plate an in and an out point (`plate video "
+                f'"{plate.path}" in 0.5s out 3s`), or the shot a duration '
+                "(`shot close 3s { … }`)",
+            )
 
     def _check_visual_types(self, options: tuple[ast.Option, ...], tags: set[str]) -> None:
         """`tag none` says no picture is warranted (seed 002): with another visual
@@ -595,7 +640,15 @@ class Expander:
         if not text.strip():
             self.diags.error("a line needs words", args[0].span, "write what is said")
             return None
-        if opts.get("clean") is not None and opts.get("file") is None:
+        source = opts.get("from")
+        if source is not None and opts.get("file") is not None:
+            self.diags.error(
+                "a line spoken on camera has no recording of its own",
+                item.span,
+                "its sound is the shot's video plate: remove `file`, or remove `from camera` "
+                "to use the recording",
+            )
+        if opts.get("clean") is not None and opts.get("file") is None and source is None:
             self.diags.error(
                 "`clean` applies to a recorded line",
                 item.span,
@@ -610,6 +663,7 @@ class Expander:
             keywords=keywords,
             clean=opts.get("clean"),
             span=item.span,
+            source=source,
         )
 
     def sfx(self, item: ast.ShotItem, env: Env | None) -> ir.Sfx | None:

@@ -100,6 +100,12 @@ class Line:
     keywords: tuple[str, ...] = ()  # words marked *like this* for the accent style
     clean: str | None = None  # a recorded line's cleanup level (None: the default)
     span: Span | None = field(default=None, compare=False, repr=False)
+    # "camera": spoken on camera, its sound the shot's video plate (`say … from camera`)
+    source: str | None = None
+
+    @property
+    def on_camera(self) -> bool:
+        return self.source == "camera"
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,8 @@ class Context:
                 return self.choice(value, vocab.DELIVERABLE_KINDS, "deliverable kind")
             case "cleanup":
                 return self.choice(value, vocab.CLEANUPS, "cleanup level")
+            case "line_source":
+                return self.choice(value, vocab.LINE_SOURCES, "line source")
             case "caption_mode":
                 return self.choice(value, vocab.CAPTION_MODES, "caption mode")
             case "location":

@@ -108,7 +108,10 @@ TRANSITIONS = {"cut": False, "crossfade": True, "dip_to_black": True}  # -> take
 DEFAULT_TRANSITION = "12f"
 
 OVERLAY_OPTIONS = {"style": "text_style", "at": "time", "for": "time", "position": "position"}
-SAY_OPTIONS = {"mood": "name", "file": "path", "clean": "cleanup"}
+SAY_OPTIONS = {"mood": "name", "file": "path", "clean": "cleanup", "from": "line_source"}
+# Where a line's sound comes from, besides speech synthesis and a recorded file:
+# `from camera`, the shot's own video plate (dialogue spoken on camera).
+LINE_SOURCES = ("camera",)
 CLEANUPS = ("off", "light", "strong")  # a recorded line's cleanup (backends/audio/cleanup.py)
 SFX_OPTIONS = {"at": "time", "gain": "decibels"}
 SHOT_OPTIONS = {"focus": "focus", "tag": "visual_type", "phase": "phase"}

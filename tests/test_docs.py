@@ -389,6 +389,7 @@ SAMPLE = {  # one valid value of each type the vocabulary names
     "deliverable_kind": "video",
     "caption_mode": "both",
     "cleanup": "strong",
+    "line_source": "camera",
     "date": '"2026-01-01"',
 }
 SOUND = {("music", "path"), ("sfx", "path"), ("say", "file")}
@@ -404,8 +405,11 @@ def _option_snippet(statement: str, option: str, value: str) -> str:
         "shot": f"scene s {{ shot wide 1s {option} {value} {{ }} }}\n",
         "title": _in_shot(f'title "x" {option} {value}'),
         "kinetic": _in_shot(f'kinetic "x" {option} {value}'),
-        # `clean` is a recorded line's: it comes with the recording
-        "say": _in_shot(f'say maya "hi" {RECORDING if option == "clean" else ""}{option} {value}'),
+        # `clean` is a recorded line's: it comes with the recording; `from camera`
+        # with the shot's take
+        "say": _in_shot(f'say maya "hi" {RECORDING if option == "clean" else ""}{option} {value}')
+        if option != "from"
+        else _in_shot(f'plate video "assets/clip.mp4"  say maya "hi" from {value}'),
         "sfx": _in_shot(f'sfx "assets/sfx/whoosh.wav" {option} {value}'),
         "move": _in_shot(f"move ken_burns {option} {value}"),
         "music": f'episode_setting music "assets/bed.wav" {option} {value}',

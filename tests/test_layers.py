@@ -21,6 +21,12 @@ FORBIDDEN = [
     ("reel.backends", "reel.lang"),
     ("reel.backends", "reel.cli"),
     ("reel.compiler", "reel.cli"),
+    # Director Mode writes blueprints and asks the compiler to build them; nothing
+    # below it knows it exists, and it reaches the CLI only through `register`.
+    ("reel.lang", "reel.director"),
+    ("reel.backends", "reel.director"),
+    ("reel.compiler", "reel.director"),
+    ("reel.director", "reel.cli"),
 ]
 
 

@@ -105,7 +105,7 @@ def clean(sandbox: Path, decoded: Path, level: str) -> np.ndarray:
     run_commands([["-i", DECODED, "-af", filters, "-ac", "2", *PCM_OUT, cleaned.name]], sandbox)
     out = read_wav(cleaned)
     cleaned.unlink()
-    return out[: len(samples)]
+    return cleanup.realign(out, len(samples))
 
 
 def camera_sound(sandbox: Path, params: dict[str, Any]) -> None:

@@ -6,7 +6,8 @@ loudness, so it neither sounds nor mixes like a generated line. Cleanup runs
 ffmpeg's own filters (no model file to ship):
 
 * ``highpass``: rumble below the voice;
-* ``afftdn``: spectral denoise. Its ``nf`` is the noise floor it removes, and
+* ``afftdn``: spectral denoise (it delays its output by ``DELAY`` samples, which
+  ``realign`` takes back). Its ``nf`` is the noise floor it removes, and
   a fixed value either misses the noise or eats quiet speech, so it is set
   from the recording's own floor (the level of its quietest stretches,
   measured here with numpy: a pure function of the samples);
@@ -31,6 +32,11 @@ SETTINGS: dict[str, tuple[int, int, int, float]] = {
     "light": (80, 24, 10, 0.3),
     "strong": (100, 40, 15, 0.5),
 }
+# ffmpeg's afftdn delays its output by this many samples at 48 kHz (its analysis
+# window; measured: tests/test_camera_lines.py). The chain pads the end by as
+# much, and ``realign`` drops as much from the start, so cleaned sound keeps
+# its place to the sample: dialogue on camera stays on the lips.
+DELAY = 1200
 FLOOR_WINDOW = 0.05  # seconds: the unit the noise floor is measured in
 FLOOR_QUANTILE = 0.1  # the quietest tenth of the windows is taken as noise
 
@@ -57,5 +63,14 @@ def chain(level: str, floor_db: float, vocal_chain: str) -> str:
     highpass, reduction, above, intensity = SETTINGS[level]
     nf = round(min(-20.0, max(-80.0, floor_db + above)))
     return (
-        f"highpass=f={highpass},afftdn=nr={reduction}:nf={nf},deesser=i={intensity},{vocal_chain}"
+        f"apad=pad_len={DELAY},highpass=f={highpass},afftdn=nr={reduction}:nf={nf},"
+        f"deesser=i={intensity},{vocal_chain}"
     )
+
+
+def realign(cleaned: np.ndarray, length: int) -> np.ndarray:
+    """The output of ``chain`` moved back to its input's place (afftdn's DELAY
+    dropped from its start), ``length`` samples long."""
+    moved = cleaned[DELAY:]
+    pad = [(0, max(0, length - len(moved)))] + [(0, 0)] * (moved.ndim - 1)
+    return np.pad(moved, pad)[:length]

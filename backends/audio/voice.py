@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import wave
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -122,24 +122,67 @@ def _quietest(samples: np.ndarray, start: int, stop: int) -> int:
     return start + int(np.argmin(energy)) if len(energy) else start
 
 
+def _decode_range(sandbox: Path, params: dict[str, Any]) -> np.ndarray:
+    """A line spoken on camera: the take's sound from its in point for exactly
+    the shot's samples (``params["range"]``), cut as the camera sound is (``-ss``
+    and ``-t`` on the input), silence after a take that ends sooner."""
+    cut = params["range"]
+    total = int(cut["samples"])
+    seek = ["-ss", f"{cut['in_s']:.6f}"] if cut["in_s"] else []
+    run_ffmpeg(
+        [
+            *seek,
+            "-t",
+            f"{total / RATE:.6f}",
+            "-i",
+            "recording",
+            "-map",
+            "0:a:0",
+            "-af",
+            f"aresample={RATE}",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            *PCM_OUT,
+            "decoded.wav",
+        ],
+        sandbox,
+    )
+    samples = read_wav(sandbox / "decoded.wav")[:, 0]
+    return np.pad(samples, (0, max(0, total - len(samples))))[:total]
+
+
 def recorded(sandbox: Path, params: dict[str, Any]) -> None:
     """Decode, clean up (``params["clean"]``), trim, fade, and time the words:
     by forced alignment when there is an aligner for the line's language, else
-    estimated by character count (``why`` in words.json says which)."""
-    run_ffmpeg(["-i", "recording", "-ac", "1", "-ar", str(RATE), *PCM_OUT, "decoded.wav"], sandbox)
-    samples = read_wav(sandbox / "decoded.wav")[:, 0]
-    # The cut points come from the recording as recorded, so a line's length (and
-    # the episode's timing) does not change when its cleanup level does.
-    search = int(SEARCH * RATE)
-    start = _quietest(samples, 0, search)
-    end = _quietest(samples, max(0, len(samples) - search), len(samples)) + int(WINDOW * RATE)
+    estimated by character count (``why`` in words.json says which).
+
+    A line spoken on camera (``params["range"]``, which only such lines carry) is
+    the take's sound over the shot, as the picture cuts it: never trimmed or
+    faded at quiet points, so it stays in sync with the lips."""
+    if "range" in params:
+        samples = _decode_range(sandbox, params)
+        start, end = 0, len(samples)
+        cut = [params["range"]["in_s"] or 0.0, (params["range"]["in_s"] or 0.0) + end / RATE]
+    else:
+        run_ffmpeg(
+            ["-i", "recording", "-ac", "1", "-ar", str(RATE), *PCM_OUT, "decoded.wav"], sandbox
+        )
+        samples = read_wav(sandbox / "decoded.wav")[:, 0]
+        # The cut points come from the recording as recorded, so a line's length
+        # (and the episode's timing) does not change when its cleanup level does.
+        search = int(SEARCH * RATE)
+        start = _quietest(samples, 0, search)
+        end = _quietest(samples, max(0, len(samples) - search), len(samples)) + int(WINDOW * RATE)
+        cut = [start / RATE, end / RATE]
     filters = cleanup.chain(params["clean"], cleanup.noise_floor_db(samples, RATE), VOCAL_CHAIN)
     if filters:  # the whole recording: the denoiser learns the noise from all of it
         run_ffmpeg(["-i", "decoded.wav", "-af", filters, *PCM_OUT, "cleaned.wav"], sandbox)
         cleaned = read_wav(sandbox / "cleaned.wav")[:, 0]
-        samples = np.pad(cleaned, (0, max(0, len(samples) - len(cleaned))))[: len(samples)]
+        samples = cleanup.realign(cleaned, len(samples))
     clip = samples[start : max(start + 1, end)].copy()
-    fade = min(int(WINDOW * RATE), len(clip) // 2)
+    fade = min(int(WINDOW * RATE), len(clip) // 2) if "range" not in params else 0
     if fade:
         ramp = np.linspace(0.0, 1.0, fade)
         clip[:fade] *= ramp
@@ -159,9 +202,7 @@ def recorded(sandbox: Path, params: dict[str, Any]) -> None:
                 {"text": m.group(), "start": t, "position": m.start()}
                 for m, t in zip(align.tokens(text), found.starts, strict=True)
             ]
-            _write_words(
-                sandbox, seconds, words, estimated=False, trimmed=[start / RATE, end / RATE]
-            )
+            _write_words(sandbox, seconds, words, estimated=False, trimmed=cut)
             return
         why = found.why or why
     _write_words(
@@ -169,7 +210,7 @@ def recorded(sandbox: Path, params: dict[str, Any]) -> None:
         seconds,
         _spread(text, seconds),
         estimated=True,
-        trimmed=[start / RATE, end / RATE],
+        trimmed=cut,
         why=why,
     )
 
@@ -213,12 +254,20 @@ class VoiceParams(TypedDict):
     chain: str  # VOCAL_CHAIN
 
 
+class CameraRange(TypedDict):
+    in_s: float | None  # where the picture starts reading the take (its in point)
+    samples: int  # the shot's length
+
+
 class RecordedParams(TypedDict):
     text: str
     clean: str  # cleanup.LEVELS
     chain: str  # VOCAL_CHAIN (cleanup ends with it)
     language: str  # the speaker's voice's language: whether the words can be aligned
     aligner: str  # align.action_params: engine, version, model digests ("" = estimate)
+    # Only a line spoken on camera carries it (so recorded lines keep their keys):
+    # the take's range, decoded whole and untrimmed.
+    range: NotRequired[CameraRange]
 
 
 VOICE = Kind(
@@ -235,7 +284,8 @@ RECORDED_VOICE = Kind(
     inputs=("recording",),
     outputs=("voice.wav", "words.json"),
     run=recorded,
-    about="one recorded line, cleaned up, trimmed to its speech, its words aligned to the text",
+    about="one recorded line, cleaned up, trimmed to its speech (a line spoken on camera: "
+    "the take's range, untrimmed), its words aligned to the text",
 )
 
 

@@ -40,11 +40,15 @@ def camera_id(shot_id: str) -> str:
 
 def camera_shots(ctx: Context) -> list[a.ShotEntry]:
     """The shots whose plate's own sound is heard: a video plate whose clip has
-    sound and does not say `sound off` (camera sound is on by default)."""
+    sound and does not say `sound off` (camera sound is on by default). A shot
+    whose line is spoken on camera is not one, whatever its `sound`: its take's
+    sound is that line, heard once, through the voices (stem, ducking, captions)."""
     out = []
     for shot in ctx.shots:
         clip = ctx.plan.clips.get(shot.id)
         if clip is None or not clip.has_sound or clip.seconds <= 0:
+            continue
+        if any(line.on_camera for line in ctx.ir_shots[shot.id].lines):
             continue
         if shot.plate.options.get("sound", "on") == "on":
             out.append(shot)
