@@ -46,7 +46,19 @@ from .jsonio import write_atomic, write_json
 
 CACHE_ENV = "REEL_CACHE_DIR"
 DEFAULT_CACHE = ".reel"
-SUBDIRS = ("cas", "ac", "ac-local", "explain", "memo", "probe", "beats", "noop", "tmp")
+# analysis: the Director's per-take analysis (director/analysis.py), by file digest
+SUBDIRS = (
+    "cas",
+    "ac",
+    "ac-local",
+    "explain",
+    "memo",
+    "probe",
+    "beats",
+    "noop",
+    "tmp",
+    "analysis",
+)
 # The Cache Directory Tagging Specification (bford.info/cachedir): backup tools
 # skip a folder holding this file, and Reel empties no folder without it.
 CACHEDIR_TAG = (

@@ -154,7 +154,9 @@ def test_tier_2_refuses_a_destructive_action_without_confirmation(shoot, made) -
 
 @pytest.mark.slow
 def test_tier_3_builds_a_qc_verified_cut_that_waits_for_signoff(shoot, made) -> None:
-    done = direct(shoot, made, "dailies", "--tier", "3")
+    lines = made[1]["lines"]
+    (shoot / "script.txt").write_text(f"# the kitchen\n{lines[1]}\n\n{lines[2]}\n")
+    done = direct(shoot, made, "dailies", "--tier", "3", "--script", "script.txt")
     assert done.returncode == 0, done.stderr + done.stdout
     status = json.loads((shoot / "direct/run-0001/status.json").read_text())
     assert status["state"] == "awaiting_signoff" and status["qc_passed"]
@@ -164,7 +166,7 @@ def test_tier_3_builds_a_qc_verified_cut_that_waits_for_signoff(shoot, made) -> 
     assert qc["passed"]
     subs = pysubs2.load(str(out / "captions.srt"))
     said = " ".join(e.plaintext.lower() for e in subs)
-    assert "kettle" in said and "time" in said, said
+    assert "kettle is already on" in said and "time for one more" in said, said
     with av.open(str(out / "master.mp4")) as master:
         seconds = float(master.duration / av.time_base)
     plan = json.loads((shoot / "direct/run-0001/plan.json").read_text())

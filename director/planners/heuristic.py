@@ -224,6 +224,12 @@ def plan(
             match.takes.append(take)
         else:
             lines.append(_Line([take]))
+    for line in [ln for ln in lines if all(t.clipping for t in ln.takes)]:
+        # distorted beyond use; without the script it cannot be told which line it was
+        lines.remove(line)
+        dropped += [
+            f"{t.clip} (clipped: {t.clipped_samples} samples at full scale)" for t in line.takes
+        ]
     scene_of_previous: int | None = None
     for line in lines:
         slated = [t.slate.scene for t in line.takes if t.slate is not None]
