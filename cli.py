@@ -844,7 +844,7 @@ def schema(out: Path) -> None:
 def _register_direct() -> None:
     from .director.cli import register
 
-    register(main, _handled)
+    register(main, _handled, _out_opt, _cache_opt)
 
 
 _register_direct()

@@ -68,24 +68,15 @@ _into_opt = click.option(
     default=None,
     help=f"The blueprint the cut is written into (default: {DEFAULT_INTO}).",
 )
-_out_opt = click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    envvar="REEL_OUT",
-    default="reel-out",
-    show_default=True,
-    help="Output tree (or $REEL_OUT).",
-)
-_cache_opt = click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Cache directory (or $REEL_CACHE_DIR; default .reel).",
-)
 
 
-def register(main: click.Group, handled: Callable[..., Any]) -> None:
-    """Add `reel direct` to the CLI."""
+def register(
+    main: click.Group,
+    handled: Callable[..., Any],
+    _out_opt: Callable[..., Any],
+    _cache_opt: Callable[..., Any],
+) -> None:
+    """Add `reel direct` to the CLI, with the CLI's own --out and --cache-dir."""
 
     @main.group(cls=DirectGroup)
     def direct() -> None:

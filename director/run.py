@@ -31,6 +31,7 @@ from reel.compiler.jsonio import dumps, write_atomic
 from reel.lang.diagnostics import Diagnostics, ReelError
 
 from . import contract as c
+from .analysis import sha256
 from .edits import TextEdit, quote
 from .journal import Entry, Journal, digest, read_text, write_text
 from .planners import Planned, make_plan
@@ -439,7 +440,7 @@ def _build_and_verify(
             echo(f"direct: {error}")
         return Outcome(run, "failed", applied, len(waiting), code=1)
     qc = result.qc_report
-    delivered = {project.relative(p): _sha256(p) for p in sorted(result.delivered)}
+    delivered = {project.relative(p): sha256(p) for p in sorted(result.delivered)}
     trace.event(
         "build",
         ok=True,
@@ -463,13 +464,3 @@ def _build_and_verify(
     )
     echo(f"sign it off with: reel direct signoff {run} --by NAME")
     return Outcome(run, status["state"], applied, len(waiting), result.folder)
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

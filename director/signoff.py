@@ -20,9 +20,10 @@ from reel.compiler.jsonio import dumps
 from reel.lang import ast
 from reel.lang.diagnostics import ReelError
 
+from .analysis import sha256
 from .edits import Blueprint, TextEdit, quote
 from .journal import Entry, digest, read_text, write_text
-from .run import DirectError, Director, Outcome, _sha256, build
+from .run import DirectError, Director, Outcome, build
 from .trace import Trace
 
 PUBLISHED = "master"
@@ -80,7 +81,7 @@ def signoff(
         )
     for name, sha in status["delivered"].items():
         path = project.folder / name
-        if not path.is_file() or _sha256(path) != sha:
+        if not path.is_file() or sha256(path) != sha:
             raise DirectError(
                 f"{name} is not the file QC checked; run `reel direct` again before signing off"
             )
@@ -120,7 +121,7 @@ def signoff(
     project.journal().record(entries)
     qc = result.qc_report
     released = [
-        {"deliverable": PUBLISHED, "file": project.relative(p), "sha256": _sha256(p)}
+        {"deliverable": PUBLISHED, "file": project.relative(p), "sha256": sha256(p)}
         for p in sorted(result.delivered)
         if p.name.startswith(PUBLISHED + ".")
     ]
