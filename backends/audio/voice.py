@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import wave
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -259,15 +259,22 @@ class CameraRange(TypedDict):
     samples: int  # the shot's length
 
 
-class RecordedParams(TypedDict):
+class _RecordedRequired(TypedDict):
     text: str
     clean: str  # cleanup.LEVELS
     chain: str  # VOCAL_CHAIN (cleanup ends with it)
     language: str  # the speaker's voice's language: whether the words can be aligned
     aligner: str  # align.action_params: engine, version, model digests ("" = estimate)
-    # Only a line spoken on camera carries it (so recorded lines keep their keys):
-    # the take's range, decoded whole and untrimmed.
-    range: NotRequired[CameraRange]
+
+
+class _CameraLineParams(TypedDict, total=False):
+    # Only a line spoken on camera carries it (so recorded lines keep their
+    # parameters): the take's range, decoded whole and untrimmed.
+    range: CameraRange
+
+
+class RecordedParams(_RecordedRequired, _CameraLineParams):
+    pass
 
 
 VOICE = Kind(
