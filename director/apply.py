@@ -26,15 +26,7 @@ def apply_run(director: Director, run: str, yes: bool) -> Outcome:
     plan = c.ActionPlan.model_validate_json(
         (project.run_folder(run) / "plan.json").read_text(encoding="utf-8")
     )
-    todo = pending(status, plan)
-    now, waiting = [], []
-    for index in todo:
-        action = plan.actions[index]
-        sure = yes or (
-            director.confirm is not None
-            and director.confirm(f"apply the destructive action '{action.summary()}'?")
-        )
-        (now if action.risk != "destructive" or sure else waiting).append(index)
+    now, waiting = director.choose(plan, pending(status, plan), yes)
     skeleton = (project.run_folder(run) / "before.episode.txt").read_text(encoding="utf-8")
     footage = Footage(status["clips"], status["dailies"])
     trace = Trace(project.folder / "traces" / f"{run}-apply.jsonl")

@@ -234,18 +234,18 @@ class Director:
         self.project.journal().record(entries)
         return len(checking.checked)
 
-    def choose(self, checking: Checking, yes: bool) -> tuple[list[int], list[int]]:
-        """Which actions run now and which wait: destructive ones need a yes."""
+    def choose(
+        self, plan: c.ActionPlan, indices: list[int], yes: bool
+    ) -> tuple[list[int], list[int]]:
+        """Which of the actions ``indices`` run now and which wait: a
+        destructive one needs ``yes`` or a yes at the terminal."""
         now, waiting = [], []
-        for checked in checking.checked:
-            if checked.action.risk != "destructive" or yes:
-                now.append(checked.index)
-            elif self.confirm is not None and self.confirm(
-                f"apply the destructive action '{checked.action.summary()}'?"
-            ):
-                now.append(checked.index)
-            else:
-                waiting.append(checked.index)
+        for index in indices:
+            action = plan.actions[index]
+            sure = action.risk != "destructive" or yes
+            if not sure and self.confirm is not None:
+                sure = self.confirm(f"apply the destructive action '{action.summary()}'?")
+            (now if sure else waiting).append(index)
         return now, waiting
 
 
@@ -379,7 +379,7 @@ def direct(
             echo(f"preview: {os.path.relpath(project.folder / preview)}")
         echo(f"apply it with: reel direct apply {run} --into {os.path.relpath(blueprint)}")
         return Outcome(run, "awaiting_apply")
-    now, waiting = director.choose(checking, yes)
+    now, waiting = director.choose(planned.plan, [x.index for x in checking.checked], yes)
     applied = director.apply(run, planned.plan, now, footage, before, trace)
     status["applied"], status["waiting"] = now, waiting
     echo(f"applied {applied} action(s) to {os.path.relpath(blueprint)}")

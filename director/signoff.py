@@ -56,11 +56,12 @@ def _publish(bp: Blueprint) -> TextEdit | None:
 
 def _approvals(bp: Blueprint, by: str, reason: str) -> TextEdit | None:
     episode = bp.episode()
+    # `approve rights "file" …`: the file is the second argument
     have = {
-        s.args[0].text
+        s.args[1].text
         for s in episode.settings
         if s.name == "approve" and len(s.args) > 1 and s.args[0].text == "rights"
-    } | {s.args[1].text for s in episode.settings if s.name == "approve" and len(s.args) > 1}
+    }
     lines = [
         f"approve rights {quote(clip)} by {quote(by)} reason {quote(reason)}"
         for clip in _clips(bp)

@@ -71,3 +71,12 @@ def reel(
 def only(errors: list[Diagnostic]) -> Diagnostic:
     assert len(errors) == 1, "\n\n".join(e.render() for e in errors)
     return errors[0]
+
+
+def build_episode(root: Path, text: str, target: str = "", out: str = "reel-out") -> Path:
+    """Write ``text`` as ``root/main.episode``, build it (or ``target``, e.g.
+    ``:stems``) with the real CLI, and return the output tree."""
+    write_tree(root, {"main.episode": text})
+    done = reel("build", f".{target}", "-q", "--out", out, "-j", "2", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return root / out

@@ -26,7 +26,7 @@ from reel.compiler.timing import plan_timing
 from reel.lang.diagnostics import Diagnostics, InputError
 from reel.lang.resolve import analyse
 
-from helpers import reel, write_tree
+from helpers import build_episode, reel, write_tree
 
 FPS = 24
 FRAME = 1 / FPS
@@ -108,10 +108,7 @@ def lag_of(haystack: np.ndarray, needle: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def build(root: Path, body: str, target: str = "", out: str = "reel-out") -> Path:
-    write_tree(root, {"main.episode": HEAD.format(body=body)})
-    done = reel("build", f".{target}", "-q", "--out", out, "-j", "2", cwd=root)
-    assert done.returncode == 0, done.stderr
-    return root / out / "t"
+    return build_episode(root, HEAD.format(body=body), target, out) / "t"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from test_conformance_timeline import assert_valid_fcpxml
 from reel.backends.audio.voice import RATE, read_wav, write_wav
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 
-from helpers import reel, run_plan, write_tree
+from helpers import build_episode, reel, run_plan, write_tree
 
 FPS = 24
 SHOT_A = 1.0  # the first shot, before the clip: its start is the clip's offset
@@ -73,10 +73,7 @@ def rms_db(x: np.ndarray) -> float:
 
 
 def build(root: Path, body: str, target: str = "", out: str = "reel-out") -> Path:
-    write_tree(root, {"main.episode": HEAD.format(body=body)})
-    done = reel("build", f".{target}", "-q", "--out", out, "-j", "2", cwd=root)
-    assert done.returncode == 0, done.stderr
-    return root / out / "t"
+    return build_episode(root, HEAD.format(body=body), target, out) / "t"
 
 
 @pytest.fixture(scope="module")
