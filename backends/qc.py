@@ -44,8 +44,8 @@ FREEZE_MIN_SECONDS = 0.5
 SILENCE_NOISE_DB = -50
 SILENCE_MIN_SECONDS = 0.3
 
-_FRAME = re.compile(r"frame=\s*(\d+)")
-_BLACK = re.compile(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)")
+FRAME_LOG = re.compile(r"frame=\s*(\d+)")
+BLACK_LOG = re.compile(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)")
 _START = {
     "freeze": re.compile(r"freeze_start:\s*([\d.]+)"),
     "silence": re.compile(r"silence_start:\s*(-?[\d.]+)"),
@@ -81,7 +81,7 @@ class QCParams(TypedDict):
     media: str  # "video" or "audio": what the file is meant to hold
 
 
-def _spans(text: str, what: str, end_of_file: float) -> list[list[float]]:
+def logged_spans(text: str, what: str, end_of_file: float) -> list[list[float]]:
     """Start/end pairs in the order the detector logged them; a span still open
     when the file ended closes at its end."""
     events = sorted(
@@ -117,12 +117,12 @@ def detect(path: str, cwd: Path, video: bool, audio: bool, end: float) -> dict[s
         maps += ["-map", "[a]"]
     args = ["-i", path, "-filter_complex", ";".join(chains), *maps]
     text = ffmpeg_report([*args, "-f", "null", "-"], cwd)
-    frames = _FRAME.findall(text)
+    frames = FRAME_LOG.findall(text)
     return {
         "frames_decoded": int(frames[-1]) if video and frames else None,
-        "black": [[round(float(a), 3), round(float(b), 3)] for a, b in _BLACK.findall(text)],
-        "freeze": _spans(text, "freeze", end) if video else [],
-        "silence": _spans(text, "silence", end) if audio else [],
+        "black": [[round(float(a), 3), round(float(b), 3)] for a, b in BLACK_LOG.findall(text)],
+        "freeze": logged_spans(text, "freeze", end) if video else [],
+        "silence": logged_spans(text, "silence", end) if audio else [],
     }
 
 

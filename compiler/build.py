@@ -35,7 +35,7 @@ from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND
 from .progress import display as progress_display
 from .remote import RemoteCache
-from .report import write_report
+from .report import wanted_thumbnails, write_report
 from .rules import Lowered
 from .session import Session
 from .store import BlobDamaged, Store
@@ -194,6 +194,8 @@ def _build(
         lowered = session.lowered
         labels, wanted = resolve_targets(lowered, target)
         wanted |= qc.wanted_checks(lowered.delivers, wanted)  # every delivered file is checked
+        shot_ids = [shot.id for shot in planned.shotlist.shots]
+        wanted |= wanted_thumbnails(shot_ids, {x.id for x in lowered.actions}, wanted)
         stages["lowering"] = time.perf_counter() - mark
 
         mark = time.perf_counter()

@@ -111,24 +111,86 @@ def checked(relative: str) -> str | None:
     return None if "/" in relative else MEDIA_SUFFIXES.get(Path(relative).suffix)
 
 
-def qc_actions(delivers: dict[str, list[tuple[str, str]]]) -> list[Action]:
-    """A ``qc`` action for each delivered video or audio file."""
-    out = []
-    for producer, files in sorted(delivers.items()):
+def piece_action_id(piece: str) -> str:
+    """The action that decodes one piece of a joined file (a shot's segment)."""
+    return f"measure/{piece}"
+
+
+def qc_actions(
+    actions: list[Action], delivers: dict[str, list[tuple[str, str]]], fps: list[int]
+) -> list[Action]:
+    """A QC action for each delivered video or audio file. A file Reel joins
+    from per-shot pieces (``join``) is checked from its pieces, each decoded
+    once by its own cached action (``measure/PIECE``), and its sound's
+    (``measure/SOUND``): see ``backends/qc_joined.py``. Any other file is
+    decoded whole (``qc``)."""
+    by_id = {x.id: x for x in actions}
+    out: dict[str, Action] = {}
+    # In the order delivery copies files: where two actions deliver one name (a
+    # deliverable called master that is a rendition), the later one's file is the
+    # one delivered, so its check is the one kept.
+    for producer, files in delivers.items():
         for output, relative in files:
             media = checked(relative)
             if media is None:
                 continue
-            out.append(
-                make(
-                    "qc",
-                    action_id(relative),
-                    {"media": media},
-                    {f"media{Path(relative).suffix}": ActionInput(producer, output)},
-                    description=f"QC: decode {relative} and measure it",
-                )
+            joined = by_id.get(producer)
+            if media == "video" and joined is not None and joined.kind == "join":
+                for made in _joined_qc(joined, output, relative, fps, by_id):
+                    out[made.id] = made
+                continue
+            made = make(
+                "qc",
+                action_id(relative),
+                {"media": media},
+                {f"media{Path(relative).suffix}": ActionInput(producer, output)},
+                description=f"QC: decode {relative} and measure it",
             )
-    return out
+            out[made.id] = made
+    return list(out.values())
+
+
+def _joined_qc(
+    joined: Action, output: str, relative: str, fps: list[int], by_id: dict[str, Action]
+) -> list[Action]:
+    """The piece and sound measurements of one joined file, and its check."""
+    made: list[Action] = []
+    inputs: dict[str, ActionInput] = {"media.mp4": ActionInput(joined.id, output)}
+    pieces = sorted(n for n in joined.inputs if n.startswith("piece-"))
+    for name in pieces:
+        source = joined.inputs[name]
+        assert isinstance(source, ActionInput)
+        measured = make(
+            "measure_piece",
+            piece_action_id(source.action),
+            {"fps": fps},
+            {"piece.mp4": source},
+            description=f"QC: decode {source.action}",
+            scene=by_id[source.action].scene if source.action in by_id else None,
+        )
+        made.append(measured)
+        inputs[name.replace(".mp4", ".json")] = ActionInput(measured.id, "piece.json")
+    sound = joined.inputs.get("audio.m4a")
+    if isinstance(sound, ActionInput):
+        heard = make(
+            "measure_audio",
+            piece_action_id(sound.action),
+            {},
+            {"audio.m4a": sound},
+            description=f"QC: decode the sound of {sound.action}",
+        )
+        made.append(heard)
+        inputs["audio.json"] = ActionInput(heard.id, "audio.json")
+    made.append(
+        make(
+            "qc_joined",
+            action_id(relative),
+            {"media": "video", "fps": fps},
+            dict(inputs),
+            description=f"QC: check {relative} is its measured pieces",
+        )
+    )
+    return made
 
 
 def wanted_checks(delivers: dict[str, list[tuple[str, str]]], wanted: set[str]) -> set[str]:

@@ -20,12 +20,13 @@ the same run record gives the same bytes.
 
 from __future__ import annotations
 
+import base64
 import json
 from html import escape
 from typing import Any
 
 from .outputs import OutputSet
-from .rules.report import ACTION
+from .rules.report import ACTION, thumbnail_action
 from .store import Store
 
 FILE = "report.html"
@@ -64,9 +65,30 @@ def write_report(result: Any, staged: OutputSet, store: Store) -> None:
     res = result.report.results.get(ACTION)
     if res is not None:
         media = json.loads(store.read_blob(res.outputs["report.json"]))
+        media["thumbs"] = thumbnails(result, store)
     page = render(result.plan, result.summary, media)
     staged.path(FILE).write_text(page, encoding="utf-8")
     staged.add_written(FILE, log=True)
+
+
+def wanted_thumbnails(shot_ids: list[str], actions: set[str], wanted: set[str]) -> set[str]:
+    """The decodes whose thumbnails a wanted report shows: they are wanted with it
+    (a deliverable called master that is a rendition does not build the master
+    segments' decodes for its own QC)."""
+    if ACTION not in wanted:
+        return set()
+    return {thumbnail_action(s) for s in shot_ids} & actions
+
+
+def thumbnails(result: Any, store: Store) -> dict[str, str]:
+    """Each shot's thumbnail as a data: URI (the report stays one file)."""
+    thumbs = {}
+    for shot in result.plan.shotlist.shots:
+        made = result.report.results.get(thumbnail_action(shot.id))
+        if made is not None and "thumb.jpg" in made.outputs:
+            data = base64.b64encode(store.read_blob(made.outputs["thumb.jpg"])).decode()
+            thumbs[shot.id] = "data:image/jpeg;base64," + data
+    return thumbs
 
 
 def render(plan: Any, summary: dict[str, Any], media: dict[str, Any] | None) -> str:

@@ -166,7 +166,7 @@ def test_a_no_op_keeps_the_summary_and_an_edit_names_only_what_changed(tmp_path:
 
     noop = _build(project, tmp_path)
     assert noop.stdout.splitlines() == [noop.stdout.strip()]  # one line
-    assert "up to date: 0 action(s) ran, 12 cached; 4 file(s) in out/tiny unchanged" in noop.stdout
+    assert "up to date: 0 action(s) ran, 17 cached; 4 file(s) in out/tiny unchanged" in noop.stdout
     assert summary.read_bytes() == real  # the real build's figures are kept
 
     entry.write_text(entry.read_text().replace('title "One"', 'title "Uno"'))

@@ -49,8 +49,8 @@ def test_plain_lines_when_not_a_terminal_and_quiet_for_ci(tmp_path: Path) -> Non
     assert not any(LINE.match(line) for line in quiet.stderr.splitlines()), quiet.stderr
     assert "warning:" in quiet.stderr  # warnings still shown
     [final] = quiet.stdout.splitlines()
-    # the edited shot, the master and the build report that shows it
-    assert final.startswith("built tiny:") and "4 action(s) ran" in final  # with qc@master
+    # the edited shot, its decode for QC, the master and the master's QC
+    assert final.startswith("built tiny:") and "4 action(s) ran" in final
 
 
 def test_live_display_shows_done_total_cached_and_eta(tmp_path: Path) -> None:
@@ -63,10 +63,11 @@ def test_live_display_shows_done_total_cached_and_eta(tmp_path: Path) -> None:
     entry.write_text(entry.read_text().replace('title "One"', 'title "Uno"'))
     live = reel("build", str(project), *_args(tmp_path), "--progress", "live", cwd=tmp_path)
     assert live.returncode == 0, live.stderr
-    assert re.search(r"4/4 actions · 7 cached · ETA \d+:\d\d", live.stderr), live.stderr
+    assert re.search(r"4/4 actions · 12 cached · ETA \d+:\d\d", live.stderr), live.stderr
     assert "[4/4] " in live.stderr  # the plain lines scroll above the display
-    # 7 + the voice; the four that ran: segment, mux, report and the master's QC
-    assert live.stdout.splitlines()[-1].endswith("4 action(s) ran, 8 cached")
+    # 12 + the voice; the four that ran: the segment, its decode for QC, mux and
+    # the master's QC (the report's curve reads the sound, which did not change)
+    assert live.stdout.splitlines()[-1].endswith("4 action(s) ran, 13 cached")
     entry.write_text(entry.read_text().replace('title "Uno"', 'title "One"'))
     back = reel("build", str(project), *_args(tmp_path), "--progress", "live", cwd=tmp_path)
     assert back.returncode == 0, back.stderr

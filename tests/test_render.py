@@ -181,13 +181,16 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
     assert set(explained) == {
         "segment/the_street.s01",
         "mux",
-        "report",  # the build report reads the master
         "piece@review/the_street.s01",
         "proxy/review",
         "timeline/timeline",
         "segment@shorts/the_street.s01",
         "rendition/shorts",
-        # each changed file is decoded again by its QC
+        # QC decodes only the changed pieces (the sound is unchanged, and so is
+        # the report's loudness curve), then checks each joined file is its pieces
+        "measure/segment/the_street.s01",
+        "measure/piece@review/the_street.s01",
+        "measure/segment@shorts/the_street.s01",
         "qc@master",
         "qc@review",
         "qc@shorts",
@@ -201,19 +204,7 @@ def test_editing_one_scene_title_rerenders_only_that_scene(pilot_copy: dict) -> 
     )
     assert explained["mux"] == "segment/the_street.s01 changed"
     summary = load(pilot_copy["folder"], "run_summary.json")
-    assert [r["action"] for r in summary["ran"]] == [
-        "mux",
-        "piece@review/the_street.s01",
-        "proxy/review",
-        "qc@master",
-        "qc@review",
-        "qc@shorts",
-        "rendition/shorts",
-        "report",
-        "segment/the_street.s01",
-        "segment@shorts/the_street.s01",
-        "timeline/timeline",
-    ]
+    assert [r["action"] for r in summary["ran"]] == sorted(explained)
 
 
 def test_targets_query_and_graph(pilot_copy: dict) -> None:
@@ -229,8 +220,13 @@ def test_targets_query_and_graph(pilot_copy: dict) -> None:
     rdeps = reel("query", "rdeps", f"{copy}:segment/the_routine.s01", cwd=work, env=env)
     rdeps = rdeps.stdout.split()
     # The timeline takes the shot's clean plate (it has a title), not this segment.
+    # QC decodes each piece made from it (measure/...); the report does not read it.
     assert rdeps == [
         "concat",
+        "measure/piece@review/the_routine.s01",
+        "measure/piece@review/the_routine.s02",
+        "measure/segment/the_routine.s01",
+        "measure/segment/the_routine.s02",
         "mux",
         "piece@review/the_routine.s01",
         "piece@review/the_routine.s02",
@@ -238,7 +234,6 @@ def test_targets_query_and_graph(pilot_copy: dict) -> None:
         "qc@master",
         "qc@review",
         "qc@video",
-        "report",
         "segment/the_routine.s02",
         "tail/the_routine.s01",
     ]

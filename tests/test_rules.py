@@ -105,7 +105,6 @@ def test_a_length_edit_moves_only_what_shows_the_position(tmp_path: Path) -> Non
         "piece@review/one.s02",
         "piece@review/two.s01",
         "plate/one.s01",
-        "report",
         "segment/one.s01",
         "segment@shorts/one.s01",
         "timeline/edit",

@@ -34,7 +34,7 @@ def lower(context: Context) -> Lowered:
     """Every rule, in a fixed order, merged into the episode's actions."""
     merged = merge([rule(context) for rule in RULES])
     # QC measures what the rules deliver, so it follows them (compiler/qc.py).
-    merged.actions += qc_actions(merged.delivers)
+    merged.actions += qc_actions(merged.actions, merged.delivers, context.fps_pair)
     targets = dict(merged.targets)
     for action in merged.actions:
         targets.setdefault(action.id, action.id)
