@@ -91,7 +91,7 @@ def _imports(name: str, source: str) -> frozenset[str]:
     from every build that runs an action."""
     package = name.rsplit(".", 1)[0] if not _module_file(name).name == "__init__.py" else name
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in _import_statements(source):
         targets: list[str] = []
         if isinstance(node, ast.ImportFrom):
             if node.level:
@@ -106,6 +106,31 @@ def _imports(name: str, source: str) -> frozenset[str]:
             if target.startswith(PACKAGE + ".") and _module_file(target).is_file():
                 found.add(target)
     return frozenset(found)
+
+
+def _import_statements(source: str) -> list[ast.stmt]:
+    """The import statements of a module, at any depth (a function's lazy
+    import counts), parsed from just their lines: parsing whole modules was
+    0.2 s of every edit's rebuild, on its critical path. A line that only looks
+    like an import (in a docstring) adds a dependency at most, which re-runs
+    more, never less."""
+    statements: list[ast.stmt] = []
+    lines = source.splitlines()
+    at = 0
+    while at < len(lines):
+        line = lines[at].strip()
+        at += 1
+        if not line.startswith(("import ", "from ")):
+            continue
+        text = line
+        while "(" in text and ")" not in text and at < len(lines):
+            text += " " + lines[at].strip()
+            at += 1
+        try:
+            statements += ast.parse(text).body
+        except SyntaxError:
+            continue
+    return [s for s in statements if isinstance(s, ast.Import | ast.ImportFrom)]
 
 
 @functools.cache

@@ -14,6 +14,8 @@ probes nothing.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,28 @@ def _uses(episode: ir.Episode) -> list[tuple[str, str, Any, ir.Shot | None]]:
     return uses
 
 
+PROBE_THREADS = min(4, os.cpu_count() or 1)
+
+
+def _probe_all(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict[str, Any]]:
+    """Every regular file the episode uses, probed on a few threads (the
+    decoder releases the GIL): 24 new 1080p stills took 1.9 s in a row, before
+    any action could start, and 1.0 s on two threads. Only what the checks
+    below would probe is probed; each result is keyed by its path, so the order
+    they finish in changes nothing."""
+    paths = []
+    for path, role, _, _ in _uses(episode):
+        try:
+            size = regular_size(root / path, path)
+        except Refused:
+            continue
+        if size is not None and path not in paths and _fits(size, role):
+            paths.append(path)
+    with ThreadPoolExecutor(PROBE_THREADS) as pool:
+        found = pool.map(lambda path: cached_probe(store, root / path), paths)
+        return dict(zip(paths, found, strict=True))
+
+
 def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict[str, Any]]:
     """Probe every file the episode uses; raise MediaError listing every bad use.
 
@@ -84,7 +108,7 @@ def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict
     episode wrongly.
     """
     diags = Diagnostics()
-    infos: dict[str, dict[str, Any]] = {}
+    infos = _probe_all(episode, root, store)
     for path, role, span, shot in _uses(episode):
         file = root / path
         try:
@@ -129,12 +153,16 @@ def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict
     return infos
 
 
+def _fits(size: int, role: str) -> bool:
+    return size <= MAX_FILE_BYTES["audio" if role in AUDIO_ROLES else role]
+
+
 def _within_size(path: str, size: int, role: str, span: Any, diags: Diagnostics) -> bool:
     """Refuse a file over its kind's size limit from ``stat`` alone, before it
     is hashed, probed or read."""
     kind = "audio" if role in AUDIO_ROLES else role
     limit = MAX_FILE_BYTES[kind]
-    if size <= limit:
+    if _fits(size, role):
         return True
     diags.error(
         f"{path} is {describe_bytes(size)}, over the limit of {describe_bytes(limit)} "
