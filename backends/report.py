@@ -49,18 +49,18 @@ def short_term_loudness(path: str, cwd: Path) -> list[list[float]]:
 
 
 def stem_levels(path: Path) -> list[float]:
-    """RMS level in dBFS per ``STEM_WINDOW`` (both channels), floored at SILENT_DB."""
+    """RMS level in dBFS per ``STEM_WINDOW`` (both channels), floored at SILENT_DB.
+    Read one window at a time: a 10-minute stem read whole as float64 took
+    550 MB, more than the rest of a build together."""
+    levels = []
     with wave.open(str(path), "rb") as w:
         if w.getsampwidth() != 2:  # pragma: no cover - the mix writes 16-bit PCM
             return []
-        rate, samples = w.getframerate(), read_frames(w, w.getnframes())
-    step = int(rate * STEM_WINDOW)
-    levels = []
-    for lo in range(0, len(samples), step):
-        block = samples[lo : lo + step]
-        rms = float(np.sqrt(np.mean(block * block))) if len(block) else 0.0
-        db = 20 * np.log10(rms) if rms > 0 else SILENT_DB
-        levels.append(round(max(float(db), SILENT_DB), 1))
+        step = int(w.getframerate() * STEM_WINDOW)
+        while len(block := read_frames(w, step)):
+            rms = float(np.sqrt(np.mean(block * block)))
+            db = 20 * np.log10(rms) if rms > 0 else SILENT_DB
+            levels.append(round(max(float(db), SILENT_DB), 1))
     return levels
 
 
