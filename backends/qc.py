@@ -1,8 +1,10 @@
 """QC measurements: what a delivered file is, decoded, with no opinion on it.
 
-One cached action (``qc``) per delivered video or audio file decodes it and
-writes ``qc.json``: the stream facts as PyAV reads them (``probe.probe``:
-size, rate, frame count, colour tags, audio layout and rate), the frames
+A cached action (``qc``) decodes a delivered video or audio file whole and
+writes ``qc.json`` (a file joined from per-shot pieces is measured from its
+pieces instead, in the same shape: ``qc_joined.py``): the stream facts as
+PyAV reads them (``probe.probe``: size, rate, frame count, colour tags, audio
+layout and rate), the frames
 ffmpeg decoded, the spans ``blackdetect``, ``freezedetect`` and
 ``silencedetect`` found, and the integrated loudness and true peak (the
 ``ebur128`` meter the loudness pass itself uses, ``loudness.measure_ebur128``).

@@ -11,22 +11,28 @@ decodes where the work already is:
   the other shots' renders): black and frozen spans, frames decoded, and a
   digest of its coded pictures. The same decode takes the report's thumbnail
   (the middle frame), so the report never seeks into the master.
-- ``measure_audio``: the sound decoded once: silent spans, loudness, digest.
+- ``measure_audio``: the sound measured once per loudness pass (silent spans,
+  then loudness, each an ffmpeg decode), and a digest of its packets.
 - ``qc_joined``: the joined file read without decoding a picture. PyAV (an
-  independent reader, not Reel's own joiner) demuxes its packets, and each
-  run of them must be byte for byte the coded pictures of the piece QC decoded
-  (parameter sets aside: the joiner repeats them in band), and its sound the
-  packets of the measured sound. Then the pieces' measurements, placed at
-  their times, are the file's. If anything differs, the file was not a stream
-  copy of what QC saw, and the whole file is decoded (``qc.measure``), so the
-  result is never weaker than decoding it all.
+  independent reader, not Reel's own joiner) demuxes its packets: each run of
+  them must be byte for byte the coded pictures of the piece QC decoded
+  (parameter sets and delimiters aside: the joiner repeats them in band; the
+  parameter sets are compared as a set), each picture one frame after the
+  last from zero, and its sound the packets of the measured sound. Then the
+  pieces' measurements, placed at their times, are the file's. If anything
+  differs, the file was not a stream copy of what QC saw, and the whole file
+  is decoded (``qc.measure``). What this does not see: the sound's timing in
+  the file (an edit list that delays it); the probe's duration check does.
 
 The result has the shape of ``qc.measure``'s, so the judge (``compiler/qc.py``)
 is the same for both.
 
 Why black spans are detected at any length in a piece and filtered after
 merging: a black run that crosses a cut is one span of the file, and two
-frames either side of a cut are a span no piece would report alone. Frozen
+frames either side of a cut are a span no piece would report alone. One
+difference from a whole-file decode, on purpose: a run black to the file's
+end ends at its end here, where blackdetect ends it a frame early (it ends a
+run still open at the end of its input at the last frame's time). Frozen
 spans are not merged across cuts: the judge only counts frozen time inside
 one moving shot, which its own piece measures whole.
 """
@@ -56,13 +62,12 @@ from .qc import (
     logged_spans,
     measure,
 )
+from .thumbnail import JPEG_QUALITY, THUMB_WIDTH
 
 # H.264 NAL unit types the joiner may add or move (SPS, PPS, access unit
 # delimiter): they are compared as sets, not as part of each picture.
 PARAMETER_SETS = {7, 8}
 DELIMITER = 9
-THUMB_WIDTH = 192  # px: the report's contact sheet wants many small pictures
-JPEG_QUALITY = 5  # mjpeg -q:v (2 best .. 31 worst): ~5 KB a thumbnail at 192 px
 
 
 class PieceParams(TypedDict):
@@ -85,12 +90,14 @@ def _nal_units(packet: bytes, length_size: int) -> list[bytes]:
 
 def _avcc_parameter_sets(extradata: bytes | None) -> tuple[int, set[str]]:
     """The NAL length size and the SPS/PPS of an ``avcC`` record (ISO/IEC 14496-15)."""
-    if not extradata or extradata[0] != 1:
+    if not extradata or len(extradata) < 7 or extradata[0] != 1:
         return 4, set()
     length_size = (extradata[4] & 3) + 1
     found: set[str] = set()
     at = 5
     for mask in (0x1F, 0xFF):  # the SPS count (low five bits), then the PPS count
+        if at >= len(extradata):
+            break  # a truncated record: what is missing differs from a piece's, so it falls back
         count = extradata[at] & mask
         at += 1
         for _ in range(count):
@@ -100,18 +107,20 @@ def _avcc_parameter_sets(extradata: bytes | None) -> tuple[int, set[str]]:
     return length_size, found
 
 
-def video_packets(path: Path) -> tuple[list[str], set[str]]:
+def video_packets(path: Path) -> tuple[list[str], set[str], list[Fraction]]:
     """Each coded picture's digest (parameter sets and delimiters left out) in
-    decode order, and every parameter set the file carries (in ``avcC`` and in band)."""
+    decode order, every parameter set the file carries (in ``avcC`` and in
+    band), and each picture's presentation time in seconds."""
     import av  # lazily: the registry imports every backend module on each build
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         length_size, sets = _avcc_parameter_sets(stream.codec_context.extradata)
-        digests = []
+        digests, times = [], []
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
+            times.append(Fraction(packet.pts or 0) * packet.time_base)
             picture = hashlib.blake2b(digest_size=16)
             for unit in _nal_units(bytes(packet), length_size):
                 kind = unit[0] & 0x1F if unit else 0
@@ -120,7 +129,7 @@ def video_packets(path: Path) -> tuple[list[str], set[str]]:
                 elif kind != DELIMITER:
                     picture.update(len(unit).to_bytes(4, "big") + unit)
             digests.append(picture.hexdigest())
-    return digests, sets
+    return digests, sets, times
 
 
 def audio_packets(path: Path) -> str:
@@ -143,12 +152,17 @@ def _seconds(frames: int, fps: Fraction) -> float:
 # ---- one piece ---------------------------------------------------------------------
 def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
     fps = Fraction(*params["fps"])
-    digests, sets = video_packets(sandbox / "piece.mp4")
+    digests, sets, _ = video_packets(sandbox / "piece.mp4")
     frames = len(digests)
     duration = _seconds(frames, fps)
+    # blackdetect ends a run at the first frame that is not black, or, at the end
+    # of its input, at the last frame's time: the same time as a run broken by
+    # that last frame. One white frame after the piece tells them apart: a run
+    # black to the piece's end ends at its end, where the next piece goes on.
     detectors = (
-        f"blackdetect=d=0:pic_th={BLACK_PICTURE}:pix_th={BLACK_PIXEL},"
-        f"freezedetect=n={FREEZE_NOISE_DB}dB:d={FREEZE_MIN_SECONDS}"
+        f"freezedetect=n={FREEZE_NOISE_DB}dB:d={FREEZE_MIN_SECONDS},"
+        "tpad=stop=1:stop_mode=add:color=white,"
+        f"blackdetect=d=0:pic_th={BLACK_PICTURE}:pix_th={BLACK_PIXEL}"
     )
     thumb = (
         f"select=eq(n\\,{frames // 2}),"
@@ -182,16 +196,10 @@ def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
     ]
     text = ffmpeg_report(args, sandbox)
     decoded = FRAME_LOG.findall(text)
-    last = _seconds(frames - 1, fps)
-    # blackdetect ends a run still black at the end of the file at its last
-    # frame's time; the file goes on into the next piece, so it ends at the piece's end.
-    black = [
-        [round(float(a), 3), round(duration if abs(float(b) - last) < 1e-3 else float(b), 3)]
-        for a, b in BLACK_LOG.findall(text)
-    ]
+    black = [[round(float(a), 6), round(float(b), 6)] for a, b in BLACK_LOG.findall(text)]
     result = {
         "frames": frames,
-        "frames_decoded": int(decoded[-1]) if decoded else 0,
+        "frames_decoded": max(int(decoded[-1]) - 1, 0) if decoded else 0,  # less the pad,
         "seconds": round(duration, 6),
         "black": black,
         "freeze": logged_spans(text, "freeze", round(duration, 3)),
@@ -253,7 +261,8 @@ def merge_black(pieces: list[tuple[float, list[list[float]]]], frame: float) -> 
                 runs[-1][1] = b
             else:
                 runs.append([a, b])
-    return [[round(a, 3), round(b, 3)] for a, b in runs if b - a >= BLACK_MIN_SECONDS - frame / 2]
+    # blackdetect's own rule (d=0.08): a run at least that long, to the microsecond.
+    return [[round(a, 3), round(b, 3)] for a, b in runs if b - a >= BLACK_MIN_SECONDS - 1e-6]
 
 
 def assemble(
@@ -292,14 +301,16 @@ def assemble(
 
 
 def stream_copy_of(
-    path: Path, pieces: list[dict[str, Any]], sound: dict[str, Any] | None
+    path: Path, pieces: list[dict[str, Any]], sound: dict[str, Any] | None, fps: Fraction
 ) -> str | None:
     """None when the file's packets are the pieces' and the sound's, in order;
     else what differs (the reason the whole file is decoded instead)."""
-    pictures, sets = video_packets(path)
+    pictures, sets, times = video_packets(path)
     expected = [d for p in pieces for d in p["pictures"]]
     if len(pictures) != len(expected):
         return f"{len(pictures)} coded pictures, the pieces have {len(expected)}"
+    if sorted(times) != [Fraction(i) / fps for i in range(len(times))]:
+        return "the pictures are not one frame apart from the start"
     at = 0
     for index, piece in enumerate(pieces, 1):
         n = len(piece["pictures"])
@@ -318,20 +329,26 @@ def run_qc_joined(sandbox: Path, params: JoinedParams) -> None:
     import av
 
     media = sandbox / "media.mp4"
-    names = sorted(p.name for p in sandbox.iterdir() if p.name.startswith("piece-"))
+    names = sorted(
+        (p.name for p in sandbox.iterdir() if p.name.startswith("piece-")),
+        key=lambda name: int(name.removeprefix("piece-").split(".")[0]),
+    )
     pieces = [json.loads((sandbox / n).read_text()) for n in names]
     sound_file = sandbox / "audio.json"
     sound = json.loads(sound_file.read_text()) if sound_file.exists() else None
+    fps = Fraction(*params["fps"])
     try:
         info = probe(media)
         facts = {key: info.get(key) for key in FACTS}
-        differs = stream_copy_of(media, pieces, sound if info.get("has_audio") else None)
-        if differs is None and info.get("has_video"):
-            has_sound = bool(info.get("has_audio"))
-            result = assemble(facts, pieces, sound if has_sound else None, Fraction(*params["fps"]))
+        heard = sound if info.get("has_audio") else None
+        differs = "no picture"
+        if info.get("has_video"):
+            differs = stream_copy_of(media, pieces, heard, fps)
+        if differs is None:
+            result = assemble(facts, pieces, heard, fps)
         else:
             result = measure(media)
-            result["decoded"] = f"whole file: {differs or 'no picture'}"
+            result["decoded"] = f"whole file: {differs}"
     except (ProbeError, av.FFmpegError) as exc:
         result = {"unreadable": str(exc)}
     result["media"] = params["media"]

@@ -25,7 +25,7 @@ import numpy as np
 from .audio.voice import read_frames
 from .ffmpeg.toolchain import ffmpeg_report
 from .kind import Kind
-from .qc_joined import THUMB_WIDTH
+from .thumbnail import THUMB_WIDTH
 
 STEM_WINDOW = 0.5  # seconds per stem level point
 STEMS = ("voice", "music", "effects")

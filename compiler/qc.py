@@ -1,22 +1,27 @@
 """The QC verifier (seed 000): a deliverable is checked, decoded, before the
 build says it succeeded.
 
-The backends measure (``backends/qc.py``: a cached ``qc@NAME`` action per
-delivered video or audio file, keyed by the file's bytes); this module
-decides what the file should have been, from the plan's own artifacts
-(ShotList: frames, shots, dips, lines; RenderPlan: sizes, encoder, colour
-tags, loudness targets), and judges. The verdicts are ``QCReport.json``, an
-artifact beside the others; a failed check fails the build (exit 1) naming
-the deliverable, the check, what was measured against what was expected,
-and the fix. `reel qc PATH` runs the same judge on a delivered folder.
+The backends measure: a file Reel joins from per-shot pieces (the master, a
+rendition, the review proxy) is measured from its pieces, each decoded once by
+a cached ``measure/PIECE`` action as it is made, and its sound's
+(``backends/qc_joined.py``); ``qc@NAME`` then checks the joined file is those
+pieces and that sound, packet for packet, or decodes it whole. Any other
+delivered video or audio file is decoded whole by ``qc@NAME``
+(``backends/qc.py``). This module decides what each file should have been,
+from the plan's own artifacts (ShotList: frames, shots, dips, lines;
+RenderPlan: sizes, encoder, colour tags, loudness targets), and judges. The
+verdicts are ``QCReport.json``, an artifact beside the others; a failed check
+fails the build (exit 1) naming the deliverable, the check, what was measured
+against what was expected, and the fix. `reel qc PATH` runs the same judge on
+a delivered folder, decoding each file whole.
 
-Why QC is an action and not a step of delivery: the measurement decodes the
-whole file (seconds for a long master), so it must be cached like a render.
-Its key is the file's digest and the toolchain, so a no-op build measures
-nothing (the no-op fast path never even plans), an edit whose output has the
-same bytes (early cutoff) re-uses the measurement, and `reel verify` compares
-it like any result. Judging is cheap and runs on every build, so a change of
-plan that leaves the bytes alone is still judged against the new plan.
+Why QC is actions and not a step of delivery: decoding takes seconds for a
+long master, so it must be cached like a render. Each measurement is keyed by
+the bytes it reads and the toolchain, so a no-op build measures nothing (the
+no-op fast path never even plans), an edit decodes only the pieces it
+changed, and `reel verify` compares it like any result. Judging is cheap and
+runs on every build, so a change of plan that leaves the bytes alone is still
+judged against the new plan.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ kinds that file defines run again.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -119,3 +121,40 @@ def test_editing_a_backend_file_reruns_only_its_kinds(tmp_path: Path) -> None:
     assert runs["backends/captions.py"] == ["captions", "captions@shorts"]
     again = _build(package, project)
     assert again["up_to_date"]
+
+
+IMPORT_FORMS = {
+    "a comment inside brackets": "from .qc import (\n    measure,  # why\n    detect,\n)\n",
+    "a comment with brackets": "from .qc import (  # spans ()\n    measure,\n)\n",
+    "a backslash": "from .qc import a, \\\n    b\n",
+    "after a semicolon": "x = 1; from .qc import y\n",
+    "after a colon": "if TYPE_CHECKING: from .qc import y\n",
+    "a docstring that looks like one": (
+        '"""\nfrom the pieces (as they\nare made\n"""\nfrom .qc import z\n'
+    ),
+    "inside a function": "def f():\n    import av\n    from .probe import probe\n",
+}
+
+
+def _full_walk(source: str) -> list[str]:
+    kinds = (ast.Import, ast.ImportFrom)
+    return sorted(ast.dump(n) for n in ast.walk(ast.parse(source)) if isinstance(n, kinds))
+
+
+@pytest.mark.parametrize("form", sorted(IMPORT_FORMS))
+def test_the_import_scan_finds_what_parsing_the_whole_module_finds(form: str) -> None:
+    """A kind is keyed on the backend modules it imports, found from the import
+    lines alone (fast); an import the scan missed would leave an edited module's
+    kinds cached. Compared with Python's own parser of the whole module."""
+    import ast
+
+    source = IMPORT_FORMS[form]
+    found = sorted(ast.dump(n) for n in registry._import_statements(source))
+    assert found == _full_walk(source)
+
+
+def test_the_import_scan_agrees_with_the_parser_on_every_backend_module() -> None:
+    for info in pkgutil.walk_packages([str(registry.ROOT)], registry.PACKAGE + "."):
+        source = registry._module_file(info.name).read_text(encoding="utf-8")
+        found = sorted(ast.dump(n) for n in registry._import_statements(source))
+        assert found == _full_walk(source), info.name

@@ -17,7 +17,7 @@ import pytest
 
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.backends.qc import measure
-from reel.backends.qc_joined import run_qc_joined
+from reel.backends.qc_joined import run_measure_piece, run_qc_joined
 from reel.compiler import artifacts as a
 from reel.compiler.build import build
 from reel.compiler.qc import expected, judge_media
@@ -121,3 +121,60 @@ def test_a_title_edit_decodes_only_the_edited_shot(built, tmp_path: Path) -> Non
     decoded = {x for x in ran if x.startswith("measure/")}
     assert decoded == {"measure/segment/s.s04", "measure/piece@review/s.s04"}
     assert {"qc@master", "qc@review"} <= ran
+
+
+def _piece(folder: Path, colours: list[tuple[str, int]]) -> Path:
+    """An H.264 piece at 24 fps: runs of solid colour, (colour, frames) each."""
+    folder.mkdir(parents=True)
+    inputs, chains = [], []
+    for index, (colour, frames) in enumerate(colours):
+        inputs += ["-f", "lavfi", "-i", f"color={colour}:s=160x90:r=24:d={frames / 24}"]
+        chains.append(f"[{index}:v]")
+    graph = "".join(chains) + f"concat=n={len(colours)}:v=1[v]"
+    args = ["-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-bf", "0"]
+    command = [str(ffmpeg_exe()), "-v", "error", *inputs, *args, str(folder / "piece.mp4")]
+    subprocess.run(command, check=True)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("colours", "black"),
+    [
+        # A black frame just before the last: the run ends where the last frame starts.
+        ([("red", 22), ("black", 1), ("red", 1)], [[0.917, 0.958]]),
+        # Black to the end: the run ends at the piece's end, where the next piece goes on.
+        ([("red", 22), ("black", 2)], [[0.917, 1.0]]),
+    ],
+)
+def test_a_pieces_black_run_ends_where_the_black_does(
+    tmp_path: Path, colours: list[tuple[str, int]], black: list[list[float]]
+) -> None:
+    folder = _piece(tmp_path / "piece", colours)
+    run_measure_piece(folder, {"fps": [24, 1]})
+    measured = json.loads((folder / "piece.json").read_text())
+    assert [[round(a, 3), round(b, 3)] for a, b in measured["black"]] == black
+    assert measured["frames"] == measured["frames_decoded"] == 24
+
+
+EPISODE_30 = """
+episode t { title "T" format 320x180 @ 30fps }
+scene s {
+  shot wide 1s { plate checker "#111111" "#eeeeee" move pan_left }
+  shot wide 2f { plate solid black }
+  shot wide 1s { plate stripes "#ff2a2a" "#0b0b14" move push_in 1.2 }
+  shot wide 3f { plate solid black }
+  shot wide 1s { plate checker "#111111" "#eeeeee" move pan_right }
+}
+"""
+
+
+def test_black_runs_keep_blackdetects_minimum_at_30_fps(tmp_path: Path) -> None:
+    """Two black frames at 30 fps (0.067 s) are under blackdetect's 0.08 s; three
+    are over. The pieces must agree with a decode of the whole file."""
+    root = write_tree(tmp_path / "p30", {"main.episode": EPISODE_30})
+    result, store = run(root)
+    pieces = measured(result, store, "qc@master")
+    whole = measure(root / "out" / "t" / "master.mp4")
+    assert pieces["decoded"] == "pieces"
+    assert len(pieces["black"]) == len(whole["black"]) == 1
+    assert pieces["black"] == whole["black"]
