@@ -559,7 +559,8 @@ def report(case: Case, result: dict[str, Any], load: tuple[float, ...]) -> dict[
         ratio = "-" if r.failed or not base else f"{r.wall_s / base:.2f}"
         wall = "FAILED" if r.failed else f"{r.wall_s:.1f} s"
         print(
-            f"{r.renderer:<16}{wall:>9}   {r.peak_mb:>6.0f} MB{'':<11} {ratio:<10} {r.size_mb} MB"
+            f"{r.renderer:<16}{wall:>9}   {r.peak_mb:>6.0f} MB{'':<11} {ratio:<10} "
+            + (f"{r.size_mb} MB" if r.size_mb else "-")
         )
     if result["edit_s"] is not None:
         print(f"reel: one title edited  {result['edit_s']:.1f} s  (goal <= 2 s)")
