@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypedDict
@@ -107,42 +108,49 @@ def _avcc_parameter_sets(extradata: bytes | None) -> tuple[int, set[str]]:
     return length_size, found
 
 
-def video_packets(path: Path) -> tuple[list[str], set[str], list[Fraction]]:
+@dataclass
+class Packets:
+    """What a file's packets are, read in one pass without decoding."""
+
+    pictures: list[str] = field(default_factory=list)  # each coded picture's digest
+    parameter_sets: set[str] = field(default_factory=set)  # in ``avcC`` and in band
+    times: list[Fraction] = field(default_factory=list)  # each picture's time, seconds
+    sound: str | None = None  # one digest of the first sound stream's packets
+
+
+def read_packets(path: Path) -> Packets:
     """Each coded picture's digest (parameter sets and delimiters left out) in
-    decode order, every parameter set the file carries (in ``avcC`` and in
-    band), and each picture's presentation time in seconds."""
+    decode order, every parameter set, each picture's presentation time, and a
+    digest of the sound's packets: one demux of the file, whatever it holds."""
     import av  # lazily: the registry imports every backend module on each build
 
+    found = Packets()
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        length_size, sets = _avcc_parameter_sets(stream.codec_context.extradata)
-        digests, times = [], []
-        for packet in container.demux(stream):
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        length_size = 4
+        if video is not None:
+            length_size, found.parameter_sets = _avcc_parameter_sets(video.codec_context.extradata)
+        sound = hashlib.blake2b(digest_size=16)
+        for packet in container.demux([s for s in (video, audio) if s is not None]):
             if packet.size == 0:
                 continue
-            times.append(Fraction(packet.pts or 0) * packet.time_base)
+            data = bytes(packet)
+            if packet.stream is audio:
+                sound.update(len(data).to_bytes(4, "big") + data)
+                continue
+            found.times.append(Fraction(packet.pts or 0) * packet.time_base)
             picture = hashlib.blake2b(digest_size=16)
-            for unit in _nal_units(bytes(packet), length_size):
+            for unit in _nal_units(data, length_size):
                 kind = unit[0] & 0x1F if unit else 0
                 if kind in PARAMETER_SETS:
-                    sets.add(unit.hex())
+                    found.parameter_sets.add(unit.hex())
                 elif kind != DELIMITER:
                     picture.update(len(unit).to_bytes(4, "big") + unit)
-            digests.append(picture.hexdigest())
-    return digests, sets, times
-
-
-def audio_packets(path: Path) -> str:
-    """One digest of the first sound stream's packets, in order."""
-    import av
-
-    whole = hashlib.blake2b(digest_size=16)
-    with av.open(str(path)) as container:
-        for packet in container.demux(container.streams.audio[0]):
-            if packet.size:
-                data = bytes(packet)
-                whole.update(len(data).to_bytes(4, "big") + data)
-    return whole.hexdigest()
+            found.pictures.append(picture.hexdigest())
+        if audio is not None:
+            found.sound = sound.hexdigest()
+    return found
 
 
 def _seconds(frames: int, fps: Fraction) -> float:
@@ -152,8 +160,8 @@ def _seconds(frames: int, fps: Fraction) -> float:
 # ---- one piece ---------------------------------------------------------------------
 def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
     fps = Fraction(*params["fps"])
-    digests, sets, _ = video_packets(sandbox / "piece.mp4")
-    frames = len(digests)
+    packets = read_packets(sandbox / "piece.mp4")
+    frames = len(packets.pictures)
     duration = _seconds(frames, fps)
     # blackdetect ends a run at the first frame that is not black, or, at the end
     # of its input, at the last frame's time: the same time as a run broken by
@@ -203,8 +211,8 @@ def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
         "seconds": round(duration, 6),
         "black": black,
         "freeze": logged_spans(text, "freeze", round(duration, 3)),
-        "pictures": digests,
-        "parameter_sets": sorted(sets),
+        "pictures": packets.pictures,
+        "parameter_sets": sorted(packets.parameter_sets),
     }
     (sandbox / "piece.json").write_text(json.dumps(result, sort_keys=True))
 
@@ -230,7 +238,7 @@ def run_measure_audio(sandbox: Path, params: dict[str, Any]) -> None:
         "end": end,
         "silence": spans["silence"],
         "loudness": {k: round(v, 2) for k, v in sorted(figures.items())},
-        "packets": audio_packets(path),
+        "packets": read_packets(path).sound,
     }
     (sandbox / "audio.json").write_text(json.dumps(result, sort_keys=True))
 
@@ -305,7 +313,8 @@ def stream_copy_of(
 ) -> str | None:
     """None when the file's packets are the pieces' and the sound's, in order;
     else what differs (the reason the whole file is decoded instead)."""
-    pictures, sets, times = video_packets(path)
+    packets = read_packets(path)
+    pictures, times = packets.pictures, packets.times
     expected = [d for p in pieces for d in p["pictures"]]
     if len(pictures) != len(expected):
         return f"{len(pictures)} coded pictures, the pieces have {len(expected)}"
@@ -318,9 +327,9 @@ def stream_copy_of(
             return f"piece {index}'s pictures differ"
         at += n
     wanted = {s for p in pieces for s in p["parameter_sets"]}
-    if sets != wanted:
+    if packets.parameter_sets != wanted:
         return "the parameter sets differ from the pieces'"
-    if sound is not None and audio_packets(path) != sound["packets"]:
+    if sound is not None and packets.sound != sound["packets"]:
         return "the sound differs from the measured sound"
     return None
 
