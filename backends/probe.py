@@ -86,7 +86,11 @@ VFR_PACKETS = 3000
 
 
 def probe(
-    path: Path, *, decode: bool = True, max_size: tuple[int, int] = (8192, 8192)
+    path: Path,
+    *,
+    decode: bool = True,
+    max_size: tuple[int, int] = (8192, 8192),
+    intervals: bool = True,
 ) -> dict[str, Any]:
     """Streams, dimensions and duration of ``path``; decode one frame to prove
     the file is readable (a truncated or corrupt file fails here).
@@ -94,7 +98,8 @@ def probe(
     A picture larger than ``max_size`` (width, height) is never decoded: its
     size is reported from the header; a still, whose size only its decoder
     knows, reports ``over_pixel_limit`` instead when the decoder refused a
-    picture of more than ``max_size`` pixels."""
+    picture of more than ``max_size`` pixels. ``intervals``: read the first
+    packets' times to tell a variable frame rate (``vfr``)."""
     import av
 
     limit = {"max_pixels": str(max_size[0] * max_size[1])}
@@ -112,7 +117,7 @@ def probe(
                 info["duration"] = round(container.duration / 1_000_000, 6)
             if video is not None:
                 video.codec_context.options = limit  # for the decoder opened below
-                _video_info(container, video, info, decode, max_size)
+                _video_info(container, video, info, decode, max_size, intervals)
             if audio is not None:
                 layout = audio.codec_context.layout
                 info.update(
@@ -134,7 +139,12 @@ def probe(
 
 
 def _video_info(
-    container: Any, video: Any, info: dict[str, Any], decode: bool, max_size: tuple[int, int]
+    container: Any,
+    video: Any,
+    info: dict[str, Any],
+    decode: bool,
+    max_size: tuple[int, int],
+    intervals: bool,
 ) -> None:
     """Add the video stream's header facts to ``info``; decode its first frame
     only if the header's size is within ``max_size`` or unknown (a still's)."""
@@ -153,7 +163,7 @@ def _video_info(
         info["video_duration"] = round(float(video.duration * video.time_base), 6)
     info.update(_colour(video))
     info.update(_recording(container, video))
-    if info["duration"] is not None and info["frames"] != 1:  # a still has no intervals
+    if intervals and info["duration"] is not None and info["frames"] != 1:  # a still has none
         info.update(_intervals(container, video))
     if not decode or width > max_size[0] or height > max_size[1]:
         return

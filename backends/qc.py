@@ -29,19 +29,19 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from .audio.loudness import _finite, measure_ebur128
+from .ffmpeg.detect import (
+    BLACK_MIN_SECONDS,
+    BLACK_PICTURE,
+    BLACK_PIXEL,
+    FREEZE_MIN_SECONDS,
+    FREEZE_NOISE_DB,
+)
 from .ffmpeg.toolchain import ffmpeg_report
 from .kind import Kind
 from .probe import ProbeError, probe
 
-# blackdetect: a frame is black when 98% of its pixels are under 10% luma;
-# spans of 2 frames at 24 fps or more are reported (a black gap is seldom one frame).
-BLACK_MIN_SECONDS = 0.08
-BLACK_PICTURE = 0.98
-BLACK_PIXEL = 0.10
-# freezedetect: a frame that differs from the last by under -60 dB is frozen;
-# spans of half a second or more are reported.
-FREEZE_NOISE_DB = -60
-FREEZE_MIN_SECONDS = 0.5
+# The picture detectors' settings are shared with the renders that run them
+# (a piece is measured as it is made): see ffmpeg/detect.py.
 # silencedetect: under -50 dBFS for 0.3 s (longer than the pauses inside a sentence).
 SILENCE_NOISE_DB = -50
 SILENCE_MIN_SECONDS = 0.3
@@ -103,7 +103,7 @@ def logged_spans(text: str, what: str, end_of_file: float) -> list[list[float]]:
     return spans
 
 
-def detect(path: str, cwd: Path, video: bool, audio: bool, end: float) -> dict[str, Any]:
+def detect_spans(path: str, cwd: Path, video: bool, audio: bool, end: float) -> dict[str, Any]:
     """One decode with blackdetect and freezedetect on the picture and
     silencedetect on the sound: the spans each found, and the frames decoded.
     A span still open at the end of the file closes at ``end``."""
@@ -135,7 +135,7 @@ def measure(path: Path) -> dict[str, Any]:
     facts = {key: info.get(key) for key in FACTS}
     video, audio = bool(info.get("has_video")), bool(info.get("has_audio"))
     duration = facts.get("duration") or 0.0
-    spans = detect(path.name, path.parent, video, audio, round(duration, 3))
+    spans = detect_spans(path.name, path.parent, video, audio, round(duration, 3))
     out: dict[str, Any] = {
         "has_video": video,
         "has_audio": audio,

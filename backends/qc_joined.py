@@ -1,21 +1,22 @@
-"""QC of a joined deliverable from its pieces: each shot decoded once, as it is made.
+"""QC of a joined deliverable from its pieces: each shot measured once, as it is made.
 
 A deliverable Reel joins (the master, a rendition, the review proxy) is its
 per-shot pieces laid end to end by stream copy, with the sound of one loudness
 pass. Decoding the whole joined file after the join made QC the slowest step
 of a build (21 s for a 72 s 1080p master, on the critical path, after every
 shot) and of every edit (an edited title re-decoded the whole episode). So QC
-decodes where the work already is:
+measures where the work already is:
 
-- ``measure_piece``: one piece decoded, as soon as it exists (in parallel with
-  the other shots' renders): black and frozen spans, frames decoded, and a
-  digest of its coded pictures. The same decode takes the report's thumbnail
-  (the middle frame), so the report never seeks into the master.
+- Each piece's render runs QC's picture detectors on the frames it encodes
+  and takes the report's thumbnail (``ffmpeg/detect.py``), nearly free.
+- ``measure_piece``: one piece's coded pictures digested, and its detectors'
+  spans read from its render's log; for a ``publish true`` deliverable, the
+  piece is decoded and the same detectors run on what it decodes to instead.
 - ``measure_audio``: the sound measured once per loudness pass (silent spans,
   then loudness, each an ffmpeg decode), and a digest of its packets.
 - ``qc_joined``: the joined file read without decoding a picture. PyAV (an
   independent reader, not Reel's own joiner) demuxes its packets: each run of
-  them must be byte for byte the coded pictures of the piece QC decoded
+  them must be byte for byte the coded pictures of the piece QC measured
   (parameter sets and delimiters aside: the joiner repeats them in band; the
   parameter sets are compared as a set), each picture one frame after the
   last from zero, and its sound the packets of the measured sound. Then the
@@ -39,31 +40,20 @@ one moving shot, which its own piece measures whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypedDict
 
+import xxhash
+
 from .audio.loudness import _finite, measure_ebur128
-from .ffmpeg.toolchain import BITEXACT_OUT, ffmpeg_report
+from .ffmpeg import detect
+from .ffmpeg.toolchain import ffmpeg_report
 from .kind import Kind
 from .probe import ProbeError, probe
-from .qc import (
-    BLACK_LOG,
-    BLACK_MIN_SECONDS,
-    BLACK_PICTURE,
-    BLACK_PIXEL,
-    FACTS,
-    FRAME_LOG,
-    FREEZE_MIN_SECONDS,
-    FREEZE_NOISE_DB,
-    detect,
-    logged_spans,
-    measure,
-)
-from .thumbnail import JPEG_QUALITY, THUMB_WIDTH
+from .qc import BLACK_MIN_SECONDS, FACTS, FRAME_LOG, detect_spans, measure
 
 # H.264 NAL unit types the joiner may add or move (SPS, PPS, access unit
 # delimiter): they are compared as sets, not as part of each picture.
@@ -73,6 +63,7 @@ DELIMITER = 9
 
 class PieceParams(TypedDict):
     fps: list[int]  # the episode's rate [num, den]: a piece's length in seconds
+    decode: bool  # decode the piece and measure that (a `publish true` deliverable's)
 
 
 class JoinedParams(TypedDict):
@@ -131,7 +122,7 @@ def read_packets(path: Path) -> Packets:
         length_size = 4
         if video is not None:
             length_size, found.parameter_sets = _avcc_parameter_sets(video.codec_context.extradata)
-        sound = hashlib.blake2b(digest_size=16)
+        sound = xxhash.xxh3_128()
         for packet in container.demux([s for s in (video, audio) if s is not None]):
             if packet.size == 0:
                 continue
@@ -140,7 +131,7 @@ def read_packets(path: Path) -> Packets:
                 sound.update(len(data).to_bytes(4, "big") + data)
                 continue
             found.times.append(Fraction(packet.pts or 0) * packet.time_base)
-            picture = hashlib.blake2b(digest_size=16)
+            picture = xxhash.xxh3_128()
             for unit in _nal_units(data, length_size):
                 kind = unit[0] & 0x1F if unit else 0
                 if kind in PARAMETER_SETS:
@@ -163,54 +154,24 @@ def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
     packets = read_packets(sandbox / "piece.mp4")
     frames = len(packets.pictures)
     duration = _seconds(frames, fps)
-    # blackdetect ends a run at the first frame that is not black, or, at the end
-    # of its input, at the last frame's time: the same time as a run broken by
-    # that last frame. One white frame after the piece tells them apart: a run
-    # black to the piece's end ends at its end, where the next piece goes on.
-    detectors = (
-        f"freezedetect=n={FREEZE_NOISE_DB}dB:d={FREEZE_MIN_SECONDS},"
-        "tpad=stop=1:stop_mode=add:color=white,"
-        f"blackdetect=d=0:pic_th={BLACK_PICTURE}:pix_th={BLACK_PIXEL}"
-    )
-    thumb = (
-        f"select=eq(n\\,{frames // 2}),"
-        f"scale={THUMB_WIDTH}:-2:flags=bicubic+accurate_rnd+full_chroma_int,format=yuvj420p"
-    )
-    args = [
-        "-threads",
-        "2",
-        "-i",
-        "piece.mp4",
-        "-filter_complex",
-        f"[0:v:0]split[a][b];[a]{detectors}[v];[b]{thumb}[t]",
-        "-map",
-        "[v]",
-        "-f",
-        "null",
-        "-",
-        "-map",
-        "[t]",
-        "-frames:v",
-        "1",
-        "-c:v",
-        "mjpeg",
-        "-q:v",
-        str(JPEG_QUALITY),
-        "-threads",
-        "1",
-        *BITEXACT_OUT,
-        "-y",
-        "thumb.jpg",
-    ]
-    text = ffmpeg_report(args, sandbox)
-    decoded = FRAME_LOG.findall(text)
-    black = [[round(float(a), 6), round(float(b), 6)] for a, b in BLACK_LOG.findall(text)]
+    log = sandbox / detect.LOG
+    decoded = None
+    if params["decode"]:
+        # The render's own log is not an input here: the same detectors run on
+        # what the piece decodes to.
+        args = ["-threads", "2", "-i", "piece.mp4", "-vf", detect.detector_chain()]
+        text = ffmpeg_report([*args, "-f", "null", "-"], sandbox)
+        counted = FRAME_LOG.findall(text)
+        decoded = max(int(counted[-1]) - 1, 0) if counted else 0  # less the white pad
+    spans = detect.read_log(log.read_text(), round(duration, 3))
+    if params["decode"]:
+        log.unlink()
     result = {
         "frames": frames,
-        "frames_decoded": max(int(decoded[-1]) - 1, 0) if decoded else 0,  # less the pad,
+        "frames_decoded": decoded,
+        "measured": "decoded" if params["decode"] else "rendered",
         "seconds": round(duration, 6),
-        "black": black,
-        "freeze": logged_spans(text, "freeze", round(duration, 3)),
+        **spans,
         "pictures": packets.pictures,
         "parameter_sets": sorted(packets.parameter_sets),
     }
@@ -220,10 +181,10 @@ def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
 MEASURE_PIECE = Kind(
     name="measure_piece",
     params=PieceParams,
-    inputs=("piece.mp4",),
-    outputs=("piece.json", "thumb.jpg"),
+    inputs=("piece.mp4", detect.LOG),
+    outputs=("piece.json",),
     run=run_measure_piece,
-    about="decode one shot's piece: black and frozen spans, coded pictures, middle thumbnail",
+    about="one shot's piece: its coded pictures and its detectors' spans (rendered or decoded)",
 )
 
 
@@ -232,7 +193,7 @@ def run_measure_audio(sandbox: Path, params: dict[str, Any]) -> None:
     path = sandbox / "audio.m4a"
     info = probe(path)
     end = round(float(info.get("audio_duration") or info.get("duration") or 0.0), 3)
-    spans = detect(path.name, sandbox, False, True, end)
+    spans = detect_spans(path.name, sandbox, False, True, end)
     figures = _finite(measure_ebur128(path.name, sandbox))
     result = {
         "end": end,
@@ -273,6 +234,13 @@ def merge_black(pieces: list[tuple[float, list[list[float]]]], frame: float) -> 
     return [[round(a, 3), round(b, 3)] for a, b in runs if b - a >= BLACK_MIN_SECONDS - 1e-6]
 
 
+def _how(decoded: list[int | None]) -> str:
+    """How the pieces were measured, for qc.json's ``decoded``."""
+    if None not in decoded:
+        return "pieces"
+    return "pieces as rendered" if set(decoded) == {None} else "pieces, some as rendered"
+
+
 def assemble(
     facts: dict[str, Any],
     pieces: list[dict[str, Any]],
@@ -281,6 +249,7 @@ def assemble(
 ) -> dict[str, Any]:
     """The measurement of the whole file from its pieces' and its sound's."""
     frame = float(1 / fps)
+    decoded = [p.get("frames_decoded") for p in pieces]
     starts, at = [], 0
     for piece in pieces:
         starts.append(_seconds(at, fps))
@@ -290,7 +259,8 @@ def assemble(
         "has_video": True,
         "has_audio": sound is not None,
         **facts,
-        "frames_decoded": sum(p["frames_decoded"] for p in pieces),
+        # Only when every piece was decoded: else the judge counts the file's frames.
+        "frames_decoded": None if None in decoded else sum(decoded),
         "black": merge_black([(s, p["black"]) for s, p in zip(starts, pieces, strict=True)], frame),
         "freeze": [
             [round(s + a, 3), round(s + b, 3)]
@@ -299,7 +269,7 @@ def assemble(
         ],
         "silence": [],
         "loudness": None,
-        "decoded": "pieces",
+        "decoded": _how(decoded),
     }
     if sound is not None:
         # A silence still open when the sound ended closes where the file does.
@@ -347,7 +317,8 @@ def run_qc_joined(sandbox: Path, params: JoinedParams) -> None:
     sound = json.loads(sound_file.read_text()) if sound_file.exists() else None
     fps = Fraction(*params["fps"])
     try:
-        info = probe(media)
+        # No frame-rate scan: the packets' times are checked one by one below.
+        info = probe(media, decode=False, intervals=False)
         facts = {key: info.get(key) for key in FACTS}
         heard = sound if info.get("has_audio") else None
         differs = "no picture"

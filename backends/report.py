@@ -5,9 +5,9 @@ short-term loudness every 100 ms (ffmpeg's ``ebur128``, the meter the
 loudness pass checks with) and each stem's level over time. It is keyed like
 every action, so a no-op build runs nothing and ``reel verify`` compares it.
 
-Cost: nothing here decodes a picture. The report's thumbnails come from QC's
-decode of each shot's segment (``qc_joined.measure_piece``), which decodes
-every frame anyway; the loudness curve decodes the master's sound (the
+Cost: nothing here decodes a picture. The report's thumbnails are taken by
+each shot's render, from the frames it encodes (``ffmpeg/detect.py``); the
+loudness curve decodes the master's sound (the
 loudness pass's AAC, which the master carries packet for packet); stem levels
 are numpy over the WAVs. An edit of a title re-runs nothing here.
 """

@@ -1,7 +1,8 @@
 """The size and quality of a shot's thumbnail in the build report.
 
-Its own module because two kinds read it: ``measure_piece`` takes the
-thumbnail as QC decodes a shot, and ``report_media`` records its width. A kind
+Its own module because two kinds read it: ``segment`` takes the thumbnail
+as it renders a shot (``ffmpeg/detect.py``), and ``report_media`` records
+its width. A kind
 is keyed on the backend modules it imports, so the report's kind imports this
 small module rather than QC's.
 """

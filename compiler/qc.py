@@ -1,19 +1,20 @@
-"""The QC verifier (seed 000): a deliverable is checked, decoded, before the
-build says it succeeded.
+"""The QC verifier (seed 000): a deliverable is checked before the build says
+it succeeded.
 
 The backends measure: a file Reel joins from per-shot pieces (the master, a
-rendition, the review proxy) is measured from its pieces, each decoded once by
-a cached ``measure/PIECE`` action as it is made, and its sound's
-(``backends/qc_joined.py``); ``qc@NAME`` then checks the joined file is those
-pieces and that sound, packet for packet, or decodes it whole. Any other
-delivered video or audio file is decoded whole by ``qc@NAME``
-(``backends/qc.py``). This module decides what each file should have been,
-from the plan's own artifacts (ShotList: frames, shots, dips, lines;
-RenderPlan: sizes, encoder, colour tags, loudness targets), and judges. The
-verdicts are ``QCReport.json``, an artifact beside the others; a failed check
-fails the build (exit 1) naming the deliverable, the check, what was measured
-against what was expected, and the fix. `reel qc PATH` runs the same judge on
-a delivered folder, decoding each file whole.
+rendition, the review proxy) is measured from its pieces, each once by a
+cached ``measure/PIECE`` action as it is made (from the detectors its render
+ran on the frames it encoded; decoded, for a ``publish true`` deliverable),
+and its sound's (``backends/qc_joined.py``); ``qc@NAME`` then checks the
+joined file is those pieces and that sound, packet for packet, or decodes it
+whole. Any other delivered video or audio file is decoded whole by
+``qc@NAME`` (``backends/qc.py``). This module decides what each file should
+have been, from the plan's own artifacts (ShotList: frames, shots, dips,
+lines; RenderPlan: sizes, encoder, colour tags, loudness targets), and
+judges. The verdicts are ``QCReport.json``, an artifact beside the others; a
+failed check fails the build (exit 1) naming the deliverable, the check,
+what was measured against what was expected, and the fix. `reel qc PATH`
+runs the same judge on a delivered folder, decoding each file whole.
 
 Why QC is actions and not a step of delivery: decoding takes seconds for a
 long master, so it must be cached like a render. Each measurement is keyed by
@@ -34,6 +35,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from reel.backends.ffmpeg import detect
 from reel.backends.qc import caption_cues, measure
 from reel.lang.diagnostics import Diagnostics
 
@@ -122,14 +124,20 @@ def piece_action_id(piece: str) -> str:
 
 
 def qc_actions(
-    actions: list[Action], delivers: dict[str, list[tuple[str, str]]], fps: list[int]
+    actions: list[Action],
+    delivers: dict[str, list[tuple[str, str]]],
+    fps: list[int],
+    published: frozenset[str] = frozenset(),
 ) -> list[Action]:
     """A QC action for each delivered video or audio file. A file Reel joins
-    from per-shot pieces (``join``) is checked from its pieces, each decoded
+    from per-shot pieces (``join``) is checked from its pieces, each measured
     once by its own cached action (``measure/PIECE``), and its sound's
-    (``measure/SOUND``): see ``backends/qc_joined.py``. Any other file is
-    decoded whole (``qc``)."""
+    (``measure/SOUND``): see ``backends/qc_joined.py``. A piece is measured as
+    it was rendered, unless a deliverable in ``published`` (the names marked
+    `publish true`) joins it: then it is decoded. Any other file is decoded
+    whole (``qc``)."""
     by_id = {x.id: x for x in actions}
+    decode = _published_pieces(actions, delivers, published)
     out: dict[str, Action] = {}
     # In the order delivery copies files: where two actions deliver one name (a
     # deliverable called master that is a rendition), the later one's file is the
@@ -141,7 +149,7 @@ def qc_actions(
                 continue
             joined = by_id.get(producer)
             if media == "video" and joined is not None and joined.kind == "join":
-                for made in _joined_qc(joined, output, relative, fps, by_id):
+                for made in _joined_qc(joined, output, relative, fps, by_id, decode):
                     out[made.id] = made
                 continue
             made = make(
@@ -155,8 +163,29 @@ def qc_actions(
     return list(out.values())
 
 
+def _published_pieces(
+    actions: list[Action], delivers: dict[str, list[tuple[str, str]]], published: frozenset[str]
+) -> set[str]:
+    """The pieces a `publish true` deliverable joins: QC decodes those."""
+    joins = {x.id: x for x in actions if x.kind == "join"}
+    pieces: set[str] = set()
+    for producer, files in delivers.items():
+        if producer in joins and any(Path(rel).stem in published for _, rel in files):
+            pieces |= {
+                source.action
+                for name, source in joins[producer].inputs.items()
+                if name.startswith("piece-") and isinstance(source, ActionInput)
+            }
+    return pieces
+
+
 def _joined_qc(
-    joined: Action, output: str, relative: str, fps: list[int], by_id: dict[str, Action]
+    joined: Action,
+    output: str,
+    relative: str,
+    fps: list[int],
+    by_id: dict[str, Action],
+    decode: set[str],
 ) -> list[Action]:
     """The piece and sound measurements of one joined file, and its check."""
     made: list[Action] = []
@@ -165,12 +194,20 @@ def _joined_qc(
     for name in pieces:
         source = joined.inputs[name]
         assert isinstance(source, ActionInput)
+        producer = by_id.get(source.action)
+        # A piece's render logs the detectors (ffmpeg/detect.py); one that did
+        # not, or one a published deliverable joins, is decoded.
+        rendered = producer is not None and detect.LOG in producer.outputs
+        decoded = source.action in decode or not rendered
+        measure_inputs = {"piece.mp4": source}
+        if not decoded:
+            measure_inputs[detect.LOG] = ActionInput(source.action, detect.LOG)
         measured = make(
             "measure_piece",
             piece_action_id(source.action),
-            {"fps": fps},
-            {"piece.mp4": source},
-            description=f"QC: decode {source.action}",
+            {"fps": fps, "decode": decoded},
+            measure_inputs,
+            description=f"QC: {'decode' if decoded else 'read the measures of'} {source.action}",
             scene=by_id[source.action].scene if source.action in by_id else None,
         )
         made.append(measured)

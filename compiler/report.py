@@ -26,6 +26,7 @@ from html import escape
 from typing import Any
 
 from .outputs import OutputSet
+from .qc import piece_action_id
 from .rules.report import ACTION, thumbnail_action
 from .store import Store
 
@@ -72,12 +73,14 @@ def write_report(result: Any, staged: OutputSet, store: Store) -> None:
 
 
 def wanted_thumbnails(shot_ids: list[str], actions: set[str], wanted: set[str]) -> set[str]:
-    """The decodes whose thumbnails a wanted report shows: they are wanted with it
-    (a deliverable called master that is a rendition does not build the master
-    segments' decodes for its own QC)."""
+    """The renders whose thumbnails a wanted report shows, when QC measures them
+    as pieces of a delivered file anyway (a deliverable called master that is
+    a rendition does not render the master's segments for a thumbnail)."""
     if ACTION not in wanted:
         return set()
-    return {thumbnail_action(s) for s in shot_ids} & actions
+    return {
+        thumbnail_action(s) for s in shot_ids if piece_action_id(thumbnail_action(s)) in actions
+    }
 
 
 def thumbnails(result: Any, store: Store) -> dict[str, str]:

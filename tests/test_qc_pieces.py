@@ -1,10 +1,12 @@
 """QC of a joined file from its pieces (``backends/qc_joined.py``), checked
 against the plain way: decoding the whole delivered file (``qc.measure``, what
 `reel qc` does). A tiny episode with a black run across a cut, a move and a
-line is built with the real build; its master's and review proxy's QC, made
-from per-shot decodes, must measure what the whole-file decode measures and
-reach the same verdicts. A file that is not a stream copy of its pieces must be
-decoded whole, and a title edit must decode only the edited shot."""
+line is built with the real build; its master (``publish true``: each piece
+decoded) and its review proxy (a draft: each piece measured as its render
+encoded it, ``ffmpeg/detect.py``) must measure what the whole-file decode
+measures and reach the same verdicts. A file that is not a stream copy of its
+pieces must be decoded whole, and a title edit must measure only the edited
+shot."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from reel.backends.ffmpeg.detect import LOG, detector_chain
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 from reel.backends.qc import measure
 from reel.backends.qc_joined import run_measure_piece, run_qc_joined
@@ -37,7 +40,7 @@ scene s {
   shot close { plate stripes "#ff2a2a" "#0b0b14" move push_in 1.2  say maya "One small step."
            title "Step one" }
 }
-deliver master = youtube_1080p { resolution 320x180 }
+deliver master = youtube_1080p { resolution 320x180 publish true }
 deliver review = review_proxy { resolution 320x180 }
 """
 
@@ -70,15 +73,20 @@ def verdicts(m: dict, folder: Path, relative: str) -> list[tuple[str, bool, str]
     return [(c.name, c.passed, c.measured) for c in judge_media(m, want, shotlist)]
 
 
-@pytest.mark.parametrize("name", ["master", "review"])
-def test_qc_from_pieces_measures_what_decoding_the_whole_file_does(built, name: str) -> None:
+@pytest.mark.parametrize(("name", "how"), [("master", "pieces"), ("review", "pieces as rendered")])
+def test_qc_from_pieces_measures_what_decoding_the_whole_file_does(
+    built, name: str, how: str
+) -> None:
     root, result, store = built
     folder = root / "out" / "t"
     pieces = measured(result, store, f"qc@{name}")
     whole = json.loads(json.dumps(measure(folder / f"{name}.mp4")))
-    assert pieces["decoded"] == "pieces"
+    assert pieces["decoded"] == how
     total = a.read_artifact(folder / "ShotList.json", a.ShotList).total_frames
-    assert pieces["frames_decoded"] == whole["frames_decoded"] == total
+    assert whole["frames_decoded"] == total
+    # A draft's pieces were not decoded: the judge counts the file's frames.
+    assert pieces["frames_decoded"] == (total if how == "pieces" else None)
+    assert pieces["frames"] == total
     # The black run crosses the cut between the first two shots: one span, as in the whole file.
     assert whole["black"] and whole["black"][0][0] == 0.0
     assert pieces["black"] == whole["black"]
@@ -109,7 +117,7 @@ def test_a_file_that_is_not_its_pieces_is_decoded_whole(built, tmp_path: Path) -
     assert got["frames_decoded"] == measure(sandbox / "media.mp4")["frames_decoded"]
 
 
-def test_a_title_edit_decodes_only_the_edited_shot(built, tmp_path: Path) -> None:
+def test_a_title_edit_measures_only_the_edited_shot(built, tmp_path: Path) -> None:
     root, _, _ = built
     copy = tmp_path / "edit"
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("out"))
@@ -118,25 +126,30 @@ def test_a_title_edit_decodes_only_the_edited_shot(built, tmp_path: Path) -> Non
     run(copy)
     summary = json.loads((copy / "out" / "t" / "run_summary.json").read_text())
     ran = {x["action"] for x in summary["ran"]}
-    decoded = {x for x in ran if x.startswith("measure/")}
-    assert decoded == {"measure/segment/s.s04", "measure/piece@review/s.s04"}
+    measures = {x for x in ran if x.startswith("measure/")}
+    assert measures == {"measure/segment/s.s04", "measure/piece@review/s.s04"}
     assert {"qc@master", "qc@review"} <= ran
 
 
 def _piece(folder: Path, colours: list[tuple[str, int]]) -> Path:
-    """An H.264 piece at 24 fps: runs of solid colour, (colour, frames) each."""
+    """An H.264 piece at 24 fps: runs of solid colour, (colour, frames) each,
+    made as a render makes one, with QC's detectors on the frames it encodes."""
     folder.mkdir(parents=True)
     inputs, chains = [], []
     for index, (colour, frames) in enumerate(colours):
         inputs += ["-f", "lavfi", "-i", f"color={colour}:s=160x90:r=24:d={frames / 24}"]
         chains.append(f"[{index}:v]")
-    graph = "".join(chains) + f"concat=n={len(colours)}:v=1[v]"
+    # Frame N at N/24 s (lavfi's runs of a frame or two meet at rounded times).
+    joined = f"concat=n={len(colours)}:v=1,setpts=N/24/TB"
+    graph = "".join(chains) + f"{joined},split[v][m];[m]{detector_chain()}[d]"
     args = ["-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-bf", "0"]
-    command = [str(ffmpeg_exe()), "-v", "error", *inputs, *args, str(folder / "piece.mp4")]
-    subprocess.run(command, check=True)
+    outputs = [str(folder / "piece.mp4"), "-map", "[d]", "-f", "null", "-"]
+    command = [str(ffmpeg_exe()), "-v", "error", *inputs, *args, *outputs]
+    subprocess.run(command, check=True, cwd=folder)
     return folder
 
 
+@pytest.mark.parametrize("decode", [True, False])
 @pytest.mark.parametrize(
     ("colours", "black"),
     [
@@ -147,13 +160,17 @@ def _piece(folder: Path, colours: list[tuple[str, int]]) -> Path:
     ],
 )
 def test_a_pieces_black_run_ends_where_the_black_does(
-    tmp_path: Path, colours: list[tuple[str, int]], black: list[list[float]]
+    tmp_path: Path, colours: list[tuple[str, int]], black: list[list[float]], decode: bool
 ) -> None:
     folder = _piece(tmp_path / "piece", colours)
-    run_measure_piece(folder, {"fps": [24, 1]})
+    if decode:
+        (folder / LOG).unlink()  # a decode measures without the render's log
+    run_measure_piece(folder, {"fps": [24, 1], "decode": decode})
     measured = json.loads((folder / "piece.json").read_text())
     assert [[round(a, 3), round(b, 3)] for a, b in measured["black"]] == black
-    assert measured["frames"] == measured["frames_decoded"] == 24
+    assert measured["frames"] == 24
+    assert measured["frames_decoded"] == (24 if decode else None)
+    assert measured["measured"] == ("decoded" if decode else "rendered")
 
 
 EPISODE_30 = """
@@ -175,6 +192,6 @@ def test_black_runs_keep_blackdetects_minimum_at_30_fps(tmp_path: Path) -> None:
     result, store = run(root)
     pieces = measured(result, store, "qc@master")
     whole = measure(root / "out" / "t" / "master.mp4")
-    assert pieces["decoded"] == "pieces"
+    assert pieces["decoded"] == "pieces as rendered"
     assert len(pieces["black"]) == len(whole["black"]) == 1
     assert pieces["black"] == whole["black"]

@@ -124,10 +124,14 @@ def test_finish_shot_burns_its_own_timecode_and_captions() -> None:
         "captions": True,
     }
     (args,) = finish_shot_commands(params)
-    chain = args[args.index("-vf") + 1]
+    graph = args[args.index("-filter_complex") + 1]
+    chain, measured = graph.split(";")
     assert "timecode='00\\:01\\:15\\:07'" in chain
     assert chain.index("scale=640:360") < chain.index("textfile=label.txt") < chain.index("ass=")
-    assert args[args.index("-i") + 1] == "segment.mp4" and args[-1] == "piece.mp4"
+    # QC's detectors see the very frames encoded: split after the last filter.
+    assert chain.endswith("split[piece][qc]") and measured.startswith("[qc]freezedetect")
+    assert args[args.index("-i") + 1] == "segment.mp4"
+    assert args[args.index("[piece]") + 1 : args.index("piece.mp4")][0] == "-c:v"
     assert timecode(1800, [30000, 1001]) == "00:01:00:00"  # non-drop, nominal 30
 
 

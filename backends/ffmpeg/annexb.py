@@ -182,8 +182,8 @@ def _read_track(data: bytes | mmap.mmap) -> Track:
     return Track(samples, rate, config, sets, length_size)
 
 
-def _write_sample(out: BinaryIO, sample: memoryview, length_size: int) -> None:
-    at = 0
+def _write_sample(out: BinaryIO, data: bytes, length_size: int) -> None:
+    sample, at = memoryview(data), 0
     while at < len(sample):
         size = int.from_bytes(sample[at : at + length_size], "big")
         at += length_size
@@ -213,10 +213,9 @@ def write_annexb(paths: list[Path], out: BinaryIO) -> Fraction:
             out.write(START_CODE)
             out.write(parameter_set)
         with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            view = memoryview(data)
-            try:
-                for offset, size in track.samples:
-                    _write_sample(out, view[offset : offset + size], track.length_size)
-            finally:
-                view.release()
+            # Each sample is copied out of the map (bytes, not a view of it): a
+            # view still held by an exception's traceback would keep the map
+            # from closing, and hide the exception behind a BufferError.
+            for offset, size in track.samples:
+                _write_sample(out, data[offset : offset + size], track.length_size)
     return first.rate

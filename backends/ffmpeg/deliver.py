@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from ..kind import Kind
+from . import detect
 from .encode import FROM_BT709, MOVFLAGS, TO_BT709, VIDEOTOOLBOX, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
@@ -116,10 +117,11 @@ def finish_shot_commands(params: dict[str, Any]) -> Commands:
             *(["-hwaccel", "videotoolbox"] if hardware else []),
             "-i",
             "segment.mp4",
-            "-vf",
-            ",".join(chain),
+            # The frames encoded are the frames QC measures (see detect).
+            "-filter_complex",
+            f"[0:v]{','.join(chain)},split[piece][qc];[qc]{detect.detector_chain()}[measured]",
             "-map",
-            "0:v",
+            "[piece]",
             *video_args(enc),
             "-fps_mode",
             "passthrough",
@@ -128,6 +130,7 @@ def finish_shot_commands(params: dict[str, Any]) -> Commands:
             *MOVFLAGS,
             *BITEXACT_OUT,
             "piece.mp4",
+            *detect.detector_output("measured"),
         ]
     ]
 
@@ -159,7 +162,7 @@ FINISH_SHOT = Kind(
     name="finish_shot",
     params=FinishShotParams,
     inputs=("segment.mp4", "label.txt", "font-regular.ttf", "captions.ass", "fonts/*"),
-    outputs=("piece.mp4",),
+    outputs=("piece.mp4", detect.LOG),
     commands=finish_shot_commands,
     about="one shot of a deliverable: scaled, labelled, timecoded, captions burned",
 )

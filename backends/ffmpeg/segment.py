@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 import ffmpeg
 
 from ..kind import Kind
-from . import scene_linear, tonemap
+from . import detect, scene_linear, tonemap
 from .encode import FROM_BT709, MOVFLAGS, decode_args, video_args
 from .toolchain import BITEXACT_OUT, Commands
 
@@ -417,7 +417,9 @@ def segment_args(params: dict[str, Any]) -> list[str]:
     for spec in params["overlays"]:
         stream = _overlay(stream, spec, params)
     stream = _transition(stream, params)
-    stream = _working(stream, params)
+    # The shot's frames end here: every branch below (encoder, tail, QC) sees
+    # exactly them, and a lavfi plate, which never ends by itself, stops.
+    stream = _working(stream, params).filter("trim", end_frame=params["frames"])
     tail = None
     if params.get("tail"):
         branches = stream.split()
@@ -425,9 +427,12 @@ def segment_args(params: dict[str, Any]) -> list[str]:
     if params.get("captions"):
         stream = stream.filter("ass", CAPTIONS, fontsdir=CAPTION_FONTS)
         stream = _working(stream, params)
+    # The frames encoded are the frames QC measures (see detect): split last.
+    branches = stream.split()
+    encoded, measured, middle = branches[0], branches[1], branches[2]
     num, _den = params["fps"]
     picture = ffmpeg.output(
-        stream,
+        encoded,
         OUTPUT,
         **{
             "frames:v": params["frames"],
@@ -446,11 +451,16 @@ def segment_args(params: dict[str, Any]) -> list[str]:
                 last.filter("format", "rgb24"), TAIL, **{"frames:v": 1, "fps_mode": "passthrough"}
             )
         )
+    detectors = detect.detected(measured)
+    outputs.append(ffmpeg.output(detectors, "-", **detect.NULL_OPTIONS))
+    thumb = detect.thumbnail(middle, params["frames"])
+    outputs.append(ffmpeg.output(thumb, detect.THUMB, **detect.THUMB_OPTIONS))
     args = ffmpeg.merge_outputs(*outputs).get_args()
     at = args.index(OUTPUT)
     args[at:at] = [*video_args(params["encoder"]), *MOVFLAGS, *BITEXACT_OUT]
-    if tail is not None:
-        args[-1:-1] = BITEXACT_OUT
+    for name in (TAIL, detect.THUMB) if tail is not None else (detect.THUMB,):
+        at = args.index(name)
+        args[at:at] = BITEXACT_OUT
     return ["-filter_threads", "1", "-filter_complex_threads", "1", *args]
 
 
@@ -502,7 +512,7 @@ SEGMENT = Kind(
         CAPTIONS,
         f"{CAPTION_FONTS}/*",
     ),
-    outputs=(OUTPUT, TAIL),
+    outputs=(OUTPUT, TAIL, detect.LOG, detect.THUMB),
     commands=segment_commands,
     about="one shot rendered: plate, motion, titles, the transition into it, burned captions",
 )

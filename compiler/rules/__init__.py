@@ -34,7 +34,10 @@ def lower(context: Context) -> Lowered:
     """Every rule, in a fixed order, merged into the episode's actions."""
     merged = merge([rule(context) for rule in RULES])
     # QC measures what the rules deliver, so it follows them (compiler/qc.py).
-    merged.actions += qc_actions(merged.actions, merged.delivers, context.fps_pair)
+    published = frozenset(
+        d.name for d in context.episode.deliverables if dict(d.props).get("publish") is True
+    )
+    merged.actions += qc_actions(merged.actions, merged.delivers, context.fps_pair, published)
     targets = dict(merged.targets)
     for action in merged.actions:
         targets.setdefault(action.id, action.id)

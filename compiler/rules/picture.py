@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reel.backends import captions as captions_backend
-from reel.backends.ffmpeg import assemble, scene_linear, segment, tonemap
+from reel.backends.ffmpeg import assemble, detect, scene_linear, segment, tonemap
 from reel.backends.fonts import font_file
 
 from .. import artifacts as a
@@ -268,7 +268,8 @@ def segment_action(
         "transition": transition,
         "encoder": ctx.encoder(encoder),
     }
-    outputs = (segment.OUTPUT,)
+    # Every render also logs QC's detectors and takes a thumbnail (ffmpeg/detect.py).
+    outputs = (segment.OUTPUT, detect.LOG, detect.THUMB)
     if captions is not None:
         params["captions"] = True
         inputs[segment.CAPTIONS] = ActionInput(captions, f"captions-{shot.id}.ass")

@@ -13,7 +13,6 @@ and the thumbnails, into ``report.html`` where the set is delivered.
 from __future__ import annotations
 
 from ..actions import ActionInput, make
-from ..qc import piece_action_id
 from .context import Context
 from .produced import Produced
 from .sound import STEMS
@@ -38,5 +37,5 @@ def rule(ctx: Context) -> Produced:
 
 def thumbnail_action(shot_id: str) -> str:
     """The action whose ``thumb.jpg`` is a shot's thumbnail: the middle frame
-    QC took as it decoded the shot's master segment."""
-    return piece_action_id(f"segment/{shot_id}")
+    of the shot's master segment, taken as it was rendered (ffmpeg/detect.py)."""
+    return f"segment/{shot_id}"
