@@ -95,9 +95,6 @@ class Action:
     # build sends it only to a worker that offers them. Never keyed.
     resources: tuple[str, ...] = ()
     description: str = ""
-    # What the schedule expects the action to take before it has ever run (else
-    # a guess from its frame count; see executor._cost). Never keyed.
-    guess_seconds: float | None = field(default=None, compare=False)
     # Input names, parameter names and list elements (``overlays[0]``) in the user's
     # words, for --explain. Not compared and never keyed.
     labels: dict[str, Label] = field(default_factory=dict, compare=False, repr=False)

@@ -328,8 +328,6 @@ class Executor:
         seconds = last.get("seconds")
         if isinstance(seconds, int | float) and seconds >= 0:
             return float(seconds)
-        if action.guess_seconds is not None:
-            return action.guess_seconds
         frames = action.params.get("frames")
         return GUESS_SECONDS + (frames / GUESS_FRAMES_PER_SECOND if isinstance(frames, int) else 0)
 

@@ -9,8 +9,7 @@ from typing import TypedDict
 from reel.backends import registry
 from reel.backends.kind import Kind
 from reel.compiler.actions import Action, ActionInput, build_graph
-from reel.compiler.executor import GUESS_SECONDS, Executor
-from reel.compiler.rules import SOUND_COST, guess_sound_costs
+from reel.compiler.executor import Executor
 from reel.compiler.store import Store
 
 
@@ -81,30 +80,3 @@ def test_recorded_seconds_outweigh_the_guess(tmp_path: Path) -> None:
     assert order[1:4] == ["z1", "z2", "z3"], order
     # Each run records what it took, for the next schedule.
     assert isinstance(store.last_run("a2")["seconds"], float)  # type: ignore[index]
-
-
-def test_a_never_run_sound_pass_is_costed_by_the_episode_length(tmp_path: Path) -> None:
-    """A clean build: three shots of 72 frames (guessed from their frame count)
-    and a loudness pass over 72 s of sound, which has no frame count. Guessed at
-    half a second it started after every shot, and the build waited for it."""
-    pass_ = Action("loudness", "loudness", {}, {}, ("audio.m4a",))
-    guess_sound_costs([pass_], 72.0)
-    assert pass_.guess_seconds == GUESS_SECONDS + SOUND_COST["loudness"] * 72.0
-    shots = [
-        Action(f"s{i}", MAKE.name, {"label": f"s{i}", "frames": 72}, {}, ("out.bin",))
-        for i in (1, 2, 3)
-    ]
-    sound = Action("sound", MAKE.name, {"label": "sound"}, {}, ("out.bin",))
-    order: list[str] = []
-    for guess in (None, pass_.guess_seconds):
-        sound.guess_seconds = guess
-        executor = Executor(
-            Store(tmp_path / f"cache-{guess}"),
-            build_graph([*shots, sound]),
-            jobs=1,
-            keep_going=False,
-            toolchain_digest=None,
-            on_event=lambda kind, action, _r: order.append(action.id) if kind == "start" else None,
-        )
-        assert not executor.run({"s1", "s2", "s3", "sound"}).failures
-    assert order == ["s1", "s2", "s3", "sound", "sound", "s1", "s2", "s3"], order

@@ -14,19 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..actions import Action
-from ..executor import GUESS_SECONDS
 from ..qc import qc_actions
 from . import captions, deliver, picture, report, sound
 from .context import Context
 from .produced import Lowered, Produced, merge
 
 Rule = Callable[[Context], Produced]
-
-# Seconds of work per second of the episode's sound, on a 2-core machine, of the
-# kinds that process all of it (a clean build of a 72 s episode: the loudness
-# pass 2.6 s, its meter 0.6 s, the mix 0.3 s, the report's levels 0.3 s).
-SOUND_COST = {"loudness": 0.04, "measure_audio": 0.01, "mix": 0.005, "report_media": 0.005}
 RULES: tuple[Rule, ...] = (
     picture.rule,
     sound.rule,
@@ -37,15 +30,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def guess_sound_costs(actions: list[Action], seconds: float) -> None:
-    """What the schedule expects of each action over the whole sound before it
-    ever ran: without it, a clean build started the loudness pass (a guess of
-    half a second) after every shot, and waited 2.6 s for it at the end."""
-    for action in actions:
-        if action.kind in SOUND_COST:
-            action.guess_seconds = GUESS_SECONDS + SOUND_COST[action.kind] * seconds
-
-
 def lower(context: Context) -> Lowered:
     """Every rule, in a fixed order, merged into the episode's actions."""
     merged = merge([rule(context) for rule in RULES])
@@ -54,7 +38,6 @@ def lower(context: Context) -> Lowered:
         d.name for d in context.episode.deliverables if dict(d.props).get("publish") is True
     )
     merged.actions += qc_actions(merged.actions, merged.delivers, context.fps_pair, published)
-    guess_sound_costs(merged.actions, context.seconds(context.plan.shotlist.total_frames))
     targets = dict(merged.targets)
     for action in merged.actions:
         targets.setdefault(action.id, action.id)
