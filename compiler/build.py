@@ -29,7 +29,7 @@ from .executor import ExecutionReport
 from .failures import BuildFailed, failure_diagnostics
 from .hashing import PREFIX, hash_value
 from .jsonio import write_json
-from .media import cached_probe
+from .media import cached_probe, give_back_freed_memory
 from .outputs import OutputSet, check_output_folder
 from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND
@@ -203,6 +203,7 @@ def _build(
         # The voices stage's results are this run's too: taken, not looked up again.
         done = planned.voice_report.results if planned.voice_report else {}
         pending = [a for a in executor.needed(wanted) if a not in done]
+        give_back_freed_memory()
         with progress_display(progress, executor, pending) as on_event:
             if on_event is not None:
                 executor.on_event = on_event
