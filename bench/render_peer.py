@@ -22,9 +22,11 @@ rows compare like with like. (At one crf the files still differ: Reel encodes
 its segments without B-frames, a keyframe every 2 s and no scene-cut detection,
 so they join by stream copy; the hand-written command keeps x264's defaults.)
 Then one shot's title is edited and Reel rebuilds: the edit loop's figure.
-Reel's QC decodes every frame it delivers; the row "ffmpeg + check" adds that
-decode (the same detectors) after the hand-written command, to show what part
-of Reel's time is QC. The goal's ratio stays Reel / the command alone.
+Reel's QC measures every frame it delivers (as each shot's render encodes it;
+a `publish true` deliverable's pieces are decoded); the row "ffmpeg + check"
+adds a decode of the hand-written command's file with the same detectors, to
+show what checking by decoding costs. The goal's ratio is Reel / the command
+alone.
 Asserts nothing; exits 1 only if a renderer fails (its output's tail is printed).
 """
 
