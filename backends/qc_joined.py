@@ -8,10 +8,13 @@ shot) and of every edit (an edited title re-decoded the whole episode). So QC
 measures where the work already is:
 
 - Each piece's render runs QC's picture detectors on the frames it encodes
-  and takes the report's thumbnail (``ffmpeg/detect.py``), nearly free.
+  (``ffmpeg/detect.py``), nearly free; a master segment's also takes the
+  report's thumbnail.
 - ``measure_piece``: one piece's coded pictures digested, and its detectors'
-  spans read from its render's log; for a ``publish true`` deliverable, the
-  piece is decoded and the same detectors run on what it decodes to instead.
+  spans read from its render's log, which must have seen as many frames as
+  the piece holds; for a ``publish true`` deliverable (or a log that does not
+  match), the piece is decoded and the same detectors run on what it decodes
+  to instead.
 - ``measure_audio``: the sound measured once per loudness pass (silent spans,
   then loudness, each an ffmpeg decode), and a digest of its packets.
 - ``qc_joined``: the joined file read without decoding a picture. PyAV (an
@@ -21,8 +24,8 @@ measures where the work already is:
   parameter sets are compared as a set), each picture one frame after the
   last from zero, and its sound the packets of the measured sound. Then the
   pieces' measurements, placed at their times, are the file's. If anything
-  differs, the file was not a stream copy of what QC saw, and the whole file
-  is decoded (``qc.measure``). What this does not see: the sound's timing in
+  differs, the file was not a stream copy of the pieces QC measured, and the
+  whole file is decoded (``qc.measure``). What this does not see: the sound's timing in
   the file (an edit list that delays it); the probe's duration check does.
 
 The result has the shape of ``qc.measure``'s, so the judge (``compiler/qc.py``)
@@ -41,6 +44,7 @@ one moving shot, which its own piece measures whole.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -148,6 +152,44 @@ def _seconds(frames: int, fps: Fraction) -> float:
     return float(Fraction(frames) / fps)
 
 
+# ---- a detectors' log ----------------------------------------------------------
+
+_SEEN = re.compile(rf"^{re.escape(detect.SEEN)}=1$", re.MULTILINE)
+_EVENT = re.compile(
+    r"^lavfi\.(black_start|black_end|freezedetect\.freeze_start|freezedetect\.freeze_end)"
+    r"=(-?[\d.]+)$",
+    re.MULTILINE,
+)
+
+
+def read_log(text: str, end_of_piece: float) -> dict[str, Any]:
+    """The frames the detectors saw (``seen``), and the black and frozen spans
+    in a ``metadata`` print of them (``ffmpeg/detect.py``), in seconds from
+    the piece's start; a frozen span still open at the end of the piece closes
+    there (freezedetect reports it only in its own log)."""
+    black: list[list[float]] = []
+    freeze: list[list[float]] = []
+    opened: dict[str, float | None] = {"black": None, "freeze": None}
+    for match in _EVENT.finditer(text):
+        name, seconds = match.group(1), float(match.group(2))
+        what = "black" if name.startswith("black") else "freeze"
+        if name.endswith("_start"):
+            opened[what] = max(seconds, 0.0)
+            continue
+        start = opened[what]
+        if start is not None:
+            spans = black if what == "black" else freeze
+            spans.append([start, seconds])
+            opened[what] = None
+    if opened["freeze"] is not None:
+        freeze.append([opened["freeze"], end_of_piece])
+    return {
+        "seen": len(_SEEN.findall(text)),
+        "black": [[round(a, 6), round(b, 6)] for a, b in black],
+        "freeze": [[round(a, 3), round(b, 3)] for a, b in freeze],
+    }
+
+
 # ---- one piece ---------------------------------------------------------------------
 def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
     fps = Fraction(*params["fps"])
@@ -156,20 +198,28 @@ def run_measure_piece(sandbox: Path, params: PieceParams) -> None:
     duration = _seconds(frames, fps)
     log = sandbox / detect.LOG
     decoded = None
-    if params["decode"]:
-        # The render's own log is not an input here: the same detectors run on
-        # what the piece decodes to.
+    spans = None
+    if not params["decode"]:
+        spans = read_log(log.read_text(), round(duration, 3))
+        # The log must cover the frames the piece holds, one by one; else the
+        # render's frames were not the encoded ones (a frame-rate step
+        # dropped or repeated some): decode them instead.
+        spans = spans if spans["seen"] == frames else None
+    if spans is None:
+        # The same detectors, on what the piece decodes to; their log is new
+        # (the render's, an input, is removed first, never written over).
+        log.unlink(missing_ok=True)
         args = ["-threads", "2", "-i", "piece.mp4", "-vf", detect.detector_chain()]
         text = ffmpeg_report([*args, "-f", "null", "-"], sandbox)
         counted = FRAME_LOG.findall(text)
         decoded = max(int(counted[-1]) - 1, 0) if counted else 0  # less the white pad
-    spans = detect.read_log(log.read_text(), round(duration, 3))
-    if params["decode"]:
+        spans = read_log(log.read_text(), round(duration, 3))
         log.unlink()
+    spans.pop("seen")
     result = {
         "frames": frames,
         "frames_decoded": decoded,
-        "measured": "decoded" if params["decode"] else "rendered",
+        "measured": "rendered" if decoded is None else "decoded",
         "seconds": round(duration, 6),
         **spans,
         "pictures": packets.pictures,
@@ -318,7 +368,7 @@ def run_qc_joined(sandbox: Path, params: JoinedParams) -> None:
     fps = Fraction(*params["fps"])
     try:
         # No frame-rate scan: the packets' times are checked one by one below.
-        info = probe(media, decode=False, intervals=False)
+        info = probe(media, intervals=False)
         facts = {key: info.get(key) for key in FACTS}
         heard = sound if info.get("has_audio") else None
         differs = "no picture"

@@ -203,7 +203,8 @@ def _build(
         # The voices stage's results are this run's too: taken, not looked up again.
         done = planned.voice_report.results if planned.voice_report else {}
         pending = [a for a in executor.needed(wanted) if a not in done]
-        give_back_freed_memory()
+        if pending:
+            give_back_freed_memory()
         with progress_display(progress, executor, pending) as on_event:
             if on_event is not None:
                 executor.on_event = on_event

@@ -166,11 +166,17 @@ def qc_actions(
 def _published_pieces(
     actions: list[Action], delivers: dict[str, list[tuple[str, str]]], published: frozenset[str]
 ) -> set[str]:
-    """The pieces a `publish true` deliverable joins: QC decodes those."""
+    """The pieces a `publish true` deliverable joins: QC decodes those. Each
+    delivered file is its last deliverer's (a deliverable called master that
+    is a rendition shadows the master's join), as in ``qc_actions``."""
     joins = {x.id: x for x in actions if x.kind == "join"}
-    pieces: set[str] = set()
+    delivered: dict[str, str] = {}  # relative path -> the action whose file it is
     for producer, files in delivers.items():
-        if producer in joins and any(Path(rel).stem in published for _, rel in files):
+        for _, relative in files:
+            delivered[relative] = producer
+    pieces: set[str] = set()
+    for relative, producer in delivered.items():
+        if producer in joins and Path(relative).stem in published:
             pieces |= {
                 source.action
                 for name, source in joins[producer].inputs.items()

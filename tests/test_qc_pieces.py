@@ -173,6 +173,20 @@ def test_a_pieces_black_run_ends_where_the_black_does(
     assert measured["measured"] == ("decoded" if decode else "rendered")
 
 
+def test_a_log_that_does_not_cover_the_piece_is_not_trusted(tmp_path: Path) -> None:
+    """A render's log that saw fewer frames than the piece holds (as if a
+    frame-rate step had dropped or repeated some) is replaced by a decode."""
+    folder = _piece(tmp_path / "piece", [("red", 22), ("black", 2)])
+    log = folder / LOG
+    lines = log.read_text().splitlines(keepends=True)
+    seen = [i for i, line in enumerate(lines) if line.startswith("reel.seen=")]
+    log.write_text("".join(line for i, line in enumerate(lines) if i != seen[-1]))
+    run_measure_piece(folder, {"fps": [24, 1], "decode": False})
+    measured = json.loads((folder / "piece.json").read_text())
+    assert measured["measured"] == "decoded" and measured["frames_decoded"] == 24
+    assert [[round(a, 3), round(b, 3)] for a, b in measured["black"]] == [[0.917, 1.0]]
+
+
 EPISODE_30 = """
 episode t { title "T" format 320x180 @ 30fps }
 scene s {

@@ -129,7 +129,7 @@ def test_finish_shot_burns_its_own_timecode_and_captions() -> None:
     assert "timecode='00\\:01\\:15\\:07'" in chain
     assert chain.index("scale=640:360") < chain.index("textfile=label.txt") < chain.index("ass=")
     # QC's detectors see the very frames encoded: split after the last filter.
-    assert chain.endswith("split[piece][qc]") and measured.startswith("[qc]freezedetect")
+    assert chain.endswith("split[piece][qc]") and measured.startswith("[qc]metadata=mode=add")
     assert args[args.index("-i") + 1] == "segment.mp4"
     assert args[args.index("[piece]") + 1 : args.index("piece.mp4")][0] == "-c:v"
     assert timecode(1800, [30000, 1001]) == "00:01:00:00"  # non-drop, nominal 30

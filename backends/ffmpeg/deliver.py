@@ -113,6 +113,8 @@ def finish_shot_commands(params: dict[str, Any]) -> Commands:
         [
             "-filter_threads",
             "1",
+            "-filter_complex_threads",
+            "1",
             *(device if hardware and params["scale"] else []),
             *(["-hwaccel", "videotoolbox"] if hardware else []),
             "-i",

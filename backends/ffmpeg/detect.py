@@ -2,23 +2,24 @@
 
 A piece of a joined deliverable (a shot's segment, a review shot) is measured
 as it is made: its filter graph splits its last frames, the very frames it
-encodes, into ``blackdetect`` and ``freezedetect`` and a middle-frame
-thumbnail, next to the encoder. Decoding each piece again afterwards cost as
-much CPU as a fifth of the render (0.6 s per 3 s shot at 1080p), which made
-a clean build 1.2x one hand-written ffmpeg command. What a draft gives up is
+encodes, into ``blackdetect`` and ``freezedetect`` next to the encoder (and,
+for a master segment, into the report's middle-frame thumbnail). Decoding
+each piece again afterwards cost as much CPU as a fifth of the render (0.6 s
+per 3 s shot at 1080p), which made a clean build 1.2x one hand-written ffmpeg
+command. What a draft gives up is
 the decode itself: that the coded pictures turn back into these frames. A
 deliverable marked ``publish true`` still has each piece decoded and measured
-(``qc_joined.measure_piece``), and the tests compare both ways on real
-builds.
+(the ``measure_piece`` kind, ``backends/qc_joined.py``, which also reads the
+log), and the tests compare both ways on real builds.
 
-The detectors' settings live here, in one small module, because a render's
-key follows the backend modules it imports: QC's own code can change without
-re-rendering a shot; these numbers cannot.
+The detectors' settings and the graphs that run them live here, in one small
+module, because a render's key follows the backend modules it imports: QC's
+own code (the log's reader, the judge) can change without re-rendering a
+shot; these numbers cannot.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..thumbnail import JPEG_QUALITY, THUMB_WIDTH
@@ -33,7 +34,8 @@ BLACK_PIXEL = 0.10
 FREEZE_NOISE_DB = -60
 FREEZE_MIN_SECONDS = 0.5
 
-LOG = "measure.log"  # the detectors' findings, one ``metadata`` print per event
+LOG = "measure.log"  # the detectors' findings: one ``metadata`` print per frame
+SEEN = "reel.seen"  # a key every frame the detectors see carries: the log counts them
 THUMB = "thumb.jpg"  # the middle frame, for the build report
 
 # A piece's detectors, in order. Black runs of any length are logged (d=0),
@@ -44,6 +46,7 @@ THUMB = "thumb.jpg"  # the middle frame, for the build report
 # frame: one white frame after the piece tells them apart, so a run black to
 # the piece's end ends at its end.
 DETECTORS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("metadata", {"mode": "add", "key": SEEN, "value": 1}),
     ("freezedetect", {"n": f"{FREEZE_NOISE_DB}dB", "d": FREEZE_MIN_SECONDS}),
     ("tpad", {"stop": 1, "stop_mode": "add", "color": "white"}),
     ("blackdetect", {"d": 0, "pic_th": BLACK_PICTURE, "pix_th": BLACK_PIXEL}),
@@ -87,36 +90,3 @@ def thumbnail(stream: Any, frames: int) -> Any:
 # (nothing written: the metadata filter has logged what they found).
 THUMB_OPTIONS = {"update": 1, "c:v": "mjpeg", "q:v": JPEG_QUALITY, "threads": 1}
 NULL_OPTIONS = {"f": "null"}
-
-
-_EVENT = re.compile(
-    r"^lavfi\.(black_start|black_end|freezedetect\.freeze_start|freezedetect\.freeze_end)"
-    r"=(-?[\d.]+)$",
-    re.MULTILINE,
-)
-
-
-def read_log(text: str, end_of_piece: float) -> dict[str, Any]:
-    """The black and frozen spans in a ``metadata`` print of the detectors, in
-    seconds from the piece's start; a frozen span still open at the end of the
-    piece closes there (freezedetect reports it only in its own log)."""
-    black: list[list[float]] = []
-    freeze: list[list[float]] = []
-    opened: dict[str, float | None] = {"black": None, "freeze": None}
-    for match in _EVENT.finditer(text):
-        name, seconds = match.group(1), float(match.group(2))
-        what = "black" if name.startswith("black") else "freeze"
-        if name.endswith("_start"):
-            opened[what] = max(seconds, 0.0)
-            continue
-        start = opened[what]
-        if start is not None:
-            spans = black if what == "black" else freeze
-            spans.append([start, seconds])
-            opened[what] = None
-    if opened["freeze"] is not None:
-        freeze.append([opened["freeze"], end_of_piece])
-    return {
-        "black": [[round(a, 6), round(b, 6)] for a, b in black],
-        "freeze": [[round(a, 3), round(b, 3)] for a, b in freeze],
-    }

@@ -429,7 +429,7 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         stream = _working(stream, params)
     # The frames encoded are the frames QC measures (see detect): split last.
     branches = stream.split()
-    encoded, measured, middle = branches[0], branches[1], branches[2]
+    encoded, measured = branches[0], branches[1]
     num, _den = params["fps"]
     picture = ffmpeg.output(
         encoded,
@@ -453,14 +453,16 @@ def segment_args(params: dict[str, Any]) -> list[str]:
         )
     detectors = detect.detected(measured)
     outputs.append(ffmpeg.output(detectors, "-", **detect.NULL_OPTIONS))
-    thumb = detect.thumbnail(middle, params["frames"])
-    outputs.append(ffmpeg.output(thumb, detect.THUMB, **detect.THUMB_OPTIONS))
+    if params.get("thumbnail"):
+        thumb = detect.thumbnail(branches[2], params["frames"])
+        outputs.append(ffmpeg.output(thumb, detect.THUMB, **detect.THUMB_OPTIONS))
     args = ffmpeg.merge_outputs(*outputs).get_args()
     at = args.index(OUTPUT)
     args[at:at] = [*video_args(params["encoder"]), *MOVFLAGS, *BITEXACT_OUT]
-    for name in (TAIL, detect.THUMB) if tail is not None else (detect.THUMB,):
-        at = args.index(name)
-        args[at:at] = BITEXACT_OUT
+    for name in (TAIL, detect.THUMB):
+        if name in args:
+            at = args.index(name)
+            args[at:at] = BITEXACT_OUT
     return ["-filter_threads", "1", "-filter_complex_threads", "1", *args]
 
 
@@ -483,6 +485,7 @@ class SegmentOptions(TypedDict, total=False):
 
     captions: bool  # burn captions.ass over the picture, last
     tail: bool  # also write tail.png, the last frame before the captions
+    thumbnail: bool  # also write thumb.jpg, the middle frame (a master segment's, for the report)
 
 
 class SegmentParams(SegmentOptions):

@@ -268,8 +268,12 @@ def segment_action(
         "transition": transition,
         "encoder": ctx.encoder(encoder),
     }
-    # Every render also logs QC's detectors and takes a thumbnail (ffmpeg/detect.py).
-    outputs = (segment.OUTPUT, detect.LOG, detect.THUMB)
+    # Every render also logs QC's detectors (ffmpeg/detect.py); a master
+    # segment takes the report's thumbnail too.
+    outputs = (segment.OUTPUT, detect.LOG)
+    if not clean and not suffix:
+        params["thumbnail"] = True
+        outputs += (detect.THUMB,)
     if captions is not None:
         params["captions"] = True
         inputs[segment.CAPTIONS] = ActionInput(captions, f"captions-{shot.id}.ass")
