@@ -1,6 +1,6 @@
 """The build report's media: the loudness curve and stem levels, measured by one
 cached action (``report_media``) from the master's sound and the stems, and a
-thumbnail per shot, which QC's decode of each shot already made.
+thumbnail per shot, which each master segment's render already took.
 
 It is an action, not work done while delivering, so it is keyed like
 everything else: a no-op build stays a no-op, an edit that leaves the sound
