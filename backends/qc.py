@@ -48,13 +48,17 @@ SILENCE_MIN_SECONDS = 0.3
 
 FRAME_LOG = re.compile(r"frame=\s*(\d+)")
 BLACK_LOG = re.compile(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)")
+# Each event as the detector logs it (``freeze_start: 1.5``) or as the
+# ``metadata`` filter prints it (``lavfi.freezedetect.freeze_start=1.5``).
 _START = {
-    "freeze": re.compile(r"freeze_start:\s*([\d.]+)"),
-    "silence": re.compile(r"silence_start:\s*(-?[\d.]+)"),
+    "black": re.compile(r"black_start[:=]\s*([\d.]+)"),
+    "freeze": re.compile(r"freeze_start[:=]\s*([\d.]+)"),
+    "silence": re.compile(r"silence_start[:=]\s*(-?[\d.]+)"),
 }
 _END = {
-    "freeze": re.compile(r"freeze_end:\s*([\d.]+)"),
-    "silence": re.compile(r"silence_end:\s*(-?[\d.]+)"),
+    "black": re.compile(r"black_end[:=]\s*([\d.]+)"),
+    "freeze": re.compile(r"freeze_end[:=]\s*([\d.]+)"),
+    "silence": re.compile(r"silence_end[:=]\s*(-?[\d.]+)"),
 }
 
 # The stream facts a check reads (probe.probe reports more).
@@ -83,9 +87,9 @@ class QCParams(TypedDict):
     media: str  # "video" or "audio": what the file is meant to hold
 
 
-def logged_spans(text: str, what: str, end_of_file: float) -> list[list[float]]:
-    """Start/end pairs in the order the detector logged them; a span still open
-    when the file ended closes at its end."""
+def logged_spans(text: str, what: str, end_of_file: float, digits: int = 3) -> list[list[float]]:
+    """Start/end pairs in the order the detector logged them, rounded to
+    ``digits``; a span still open when the file ended closes at its end."""
     events = sorted(
         [(m.start(), "start", float(m.group(1))) for m in _START[what].finditer(text)]
         + [(m.start(), "end", float(m.group(1))) for m in _END[what].finditer(text)]
@@ -96,10 +100,10 @@ def logged_spans(text: str, what: str, end_of_file: float) -> list[list[float]]:
         if event == "start":
             opened = max(seconds, 0.0)
         elif opened is not None:
-            spans.append([round(opened, 3), round(seconds, 3)])
+            spans.append([round(opened, digits), round(seconds, digits)])
             opened = None
     if opened is not None:
-        spans.append([round(opened, 3), round(end_of_file, 3)])
+        spans.append([round(opened, digits), round(end_of_file, digits)])
     return spans
 
 

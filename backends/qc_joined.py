@@ -57,7 +57,7 @@ from .ffmpeg import detect
 from .ffmpeg.toolchain import ffmpeg_report
 from .kind import Kind
 from .probe import ProbeError, probe
-from .qc import BLACK_MIN_SECONDS, FACTS, FRAME_LOG, detect_spans, measure
+from .qc import BLACK_MIN_SECONDS, FACTS, FRAME_LOG, detect_spans, logged_spans, measure
 
 # H.264 NAL unit types the joiner may add or move (SPS, PPS, access unit
 # delimiter): they are compared as sets, not as part of each picture.
@@ -155,38 +155,18 @@ def _seconds(frames: int, fps: Fraction) -> float:
 # ---- a detectors' log ----------------------------------------------------------
 
 _SEEN = re.compile(rf"^{re.escape(detect.SEEN)}=1$", re.MULTILINE)
-_EVENT = re.compile(
-    r"^lavfi\.(black_start|black_end|freezedetect\.freeze_start|freezedetect\.freeze_end)"
-    r"=(-?[\d.]+)$",
-    re.MULTILINE,
-)
 
 
 def read_log(text: str, end_of_piece: float) -> dict[str, Any]:
     """The frames the detectors saw (``seen``), and the black and frozen spans
     in a ``metadata`` print of them (``ffmpeg/detect.py``), in seconds from
     the piece's start; a frozen span still open at the end of the piece closes
-    there (freezedetect reports it only in its own log)."""
-    black: list[list[float]] = []
-    freeze: list[list[float]] = []
-    opened: dict[str, float | None] = {"black": None, "freeze": None}
-    for match in _EVENT.finditer(text):
-        name, seconds = match.group(1), float(match.group(2))
-        what = "black" if name.startswith("black") else "freeze"
-        if name.endswith("_start"):
-            opened[what] = max(seconds, 0.0)
-            continue
-        start = opened[what]
-        if start is not None:
-            spans = black if what == "black" else freeze
-            spans.append([start, seconds])
-            opened[what] = None
-    if opened["freeze"] is not None:
-        freeze.append([opened["freeze"], end_of_piece])
+    there (freezedetect reports it only in its own log). Black times keep six
+    decimals: runs from two pieces are joined at a cut (``merge_black``)."""
     return {
         "seen": len(_SEEN.findall(text)),
-        "black": [[round(a, 6), round(b, 6)] for a, b in black],
-        "freeze": [[round(a, 3), round(b, 3)] for a, b in freeze],
+        "black": logged_spans(text, "black", end_of_piece, digits=6),
+        "freeze": logged_spans(text, "freeze", end_of_piece),
     }
 
 

@@ -6,11 +6,11 @@ encodes, into ``blackdetect`` and ``freezedetect`` next to the encoder (and,
 for a master segment, into the report's middle-frame thumbnail). Decoding
 each piece again afterwards cost as much CPU as a fifth of the render (0.6 s
 per 3 s shot at 1080p), which made a clean build 1.2x one hand-written ffmpeg
-command. What a draft gives up is
-the decode itself: that the coded pictures turn back into these frames. A
-deliverable marked ``publish true`` still has each piece decoded and measured
-(the ``measure_piece`` kind, ``backends/qc_joined.py``, which also reads the
-log), and the tests compare both ways on real builds.
+command. What a draft gives up is the decode itself: that the coded pictures
+turn back into these frames. A deliverable marked ``publish true`` still has
+each piece decoded and measured (the ``measure_piece`` kind,
+``backends/qc_joined.py``, which also reads the log), and the tests compare
+both ways on real builds.
 
 The detectors' settings and the graphs that run them live here, in one small
 module, because a render's key follows the backend modules it imports: QC's
