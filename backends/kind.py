@@ -38,6 +38,9 @@ class Kind:
     run: Callable[[Path, Any], None] | None = field(default=None, compare=False)
     version: int = 1  # bump for a change the source digest cannot see (a library's behaviour)
     toolchain: bool = True  # keyed on the ffmpeg binary's digest
+    # Python packages that make the outputs' bytes (PyAV's libavformat muxing a
+    # join): keyed on their installed versions, as the binary is on its digest.
+    libraries: tuple[str, ...] = ()
     about: str = ""
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ import functools
 import importlib
 import pkgutil
 import re
+from importlib import metadata
 from pathlib import Path
 
 import xxhash
@@ -177,9 +178,17 @@ def module_digest(name: str) -> str:
 def version(name: str) -> str:
     """What an action of kind ``name`` is keyed on besides its inputs and parameters."""
     kind = get(name)
+    libraries = "".join(f"+{lib}={_installed(lib)}" for lib in kind.libraries)
     if not kind.module.startswith(PACKAGE + "."):
-        return f"{kind.name}/{kind.version}"
-    return f"{kind.name}/{kind.version}+{module_digest(kind.module)[:16]}"
+        return f"{kind.name}/{kind.version}{libraries}"
+    return f"{kind.name}/{kind.version}+{module_digest(kind.module)[:16]}{libraries}"
+
+
+@functools.cache
+def _installed(package: str) -> str:
+    """The installed version of a Python package (read from its metadata:
+    importing PyAV to ask would cost a tenth of a second on every build)."""
+    return metadata.version(package)
 
 
 def versions() -> dict[str, str]:

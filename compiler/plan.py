@@ -251,6 +251,12 @@ def asset_uses(episode: ir.Episode) -> dict[str, dict[str, Any]]:
     return uses
 
 
+def _digest(file: Path, store: Store | None) -> str:
+    """A source's digest, from the store's stat memo when there is one: the
+    same content digest, without re-reading every asset on every edit."""
+    return store.file_digest(file) if store is not None else hash_file(file)
+
+
 def build_manifest(
     episode: ir.Episode,
     root: Path,
@@ -297,7 +303,7 @@ def build_manifest(
                 path=path,
                 media=media,
                 roles=sorted(use["roles"]),
-                digest=hash_file(file) if present else None,
+                digest=_digest(file, store) if present else None,
                 size_bytes=file.stat().st_size if present else None,
                 placeholder=not present,
                 used_by=sorted(use["used_by"]),

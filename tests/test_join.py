@@ -1,6 +1,7 @@
-"""Joining per-shot files by stream copy (``backends/ffmpeg/annexb.py`` and the
-``join`` kind), checked with readers that are not Reel's: ffmpeg's framemd5 of
-every decoded frame, and PyAV's packets and timestamps."""
+"""Joining per-shot files by stream copy (``backends/ffmpeg/stream_copy.py`` and
+the ``join`` kind), checked with readers that are not Reel's: ffmpeg's framemd5
+of every decoded frame, ffmpeg's own concat demuxer, and PyAV's packets and
+timestamps."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import av
 import pytest
 
-from reel.backends.ffmpeg import annexb, assemble
+from reel.backends.ffmpeg import assemble, stream_copy
 from reel.backends.ffmpeg.toolchain import ffmpeg_exe
 
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-threads", "1", "-pix_fmt", "yuv420p"]
@@ -69,8 +70,11 @@ def test_the_joined_file_decodes_to_every_frame_of_every_shot_in_order(shots: Pa
     expected = [d for i in (1, 2, 3) for d in frame_digests(shots / f"piece-{i:04d}.mp4")]
     assert frame_digests(shots / "joined.mp4") == expected
     assert frame_digests(shots / "joined.mp4", "a") == frame_digests(shots / "audio.m4a", "a")
-    assert not (shots / assemble.STREAM).exists()  # the intermediates are removed
-    assert not (shots / assemble.PICTURE).exists()
+    assert sorted(p.name for p in shots.iterdir() if "piece" not in p.name) == [
+        "audio.m4a",
+        "joined.mp4",
+        "list.txt",
+    ]  # nothing else is left behind
     with av.open(str(shots / "joined.mp4")) as container:
         video = container.streams.video[0]
         packets = [p for p in container.demux(video) if p.size]
@@ -95,33 +99,33 @@ def test_the_fast_join_matches_the_concat_demuxer(shots: Path, tmp_path: Path) -
 
 def test_files_with_b_frames_are_refused_and_joined_by_the_concat_demuxer(shots: Path) -> None:
     shot(shots, "bframes.mp4", "testsrc2", extra=("-bf", "2"))
-    with pytest.raises(annexb.NotJoinable, match="B-frames"):
-        annexb.read_track((shots / "bframes.mp4").read_bytes())
+    with pytest.raises(stream_copy.NotJoinable, match="B-frames"):
+        stream_copy.read_track((shots / "bframes.mp4").read_bytes())
     shutil.copy(shots / "bframes.mp4", shots / "piece-0002.mp4")
     assemble.join_files(shots, "joined.mp4", sound=False)
     expected = [d for i in (1, 2, 3) for d in frame_digests(shots / f"piece-{i:04d}.mp4")]
     assert frame_digests(shots / "joined.mp4") == expected
-    assert not (shots / assemble.STREAM).exists()
 
 
 def test_files_encoded_differently_are_not_laid_end_to_end(shots: Path) -> None:
     shot(shots, "wider.mp4", "testsrc2", extra=("-vf", "scale=192:108"))
     paths = [shots / "piece-0001.mp4", shots / "wider.mp4"]
-    with pytest.raises(annexb.NotJoinable, match="decoder configuration"):
-        annexb.write_annexb(paths, (shots / "out.h264").open("wb"))
+    with pytest.raises(stream_copy.NotJoinable, match="decoder configuration"):
+        stream_copy.join(paths, shots / "out.mp4", None)
+    assert not (shots / "out.mp4").exists()
 
 
 def test_a_damaged_file_is_refused(shots: Path) -> None:
     original = (shots / "piece-0001.mp4").read_bytes()
     data = bytearray(original)
     data[:4] = (10**9).to_bytes(4, "big")  # the first box claims a gigabyte
-    with pytest.raises(annexb.NotJoinable, match="damaged"):
-        annexb.read_track(bytes(data))
+    with pytest.raises(stream_copy.NotJoinable, match="damaged"):
+        stream_copy.read_track(bytes(data))
     data = bytearray(original)
     at = data.index(b"stsc") + 8  # its entry count, after version and flags
     data[at : at + 4] = (0xFFFF).to_bytes(4, "big")  # more entries than the box holds
-    with pytest.raises(annexb.NotJoinable, match="damaged"):
-        annexb.read_track(bytes(data))
+    with pytest.raises(stream_copy.NotJoinable, match="damaged"):
+        stream_copy.read_track(bytes(data))
 
 
 def test_the_join_is_the_same_bytes_every_run(shots: Path) -> None:

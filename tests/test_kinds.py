@@ -8,6 +8,7 @@ kinds that file defines run again.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 import os
 import pkgutil
@@ -58,6 +59,16 @@ def test_every_kind_is_declared_once_with_a_version() -> None:
     for name, kind in kinds.items():
         if kind.module.startswith("reel.backends."):
             assert registry.version(name).startswith(f"{name}/{kind.version}+")
+
+
+def test_a_kind_whose_bytes_a_library_makes_is_keyed_on_its_installed_version() -> None:
+    """The joins mux with PyAV's libavformat, not the pinned ffmpeg binary: a
+    machine with another PyAV must not take their outputs from the cache."""
+    installed = importlib.metadata.version("av")
+    for name in ("join", "concat"):
+        assert registry.get(name).libraries == ("av",)
+        assert registry.version(name).endswith(f"+av={installed}")
+    assert "+av=" not in registry.version("segment")
 
 
 def test_a_misspelt_file_or_parameter_is_a_lowering_error() -> None:

@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypedDict
 
 from ..kind import Kind
-from . import annexb
+from . import stream_copy
 from .encode import FROM_BT709, MOVFLAGS
 from .toolchain import BITEXACT_OUT, Commands, run_ffmpeg
 
@@ -54,75 +53,23 @@ def _listed(sandbox: Path) -> list[str]:
 # The concat demuxer reading list.txt (names relative to the sandbox).
 CONCAT_INPUT = ["-f", "concat", "-safe", "0", "-i", "list.txt"]
 SOUND = ["-i", "audio.m4a", "-map", "0:v:0", "-map", "1:a:0"]
-MOVIE_TIMESCALE = 48000  # Reel's audio rate, and a whole number of ticks per frame at 24, 25, 30
-# The joined stream and the picture made from it, written next to the inputs
-# and removed once muxed.
-STREAM = "video.h264"
-PICTURE = "picture.mp4"
-
-
-def _picture(rate: Fraction, output: str, flags: list[str]) -> list[str]:
-    """ffmpeg arguments: the raw joined stream into an MP4 holding it alone."""
-    frame = f"({rate.denominator}/{rate.numerator})"  # a frame's length in seconds
-    return [
-        *("-f", "h264", "-framerate", str(rate), "-i", STREAM, "-map", "0:v", "-c", "copy"),
-        # A raw stream carries no timestamps: frame N is shown at N frame
-        # durations, counted in frames (no B-frames, checked by annexb). Derived
-        # from the demuxer's clock instead (1/1200000 s), 29.97 fps frames came
-        # out 1001 or 1002 ticks long.
-        "-bsf:v",
-        f"setts=ts=N*{frame}/TB:duration={frame}/TB",
-        *("-video_track_timescale", str(rate.numerator)),
-        *flags,
-        *BITEXACT_OUT,
-        output,
-    ]
 
 
 def join_files(sandbox: Path, output: str, sound: bool) -> None:
     """The files in list.txt, joined by stream copy into ``output``, with
     audio.m4a as its sound when ``sound``.
 
-    Reel's own segments are laid end to end as one H.264 stream (see
-    ``annexb``) that ffmpeg probes once; files that stream cannot carry (B-frames,
-    another codec) go through the concat demuxer, which probes every file.
-
-    The raw stream becomes an MP4 of its own before the sound is added. Muxed
-    in one step, ffmpeg's reader threads decide the interleaving of a stream
-    whose timestamps are only made at the muxer: the layout changed from run to
-    run, and waiting for both streams (``-max_interleave_delta 0``) held a
-    10-minute picture in memory (640 MB). From an MP4, every packet has its time."""
-    stream = sandbox / STREAM
+    Reel's own segments are laid end to end by ``stream_copy`` in one pass;
+    files it cannot join (B-frames, another codec) go through ffmpeg's concat
+    demuxer, which probes every file."""
+    paths = [sandbox / name for name in _listed(sandbox)]
+    heard = sandbox / "audio.m4a" if sound else None
     try:
-        with stream.open("wb") as out:
-            rate = annexb.write_annexb([sandbox / n for n in _listed(sandbox)], out)
-    except annexb.NotJoinable:
-        stream.unlink(missing_ok=True)
+        stream_copy.join(paths, sandbox / output, heard)
+    except stream_copy.NotJoinable:
+        (sandbox / output).unlink(missing_ok=True)
         picture = [*CONCAT_INPUT, *(SOUND if sound else ["-map", "0:v"])]
         run_ffmpeg([*picture, "-c", "copy", *MOVFLAGS, *BITEXACT_OUT, output], sandbox)
-        return
-    try:
-        if not sound:
-            run_ffmpeg(_picture(rate, output, MOVFLAGS), sandbox)
-            return
-        run_ffmpeg(_picture(rate, PICTURE, []), sandbox)
-        stream.unlink()
-        run_ffmpeg(
-            [
-                *("-i", PICTURE, *SOUND, "-c", "copy"),
-                # The movie's clock counts audio samples: at the default (1000)
-                # the sound's edit list is rounded to a millisecond and its last
-                # frame loses samples.
-                *("-movie_timescale", str(MOVIE_TIMESCALE)),
-                *MOVFLAGS,
-                *BITEXACT_OUT,
-                output,
-            ],
-            sandbox,
-        )
-    finally:
-        stream.unlink(missing_ok=True)
-        (sandbox / PICTURE).unlink(missing_ok=True)
 
 
 def concat_run(sandbox: Path, params: dict[str, Any]) -> None:
@@ -159,6 +106,7 @@ CONCAT = Kind(
     inputs=("list.txt", "seg-*.mp4"),
     outputs=("video.mp4",),
     run=concat_run,
+    libraries=("av",),  # stream_copy muxes with PyAV's libavformat
     about="segments joined by stream copy: the picture alone",
 )
 JOIN = Kind(
@@ -167,5 +115,6 @@ JOIN = Kind(
     inputs=("list.txt", "piece-*.mp4", "audio.m4a"),
     outputs=("joined.mp4",),
     run=join_run,
+    libraries=("av",),  # stream_copy muxes with PyAV's libavformat
     about="per-shot pieces (or segments) and their sound, streams copied",
 )
