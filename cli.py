@@ -163,12 +163,23 @@ _cache_opt = click.option(
 
 
 def _remote_url(url: str | None) -> str | None:
+    if not url:
+        return None  # http and urllib are imported only for a remote cache (50 ms)
     from .compiler.remote import check_url
 
-    problem = check_url(url) if url else None
+    problem = check_url(url)
     if problem is not None:
         raise click.BadParameter(problem)
     return url or None
+
+
+def _remote_cache(url: str | None, upload: bool) -> Any:
+    """The shared cache a build reads (and fills), or None: imported only then."""
+    if not url:
+        return None
+    from .compiler.remote import RemoteCache
+
+    return RemoteCache(url, upload=upload)
 
 
 def _executor(name: str) -> str:
@@ -291,7 +302,6 @@ def build(
     action label such as segment/cold_open.s01 (see `reel query targets PATH`).
     """
     from .compiler.noop import record_path, up_to_date
-    from .compiler.remote import RemoteCache
     from .compiler.store import Store, resolve_cache_dir
     from .lang.diagnostics import Diagnostics
     from .lang.entry import find_entry, split_label
@@ -315,7 +325,7 @@ def build(
         "keep_going": keep_going,
         "profile": profile,
         "backend": backend,
-        "remote": RemoteCache(remote_cache, upload=remote_upload) if remote_cache else None,
+        "remote": _remote_cache(remote_cache, remote_upload),
         "executor": executor,
         "progress": "quiet" if quiet else progress,
     }

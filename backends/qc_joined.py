@@ -109,7 +109,8 @@ class Packets:
 
     pictures: list[str] = field(default_factory=list)  # each coded picture's digest
     parameter_sets: set[str] = field(default_factory=set)  # in ``avcC`` and in band
-    times: list[Fraction] = field(default_factory=list)  # each picture's time, seconds
+    times: list[int] = field(default_factory=list)  # each picture's time, in ``time_base``
+    time_base: Fraction = Fraction(1)  # the picture stream's unit of time, seconds
     sound: str | None = None  # one digest of the first sound stream's packets
 
 
@@ -126,6 +127,7 @@ def read_packets(path: Path) -> Packets:
         length_size = 4
         if video is not None:
             length_size, found.parameter_sets = _avcc_parameter_sets(video.codec_context.extradata)
+            found.time_base = video.time_base
         sound = xxhash.xxh3_128()
         for packet in container.demux([s for s in (video, audio) if s is not None]):
             if packet.size == 0:
@@ -134,7 +136,7 @@ def read_packets(path: Path) -> Packets:
             if packet.stream is audio:
                 sound.update(len(data).to_bytes(4, "big") + data)
                 continue
-            found.times.append(Fraction(packet.pts or 0) * packet.time_base)
+            found.times.append(packet.pts or 0)
             picture = xxhash.xxh3_128()
             for unit in _nal_units(data, length_size):
                 kind = unit[0] & 0x1F if unit else 0
@@ -318,7 +320,11 @@ def stream_copy_of(
     expected = [d for p in pieces for d in p["pictures"]]
     if len(pictures) != len(expected):
         return f"{len(pictures)} coded pictures, the pieces have {len(expected)}"
-    if sorted(times) != [Fraction(i) / fps for i in range(len(times))]:
+    # Frame i at i / fps seconds, in whole numbers (a Fraction per packet cost
+    # a tenth of this action's time): pts * tb == i / fps.
+    tb = packets.time_base
+    scale, per_frame = tb.numerator * fps.numerator, tb.denominator * fps.denominator
+    if [t * scale for t in sorted(times)] != [i * per_frame for i in range(len(times))]:
         return "the pictures are not one frame apart from the start"
     at = 0
     for index, piece in enumerate(pieces, 1):

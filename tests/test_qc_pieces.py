@@ -97,9 +97,9 @@ def test_qc_from_pieces_measures_what_decoding_the_whole_file_does(
     assert verdicts(pieces, folder, f"{name}.mp4") == verdicts(whole, folder, f"{name}.mp4")
 
 
-def test_a_file_that_is_not_its_pieces_is_decoded_whole(built, tmp_path: Path) -> None:
-    """Re-encoded after the build: same frames, other bytes. QC must not trust
-    the pieces' measurements for it."""
+def _qc_sandbox(built: tuple[Path, object, Store], tmp_path: Path) -> tuple[Path, Path]:
+    """qc@master's sandbox holding the pieces' and the sound's measurements
+    (its media.mp4 left to the test), and the built master."""
     root, result, store = built
     sandbox = tmp_path / "sandbox"
     sandbox.mkdir()
@@ -108,13 +108,30 @@ def test_a_file_that_is_not_its_pieces_is_decoded_whole(built, tmp_path: Path) -
         if name.endswith(".json"):
             made = result.report.results[source.action]  # type: ignore[attr-defined]
             (sandbox / name).write_bytes(store.read_blob(made.outputs[source.output]))
-    master = root / "out" / "t" / "master.mp4"
+    return sandbox, root / "out" / "t" / "master.mp4"
+
+
+def test_a_file_that_is_not_its_pieces_is_decoded_whole(built, tmp_path: Path) -> None:
+    """Re-encoded after the build: same frames, other bytes. QC must not trust
+    the pieces' measurements for it."""
+    sandbox, master = _qc_sandbox(built, tmp_path)
     reencode = ["-c:v", "libx264", "-crf", "30", "-c:a", "copy", str(sandbox / "media.mp4")]
     subprocess.run([str(ffmpeg_exe()), "-v", "error", "-i", str(master), *reencode], check=True)
     run_qc_joined(sandbox, {"media": "video", "fps": [24, 1]})
     got = json.loads((sandbox / "qc.json").read_text())
     assert got["decoded"].startswith("whole file: piece 1")
     assert got["frames_decoded"] == measure(sandbox / "media.mp4")["frames_decoded"]
+
+
+def test_the_pieces_pictures_at_other_times_are_decoded_whole(built, tmp_path: Path) -> None:
+    """The same coded pictures, byte for byte, shown at half speed (every
+    timestamp doubled by ffmpeg's setts filter): not the file the pieces make."""
+    sandbox, master = _qc_sandbox(built, tmp_path)
+    retime = ["-map", "0:v", "-c", "copy", "-bsf:v", "setts=ts=2*TS", str(sandbox / "media.mp4")]
+    subprocess.run([str(ffmpeg_exe()), "-v", "error", "-i", str(master), *retime], check=True)
+    run_qc_joined(sandbox, {"media": "video", "fps": [24, 1]})
+    got = json.loads((sandbox / "qc.json").read_text())
+    assert got["decoded"] == "whole file: the pictures are not one frame apart from the start"
 
 
 def test_a_title_edit_measures_only_the_edited_shot(built, tmp_path: Path) -> None:
