@@ -7,7 +7,8 @@ episode, and prints for each a table of scenarios:
     dialogue edited, one shot's duration changed, one deliverable's field
     changed (the review proxy's `timecode`)
 
-with the wall time of the real `reel build` command (start-up included), the
+with the wall time of the real `reel build` command (start-up included, with
+Python's bytecode cache on as installed: ``bench/as_installed.py``), the
 actions that ran and were cached (read from the build's run_summary.json), the
 ids that ran summarised by prefix (and, for an edit, the slowest actions with
 their own seconds), and the ratio to the full build. Prints figures; asserts
@@ -46,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from as_installed import reel_environment
 
 REPO = Path(__file__).resolve().parent.parent
 PILOT = REPO / "examples" / "pilot"
@@ -415,7 +418,7 @@ def reel_build(project: Path, out: Path, cache: Path, jobs: int | None) -> Run:
     load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     started_wall = time.time()
     started = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True)
+    proc = subprocess.run(args, capture_output=True, text=True, env=reel_environment())
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise BenchError(

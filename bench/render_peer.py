@@ -26,7 +26,8 @@ Reel's QC measures every frame it delivers (as each shot's render encodes it;
 a `publish true` deliverable's pieces are decoded); the row "ffmpeg + check"
 adds a decode of the hand-written command's file with the same detectors, to
 show what checking by decoding costs. The goal's ratio is Reel / the command
-alone.
+alone. `reel` runs as installed, with Python's bytecode cache on, whatever the
+shell says (``bench/as_installed.py``).
 Asserts nothing; exits 1 only if a renderer fails (its output's tail is printed).
 """
 
@@ -53,6 +54,7 @@ from typing import Any
 
 import av
 import numpy as np
+from as_installed import reel_environment
 from PIL import Image, ImageDraw
 
 FPS = 24
@@ -230,7 +232,9 @@ def measure(name: str, args: list[str], cwd: Path, log: Path) -> Row:
     print(f"  {name}: running ...", flush=True)
     with log.open("wb") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=reel_environment()
+        )
         sampler = TreePeak(proc.pid)
         sampler.start()
         code = proc.wait()
