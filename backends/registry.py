@@ -186,12 +186,37 @@ def version(name: str) -> str:
 
 @functools.cache
 def _installed(package: str) -> str:
-    """The installed version of a Python package (read from its metadata:
-    importing PyAV to ask would cost a tenth of a second on every build)."""
-    return metadata.version(package)
+    """An installed Python package's version and a digest of the files its
+    wheel installed, as its RECORD lists them with their hashes (PyAV's wheel
+    bundles its libavformat there, so a rebuild of one version shows too).
+    Read from its metadata: importing PyAV to ask would cost a tenth of a
+    second on every build. What differs from one machine to the next is left
+    out: bytecode compiled there (listed without a hash), and what the
+    installer wrote itself (launcher scripts naming the interpreter's path,
+    the dist-info's own files)."""
+    return installed_files(metadata.distribution(package))
+
+
+def installed_files(dist: metadata.Distribution) -> str:
+    """``_installed`` of one distribution (see there)."""
+    record = dist.read_text("RECORD") or ""
+    hashed = sorted(
+        line
+        for line in record.splitlines()
+        if ",sha256=" in line and _shipped(line.split(",", 1)[0])
+    )
+    if not hashed:
+        return dist.version
+    return f"{dist.version}:{xxhash.xxh3_64_hexdigest(chr(10).join(hashed).encode())}"
 
 
 def versions() -> dict[str, str]:
     """The version of every kind the backends define (registered extras are not
     the backend): what a RenderOutput records as the backend."""
     return {name: version(name) for name in _discovered()}
+
+
+def _shipped(path: str) -> bool:
+    """Whether a RECORD entry is a file of the package itself (inside
+    site-packages, not its metadata)."""
+    return not path.startswith("../") and ".dist-info/" not in path

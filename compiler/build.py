@@ -548,8 +548,8 @@ def _media_facts(result: BuildResult, store: Store, out: a.OutputFile) -> dict[s
     res = result.report.results.get(qc.action_id(out.path))
     if res is not None and "qc.json" in res.outputs:
         measured = json.loads(store.read_blob(res.outputs["qc.json"]))
-        if "frames" in measured:
-            return measured
+        if measured.get("media") == "video" and measured.get("frames"):
+            return measured  # (an unreadable file's has no frames: probed below)
     return cached_probe(store, store.blob_path(out.digest))
 
 

@@ -192,11 +192,13 @@ def _refusal(job: Job) -> str | None:
             f"its ffmpeg ({_WorkerState.toolchain()}) is not the client's ({job.toolchain}); "
             "install the same imageio-ffmpeg on both"
         )
-    if registry.version(job.kind) != job.version:
-        return f"its code of '{job.kind}' differs from the client's; install the same Reel on both"
+    # Packages first: a kind keyed on a library (Kind.libraries) differs when
+    # the library does, and the library is what to name.
     differ = _differences(job.environment, _WorkerState.environment())
     if differ:
         return f"its packages differ from the client's ({differ}); install the same versions"
+    if registry.version(job.kind) != job.version:
+        return f"its code of '{job.kind}' differs from the client's; install the same Reel on both"
     return None
 
 
@@ -409,12 +411,12 @@ class DaskRunner:
                 f"its ffmpeg ({answer.get('toolchain')}) is not this machine's "
                 f"({self.toolchain}); install the same imageio-ffmpeg"
             )
+        differ = _differences(self.environment, answer.get("environment") or {})
+        if differ:  # before the kinds: a kind keyed on a library differs with it
+            return f"its packages differ ({differ}); install the same versions"
         differ = _differences(self.kinds, answer.get("kinds") or {})
         if differ:
             return f"its Reel code differs ({differ}); install the same Reel"
-        differ = _differences(self.environment, answer.get("environment") or {})
-        if differ:
-            return f"its packages differ ({differ}); install the same versions"
         return None
 
     def _able(self, action: Action, alive: set[str]) -> list[str]:

@@ -129,9 +129,9 @@ def test_a_damaged_file_is_refused(shots: Path) -> None:
 
 
 def test_the_join_is_the_same_bytes_every_run(shots: Path) -> None:
-    """Picture and sound are interleaved by timestamp, not by which of ffmpeg's
-    reader threads came first (muxed straight from the raw stream, one run in
-    two laid the pilot's master out differently)."""
+    """Picture and sound are interleaved by timestamp, whatever else runs (when
+    ffmpeg muxed straight from a raw stream, its reader threads decided: one
+    run in two laid the pilot's master out differently)."""
     digests = set()
     for _ in range(4):
         assemble.join_files(shots, "joined.mp4", sound=True)
@@ -153,3 +153,66 @@ def test_every_frame_lasts_exactly_one_frame_at_29_97(tmp_path: Path) -> None:
         assert video.average_rate == Fraction(30000, 1001)
         pts = [p.pts for p in container.demux(video) if p.size]
     assert pts == [1001 * k for k in range(102)]
+
+
+def test_every_frame_lasts_exactly_one_frame_at_29_97_with_sound(tmp_path: Path) -> None:
+    """With sound, the movie's clock counts audio samples; the picture keeps
+    one frame per 1001 ticks of 1/30000 s, and the sound its every packet."""
+    names = [f"piece-{i:04d}.mp4" for i in (1, 2)]
+    for name in names:
+        shot(tmp_path, name, "testsrc2", frames=40, rate="30000/1001")
+    (tmp_path / "list.txt").write_bytes(assemble.concat_list(names))
+    ffmpeg(
+        tmp_path,
+        *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3"),
+        *("-ac", "2", "-c:a", "aac", "-b:a", "128k", "audio.m4a"),
+    )
+    assemble.join_files(tmp_path, "joined.mp4", sound=True)
+    with av.open(str(tmp_path / "joined.mp4")) as container:
+        video = container.streams.video[0]
+        pts = [p.pts * video.time_base for p in container.demux(video) if p.size]
+    assert pts == [Fraction(1001 * k, 30000) for k in range(80)]
+    assert frame_digests(tmp_path / "joined.mp4", "a") == frame_digests(tmp_path / "audio.m4a", "a")
+
+
+@pytest.mark.parametrize(
+    ("extra", "moov_first"),
+    [
+        (("-vf", "setsar=4/3"), True),  # pixels wider than tall: the track's width says so
+        (("-vf", "setsar=0"), True),  # an aspect nobody declared
+        ((), False),  # the samples before the moov box
+    ],
+    ids=["wide-pixels", "undeclared-aspect", "moov-last"],
+)
+def test_pieces_the_fast_join_was_not_made_for_join_as_the_concat_demuxer_does(
+    tmp_path: Path, extra: tuple[str, ...], moov_first: bool
+) -> None:
+    names = [f"piece-{i:04d}.mp4" for i in (1, 2)]
+    for name in names:
+        flags = "+faststart" if moov_first else "-faststart"
+        timescale = ("-video_track_timescale", "24", "-movflags", flags)
+        source = "size=160x90:rate=24"
+        ffmpeg(
+            tmp_path,
+            *("-f", "lavfi", "-i", f"testsrc2={source}", "-frames:v", "20", *X264),
+            *("-g", "12", "-bf", "0", *extra, *timescale, name),
+        )
+    (tmp_path / "list.txt").write_bytes(assemble.concat_list(names))
+    assemble.join_files(tmp_path, "joined.mp4", sound=False)
+    ffmpeg(tmp_path, *assemble.CONCAT_INPUT, "-c", "copy", "reference.mp4")
+    assert frame_digests(tmp_path / "joined.mp4") == frame_digests(tmp_path / "reference.mp4")
+
+    def shape(path: Path) -> tuple[object, object, float]:
+        """The aspect PyAV reads (from ``pasp``), and the display width in the
+        track header, which QuickTime and Safari size the picture by (read
+        here by its place in ISO/IEC 14496-12's ``tkhd``: the first track's)."""
+        data = path.read_bytes()
+        body = data.index(b"tkhd") + 4
+        width_at = body + (88 if data[body] == 1 else 76)
+        width = int.from_bytes(data[width_at : width_at + 4], "big") / 65536
+        with av.open(str(path)) as container:
+            video = container.streams.video[0]
+            return video.sample_aspect_ratio, video.display_aspect_ratio, width
+
+    assert shape(tmp_path / "joined.mp4") == shape(tmp_path / "reference.mp4")
+    assert shape(tmp_path / "joined.mp4") == shape(tmp_path / names[0])

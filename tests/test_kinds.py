@@ -67,8 +67,33 @@ def test_a_kind_whose_bytes_a_library_makes_is_keyed_on_its_installed_version() 
     installed = importlib.metadata.version("av")
     for name in ("join", "concat"):
         assert registry.get(name).libraries == ("av",)
-        assert registry.version(name).endswith(f"+av={installed}")
+        keyed = registry.version(name).rsplit("+av=", 1)[1]
+        assert keyed.split(":")[0] == installed  # and a digest of its wheel's files
     assert "+av=" not in registry.version("segment")
+
+
+def test_a_librarys_key_is_the_same_on_every_machine_with_the_same_wheel(tmp_path: Path) -> None:
+    """Two installs of one wheel differ in what the installer wrote (a
+    launcher naming the interpreter's path, INSTALLER) and in bytecode compiled
+    there: the key must not; a library file of other bytes must change it."""
+
+    def install(name: str, launcher: str, installer: str, library: str) -> str:
+        info = tmp_path / name / "lib-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lib\nVersion: 1.0\n")
+        (info / "RECORD").write_text(
+            f"lib/__init__.py,sha256=AAAA,10\n"
+            f"lib.libs/libavformat.so.62,sha256={library},99\n"
+            f"lib/__pycache__/__init__.cpython-311.pyc,,\n"
+            f"../../../bin/lib,sha256={launcher},170\n"
+            f"lib-1.0.dist-info/INSTALLER,sha256={installer},4\n"
+        )
+        return registry.installed_files(importlib.metadata.PathDistribution(info))
+
+    here = install("here", "venv-one", "pip", "CyIn")
+    assert here.startswith("1.0:")
+    assert install("there", "venv-two", "uv", "CyIn") == here
+    assert install("rebuilt", "venv-one", "pip", "Zz99") != here
 
 
 def test_a_misspelt_file_or_parameter_is_a_lowering_error() -> None:

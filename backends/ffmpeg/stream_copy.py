@@ -11,18 +11,21 @@ laid end to end: this module reads each file's sample table (ISO/IEC 14496-12
 14496-15 ``avcC``), and hands the samples, with each file's SPS and PPS in
 front of its first frame (as a stream copy through Annex B and back gives
 them), to libavformat's MP4 muxer through PyAV, with the sound's packets: one
-pass, one file written (0.15 s), the same bytes as the two ffmpeg runs wrote.
+pass, one file written (0.15 s), the same bytes as the two ffmpeg runs wrote
+(for the pilot's every joined file).
 
 The sample-table reader is written by hand because no library here reads one
 without libav probing the file (pymp4 leaves ``stsz``/``stsc``/``stco``
 unparsed). It reads only what it needs and refuses anything it was not made
 for (:class:`NotJoinable`): a file with B-frames (``ctts``), an edit list
 that skips frames, more than one track, a codec other than H.264, a variable
-frame rate, or files whose frame rates or decoder configurations differ. The
-caller then falls back to the concat demuxer.
+frame rate, files whose frame rates or decoder configurations differ, pixels
+that are not square (the track header's display width follows the stream's
+own aspect ratio, which PyAV cannot set), or samples stored before the
+``moov`` box. The caller then falls back to the concat demuxer.
 
 The muxer is PyAV's libavformat, not the pinned ffmpeg binary: the kinds that
-call it are keyed on PyAV's version (``Kind.libraries``).
+call it are keyed on PyAV's version and wheel (``Kind.libraries``, ``registry``).
 """
 
 from __future__ import annotations
@@ -37,8 +40,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-# Boxes whose body is nothing but child boxes, on the way to the sample table.
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 # A VisualSampleEntry's fixed fields before its child boxes (14496-12, 12.1.3).
 _VISUAL_ENTRY = 78
 
@@ -57,7 +58,6 @@ class Track:
     parameter_sets: list[bytes]  # SPS then PPS NAL units
     length_size: int  # bytes of each NAL unit's length prefix
     keyframes: frozenset[int] | None  # sample numbers (from 0) of the sync samples; None: all
-    header: bytes  # the file's ftyp and moov boxes: its stream as libavformat reads it
 
 
 def _boxes(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
@@ -137,9 +137,10 @@ def _check_edits(
 
 
 def read_track(data: bytes | mmap.mmap) -> Track:
-    """The one H.264 track of an MP4 file whose bytes are ``data``; a file this
-    reader cannot follow, damaged in any way, is NotJoinable (the concat
-    demuxer then gets it, and reports it in its own words)."""
+    """The one H.264 track of an MP4 file whose bytes are ``data``; a file
+    whose boxes this reader cannot follow, or whose sample table does not fit
+    the file, is NotJoinable (the concat demuxer then gets it, and reports it
+    in its own words). The samples' contents are not read."""
     try:
         return _read_track(data)
     except (struct.error, IndexError, StopIteration, ValueError, ZeroDivisionError) as exc:
@@ -190,7 +191,7 @@ def _read_track(data: bytes | mmap.mmap) -> Track:
     keyframes = None
     if b"stss" in stbl:
         keyframes = frozenset(row[0] - 1 for row in _table(data, _one(stbl, b"stss")[0], "I"))
-    return Track(samples, rate, config, sets, length_size, keyframes, _header(data))
+    return Track(samples, rate, config, sets, length_size, keyframes)
 
 
 def _header(data: bytes | mmap.mmap) -> bytes:
@@ -237,7 +238,7 @@ def join(paths: list[Path], output: Path, sound: Path | None) -> None:
     """The files' samples, in order, as the picture of one MP4 at ``output``,
     with ``sound``'s packets (an MP4 audio file) as its sound.
 
-    Raises NotJoinable before writing anything if any file cannot be joined.
+    Raises NotJoinable before opening ``output`` if any file cannot be joined.
     Frame N is shown at N frame durations (no B-frames: checked). With sound,
     the movie's clock counts audio samples: at the default (1000) the sound's
     edit list is rounded to a millisecond and its last frame loses samples.
@@ -255,22 +256,19 @@ def join(paths: list[Path], output: Path, sound: Path | None) -> None:
         options["movie_timescale"] = str(PICTURE_MOVIE_TIMESCALE)
     else:
         options["movie_timescale"] = str(MOVIE_TIMESCALE)
-    try:
-        template = av.open(io.BytesIO(tracks[0].header), format="mp4")
-    except av.FFmpegError as exc:
-        raise NotJoinable(f"{paths[0].name}: libavformat cannot read its header ({exc})") from exc
     with (
-        template,
-        av.open(str(sound)) if sound is not None else contextlib.nullcontext() as heard,
+        _template(av, paths[0], tracks[0]) as template,
+        _sound(av, sound) as heard,
         av.open(str(output), "w", format="mp4", options=options) as out,
     ):
         given = template.streams.video[0]
         picture = out.add_stream_from_template(given)
         picture.time_base = frame
         # What a probe that decodes would have found (the header alone leaves
-        # them unset) and nothing a probe of the first file alone would say:
+        # it unset), and not what a probe of the first file alone would say:
         # its bit rate is not the whole stream's.
-        picture.codec_context.sample_aspect_ratio = given.sample_aspect_ratio
+        if given.sample_aspect_ratio:
+            picture.codec_context.sample_aspect_ratio = given.sample_aspect_ratio
         picture.codec_context.bit_rate = 0
         audio = out.add_stream_from_template(heard.streams.audio[0]) if heard else None
         sound_packets = heard.demux(heard.streams.audio[0]) if heard else iter(())
@@ -304,6 +302,44 @@ def join(paths: list[Path], output: Path, sound: Path | None) -> None:
                 waiting.stream = audio
                 out.mux(waiting)
             waiting = next(sound_packets, None)
+
+
+def _template(av: Any, path: Path, track: Track) -> Any:
+    """The stream as libavformat describes it, read from an in-memory copy of
+    the file's ftyp and moov boxes alone, so no sample is read or decoded;
+    NotJoinable if that description cannot be the joined file's."""
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        header = _header(data)
+    if track.samples and min(offset for offset, _ in track.samples) < len(header):
+        # The samples come before the moov: in the copy, their offsets would
+        # point into the header itself. (Reel writes every piece moov first.)
+        raise NotJoinable(f"{path.name}: its samples come before its moov box")
+    try:
+        template = av.open(io.BytesIO(header), format="mp4")
+    except av.FFmpegError as exc:
+        raise NotJoinable(f"{path.name}: libavformat cannot read its header ({exc})") from exc
+    video = template.streams.video
+    shape = video[0].sample_aspect_ratio if video else None
+    if not video or shape not in (None, 0, 1):
+        template.close()
+        # The track's display width follows the stream's own aspect ratio,
+        # which PyAV cannot set: the concat demuxer gets it right.
+        why = f"pixels of aspect {shape}, not square" if video else "no picture in its header"
+        raise NotJoinable(f"{path.name}: {why}")
+    return template
+
+
+def _sound(av: Any, sound: Path | None) -> Any:
+    """The sound file opened (its first sound stream is muxed), or a stand-in
+    for none; NotJoinable if it holds no sound (the concat demuxer's ffmpeg
+    then says so in its own words)."""
+    if sound is None:
+        return contextlib.nullcontext()
+    heard = av.open(str(sound))
+    if not heard.streams.audio:
+        heard.close()
+        raise NotJoinable(f"{sound.name} holds no sound")
+    return heard
 
 
 def _before(packet: Any, seconds: Fraction) -> bool:
