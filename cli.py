@@ -170,7 +170,7 @@ def _remote_url(url: str | None) -> str | None:
     problem = check_url(url)
     if problem is not None:
         raise click.BadParameter(problem)
-    return url or None
+    return url
 
 
 def _remote_cache(url: str | None, upload: bool) -> Any:

@@ -39,7 +39,8 @@ class Kind:
     version: int = 1  # bump for a change the source digest cannot see (a library's behaviour)
     toolchain: bool = True  # keyed on the ffmpeg binary's digest
     # Python packages that make the outputs' bytes (PyAV's libavformat muxing a
-    # join): keyed on their installed versions, as the binary is on its digest.
+    # join): keyed on their installed versions and wheels' files (registry.py),
+    # as the ffmpeg binary is on its digest.
     libraries: tuple[str, ...] = ()
     about: str = ""
 
