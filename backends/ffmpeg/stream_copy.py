@@ -278,6 +278,20 @@ def join(paths: list[Path], output: Path, sound: Path | None) -> None:
         # per packet took half the time of a 6-minute join).
         tb = heard.streams.audio[0].time_base if heard else Fraction(1)
         per_tick, per_frame = tb.numerator * rate.numerator, tb.denominator * rate.denominator
+
+        def sound_until(number: int | None) -> None:
+            """Mux the sound packets due before frame ``number`` (None: all left)."""
+            nonlocal waiting
+            while waiting is not None and (
+                number is None
+                or waiting.dts is None
+                or waiting.dts * per_tick <= number * per_frame
+            ):
+                if waiting.size:
+                    waiting.stream = audio
+                    out.mux(waiting)
+                waiting = next(sound_packets, None)
+
         number = 0
         for path, track in zip(paths, tracks, strict=True):
             prefix = b"".join(
@@ -285,13 +299,7 @@ def join(paths: list[Path], output: Path, sound: Path | None) -> None:
             )
             with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 for index, (offset, size) in enumerate(track.samples):
-                    while waiting is not None and (
-                        waiting.dts is None or waiting.dts * per_tick <= number * per_frame
-                    ):
-                        if waiting.size:
-                            waiting.stream = audio
-                            out.mux(waiting)
-                        waiting = next(sound_packets, None)
+                    sound_until(number)
                     # Copied out of the map (bytes, not a view of it): a view
                     # still held by an exception's traceback would keep the map
                     # from closing, and hide the exception behind a BufferError.
@@ -304,11 +312,7 @@ def join(paths: list[Path], output: Path, sound: Path | None) -> None:
                     packet.is_keyframe = track.keyframes is None or index in track.keyframes
                     out.mux(packet)
                     number += 1
-        while waiting is not None:
-            if waiting.size:
-                waiting.stream = audio
-                out.mux(waiting)
-            waiting = next(sound_packets, None)
+        sound_until(None)
 
 
 def _template(av: Any, path: Path, track: Track) -> Any:

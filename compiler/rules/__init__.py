@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..gates import is_publish
 from ..qc import qc_actions
 from . import captions, deliver, picture, report, sound
 from .context import Context
@@ -34,9 +35,7 @@ def lower(context: Context) -> Lowered:
     """Every rule, in a fixed order, merged into the episode's actions."""
     merged = merge([rule(context) for rule in RULES])
     # QC measures what the rules deliver, so it follows them (compiler/qc.py).
-    published = frozenset(
-        d.name for d in context.episode.deliverables if dict(d.props).get("publish") is True
-    )
+    published = frozenset(d.name for d in context.episode.deliverables if is_publish(d))
     merged.actions += qc_actions(merged.actions, merged.delivers, context.fps_pair, published)
     targets = dict(merged.targets)
     for action in merged.actions:
