@@ -105,6 +105,11 @@ class Action:
         return registry.get(self.kind).toolchain
 
     @property
+    def links_inputs(self) -> bool:
+        """Its sandbox links its inputs to the cache's blobs (see Kind)."""
+        return registry.get(self.kind).links_inputs
+
+    @property
     def version(self) -> str:
         return registry.version(self.kind)
 

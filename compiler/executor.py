@@ -290,6 +290,8 @@ class Executor:
                             f"{source.path.name} changed while the build was running; "
                             "run `reel build` again"
                         ) from None
+                elif action.links_inputs:
+                    self.store.link_blob(digests[name], dest)
                 else:
                     self.store.copy_blob(digests[name], dest)
             action.execute(sandbox)

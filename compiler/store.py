@@ -223,6 +223,22 @@ class Store:
         except FileNotFoundError:
             raise BlobDamaged(digest, " (missing)") from None
 
+    def link_blob(self, digest: str, dest: Path) -> None:
+        """Place a blob at ``dest`` as a hard link to the cache's own file (for a
+        reader that never writes it), checking its digest as copy_blob does; a
+        copy where no link can be made (another file system)."""
+        try:
+            os.link(self.blob_path(digest), dest)
+        except FileNotFoundError:
+            raise BlobDamaged(digest, " (missing)") from None
+        except OSError:
+            self.copy_blob(digest, dest)
+            return
+        if hash_file(dest) != digest:
+            dest.unlink()
+            self.evict(digest, "evicted; the action that made it runs again")
+            raise BlobDamaged(digest)
+
     def read_blob(self, digest: str) -> bytes:
         """A (small) blob's bytes, checked against its digest."""
         try:

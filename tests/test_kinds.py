@@ -16,11 +16,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
 from reel.backends import registry
-from reel.backends.kind import KindMisuse
+from reel.backends.kind import Kind, KindMisuse
 from reel.compiler.actions import ActionInput, make
 
 from helpers import write_tree
@@ -194,3 +195,57 @@ def test_the_import_scan_agrees_with_the_parser_on_every_backend_module() -> Non
         source = registry._module_file(info.name).read_text(encoding="utf-8")
         found = sorted(ast.dump(n) for n in registry._import_statements(source))
         assert found == _full_walk(source), info.name
+
+
+def test_a_reader_kinds_inputs_are_links_to_checked_blobs_a_commands_are_copies(
+    tmp_path: Path,
+) -> None:
+    """A kind whose run function only reads (a join, QC) gets hard links to the
+    cache's blobs, not copies; a command kind (ffmpeg's) gets copies. A damaged
+    blob is caught either way, before the action runs."""
+    from reel.compiler.actions import Action, build_graph
+    from reel.compiler.executor import Executor
+    from reel.compiler.store import BlobDamaged, Store
+
+    seen: dict[str, int] = {}
+
+    def make(sandbox: Path, params: dict) -> None:
+        (sandbox / "x.bin").write_bytes(b"made once\n" * 1000)
+
+    def read(sandbox: Path, params: dict) -> None:
+        seen[params["who"]] = (sandbox / "x.bin").stat().st_ino
+        (sandbox / "y.bin").write_bytes((sandbox / "x.bin").read_bytes()[:10])
+
+    def copy(params: dict) -> list[list[str]]:
+        return [["-f", "lavfi", "-i", "color=s=16x16", "-frames:v", "1", "y.png"]]
+
+    class Who(TypedDict):
+        who: str
+
+    registry.register(Kind("test_make", Who, (), ("x.bin",), run=make))
+    registry.register(Kind("test_linked", Who, ("x.bin",), ("y.bin",), run=read, links_inputs=True))
+    registry.register(Kind("test_copied", Who, ("x.bin",), ("y.bin",), run=read))
+    with pytest.raises(TypeError, match="only a run function"):
+        Kind("test_cmd", Who, ("x.bin",), ("y.png",), commands=copy, links_inputs=True)
+    made = ActionInput("make", "x.bin")
+    actions = [
+        Action("make", "test_make", {"who": "m"}, {}, ("x.bin",)),
+        Action("linked", "test_linked", {"who": "linked"}, {"x.bin": made}, ("y.bin",)),
+        Action("copied", "test_copied", {"who": "copied"}, {"x.bin": made}, ("y.bin",)),
+    ]
+    store = Store(tmp_path / "cache")
+    executor = Executor(store, build_graph(actions), jobs=1, keep_going=False, toolchain_digest="t")
+    report = executor.run({"linked", "copied"})
+    assert not report.failures
+    blob = store.blob_path(report.results["make"].outputs["x.bin"])
+    assert seen["linked"] == blob.stat().st_ino
+    assert seen["copied"] != blob.stat().st_ino
+    assert blob.stat().st_nlink == 1  # the sandbox's link went with the sandbox
+
+    digest = report.results["make"].outputs["x.bin"]
+    blob.chmod(0o644)
+    blob.write_bytes(b"damaged")
+    with pytest.raises(BlobDamaged):
+        store.link_blob(digest, tmp_path / "placed.bin")
+    assert not (tmp_path / "placed.bin").exists()
+    assert not blob.exists()  # evicted: the action that made it runs again

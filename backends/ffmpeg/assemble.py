@@ -106,6 +106,7 @@ CONCAT = Kind(
     inputs=("list.txt", "seg-*.mp4"),
     outputs=("video.mp4",),
     run=concat_run,
+    links_inputs=True,
     libraries=("av",),  # stream_copy muxes with PyAV's libavformat
     about="segments joined by stream copy: the picture alone",
 )
@@ -115,6 +116,7 @@ JOIN = Kind(
     inputs=("list.txt", "piece-*.mp4", "audio.m4a"),
     outputs=("joined.mp4",),
     run=join_run,
+    links_inputs=True,
     libraries=("av",),  # stream_copy muxes with PyAV's libavformat
     about="per-shot pieces (or segments) and their sound, streams copied",
 )
