@@ -851,6 +851,72 @@ def schema(out: Path) -> None:
         click.echo(f"wrote {os.path.relpath(out / name)}")
 
 
+@main.group()
+def server() -> None:
+    """A resident build server, as Bazel's: `reel build`, `check`, `verify`, `qc`,
+    `query` and `graph` run in a fork of a process that has Reel imported, which saves
+    Python's start-up on every rebuild (about 0.45 s here). Outputs are the same bytes.
+    It serves this installation only, and stops by itself when Reel's code changes or
+    after --max-idle seconds without a command."""
+
+
+@server.command("start")
+@click.option(
+    "--max-idle",
+    type=click.FloatRange(min=1),
+    default=3 * 3600,
+    show_default=True,
+    help="Stop after this many seconds without a command (Bazel's default: 3 hours).",
+)
+@click.option(
+    "--preload",
+    multiple=True,
+    metavar="MODULE",
+    help="Import this module too before serving (a plugin that registers kinds).",
+)
+@_handled
+def server_start(max_idle: float, preload: tuple[str, ...]) -> None:
+    """Start the server in the background (nothing happens if one runs)."""
+    from .server import control
+
+    try:
+        answer = control.start(max_idle=max_idle, preload=preload)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    state = "already running" if answer.get("already") else "started"
+    click.echo(f"reel server: {state}, pid {answer['pid']} ({control.protocol.socket_path()})")
+
+
+@server.command("stop")
+@_handled
+def server_stop() -> None:
+    """Stop the server (commands it is running finish first)."""
+    from .server import control
+
+    answer = control.stop()
+    if answer:
+        click.echo(f"reel server: stopped pid {answer['stopping']}")
+    else:
+        click.echo("reel server: none running")
+
+
+@server.command("status")
+@_handled
+def server_status() -> None:
+    """Whether a server runs for this installation; exit 1 if none."""
+    from .server import control
+
+    answer = control.ask({"op": "ping"})
+    if not answer:
+        click.echo("reel server: none running")
+        sys.exit(1)
+    click.echo(
+        f"reel server: pid {answer['pid']}, up {answer['up_s']}s, "
+        f"{answer['served']} command(s) served, {answer['running']} running, "
+        f"{answer['modules']} modules loaded"
+    )
+
+
 def _register_direct() -> None:
     from .director.cli import register
 

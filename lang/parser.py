@@ -59,6 +59,13 @@ class _WholeWords:
         return stream
 
 
+def prepare() -> Path:
+    """Build the parser now (a resident build server does it once for all its
+    builds); the grammar file it was built from."""
+    _parser()
+    return GRAMMAR_PATH
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     # cache=True stores the LALR tables keyed by the grammar's hash, so start-up

@@ -27,6 +27,16 @@ FORBIDDEN = [
     ("reel.backends", "reel.director"),
     ("reel.compiler", "reel.director"),
     ("reel.director", "reel.cli"),
+    # The build server runs the CLI in its forks; the CLI asks it only through
+    # `control` (start, stop, status), and nothing below the CLI knows it.
+    ("reel.lang", "reel.server"),
+    ("reel.backends", "reel.server"),
+    ("reel.compiler", "reel.server"),
+    ("reel.director", "reel.server"),
+    ("reel.server.protocol", "reel.cli"),
+    ("reel.server.control", "reel.cli"),
+    ("reel.server.child", "reel.cli"),
+    ("reel.server.daemon", "reel.cli"),
 ]
 
 
