@@ -15,8 +15,12 @@ their own seconds), and the ratio to the full build. Prints figures; asserts
 nothing.
 
     python bench/edit_loop.py [--episode pilot|generated|both] [--jobs N]
-                              [--scenes 60] [--size 640x360]
+                              [--scenes 60] [--size 640x360] [--server]
                               [--keep DIR] [--json FILE]
+
+With --server every build goes through a build server (`reel server start`,
+in the work folder), as a user who keeps one running works: each command
+then skips Python's start-up and Reel's imports.
 
 Each episode is copied into a work folder and built there once from a cold
 cache (`--out` and `--cache-dir` in the work folder). Each edit is then a text
@@ -411,6 +415,28 @@ def counts(summary: dict[str, Any]) -> tuple[int, int, int, list[str]]:
     return ran, max(total - not_cached, 0), total, sorted(ids)
 
 
+# With --server: the build server's folder; every `reel` command of the bench
+# then goes through the server (started before the first build).
+SERVER: dict[str, Path] = {}
+
+
+def bench_environment() -> dict[str, str]:
+    env = reel_environment()
+    if "dir" in SERVER:
+        env["REEL_SERVER_DIR"] = str(SERVER["dir"])
+    return env
+
+
+def server(*args: str) -> str:
+    """`reel server ARGS` in the bench's environment; what it printed."""
+    proc = subprocess.run(
+        [reel_command(), "server", *args], capture_output=True, text=True, env=bench_environment()
+    )
+    if args[0] == "start" and proc.returncode != 0:
+        raise BenchError(f"`reel server start` failed:\n{proc.stderr}")
+    return proc.stdout.strip()
+
+
 def reel_build(project: Path, out: Path, cache: Path, jobs: int | None) -> Run:
     args = [reel_command(), "build", str(project), "--out", str(out), "--cache-dir", str(cache)]
     if jobs:
@@ -418,7 +444,7 @@ def reel_build(project: Path, out: Path, cache: Path, jobs: int | None) -> Run:
     load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     started_wall = time.time()
     started = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, env=reel_environment())
+    proc = subprocess.run(args, capture_output=True, text=True, env=bench_environment())
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise BenchError(
@@ -638,6 +664,11 @@ def main() -> None:
     parser.add_argument("--noop-runs", type=int, default=3, help="no-op builds (median shown)")
     parser.add_argument("--keep", type=Path, help="work in DIR (new or empty) and leave it")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to FILE")
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="run every build through `reel server` (started first, in the work folder)",
+    )
     args = parser.parse_args()
 
     if args.keep is not None:
@@ -653,14 +684,19 @@ def main() -> None:
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "commit": git_commit(),
+        "server": args.server,
     }
     print(
         f"machine: {machine['cores']} cores, load {machine['load_average']}; "
-        f"jobs: {machine['jobs']}; work folder: {root}",
+        f"jobs: {machine['jobs']}; work folder: {root}"
+        + ("; every build through `reel server`" if args.server else ""),
         flush=True,
     )
     results = []
     try:
+        if args.server:
+            SERVER["dir"] = root / "server"
+            print(server("start", "--max-idle", "3600"), flush=True)
         if args.episode in ("pilot", "both"):
             project = root / "pilot" / "src"
             shutil.copytree(PILOT, project)
@@ -680,6 +716,9 @@ def main() -> None:
     except BenchError as error:
         sys.exit(f"edit_loop: {error}")
     finally:
+        if SERVER:
+            print(server("status"), flush=True)  # how many builds it served
+            server("stop")
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
         else:
