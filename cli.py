@@ -868,19 +868,13 @@ def server() -> None:
     show_default=True,
     help="Stop after this many seconds without a command (Bazel's default: 3 hours).",
 )
-@click.option(
-    "--preload",
-    multiple=True,
-    metavar="MODULE",
-    help="Import this module too before serving (a plugin that registers kinds).",
-)
 @_handled
-def server_start(max_idle: float, preload: tuple[str, ...]) -> None:
+def server_start(max_idle: float) -> None:
     """Start the server in the background (nothing happens if one runs)."""
     from .server import control
 
     try:
-        answer = control.start(max_idle=max_idle, preload=preload)
+        answer = control.start(max_idle=max_idle)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     state = "already running" if answer.get("already") else "started"

@@ -276,6 +276,7 @@ class Executor:
 
     def _execute_here(self, action: Action, key: str, digests: dict[str, str]) -> dict[str, str]:
         sandbox = self.store.sandbox()
+        linked: dict[str, tuple[int, int]] = {}
         try:
             for name, source in action.inputs.items():
                 dest = sandbox / name
@@ -292,14 +293,28 @@ class Executor:
                         ) from None
                 elif action.links_inputs:
                     self.store.link_blob(digests[name], dest)
+                    linked[digests[name]] = _stamp(self.store.blob_path(digests[name]))
                 else:
                     self.store.copy_blob(digests[name], dest)
             action.execute(sandbox)
+            self._untouched(action, linked)
             outputs = collect_outputs(self.store, sandbox, action.id, action.outputs)
             self.store.put_action(key, outputs, action.hermetic)
             return outputs
         finally:
             shutil.rmtree(sandbox, ignore_errors=True)
+
+    def _untouched(self, action: Action, linked: dict[str, tuple[int, int]]) -> None:
+        """A reader kind's linked inputs are the cache's own files: if one was
+        written through its link, the blob is evicted (its digest no longer
+        holds) and the action fails, rather than anything reading it later."""
+        for digest, stamp in linked.items():
+            if _stamp(self.store.blob_path(digest)) != stamp:
+                self.store.evict(digest, f"written by {action.id} through its sandbox link")
+                raise ActionError(
+                    f"{action.id} wrote to an input it only may read (a bug in its kind, "
+                    f"{action.kind}); the cache's copy was removed, run `reel build` again"
+                )
 
     def _record(
         self, action: Action, key: str, digests: dict[str, str], seconds: float | None
@@ -522,3 +537,12 @@ def progress_printer(
             print(f"[{state['n']}/{state['total']}] {action.id} FAILED", file=stream, flush=True)
 
     return on_event
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """A file's size and modification time (-1, -1 if it is gone)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)

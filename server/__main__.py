@@ -12,9 +12,8 @@ from . import control, daemon, protocol
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m reel.server")
     parser.add_argument("--max-idle", type=float, default=control.DEFAULT_MAX_IDLE)
-    parser.add_argument("--preload", action="append", default=[])
     options = parser.parse_args()
-    return daemon.serve(cli_main, protocol.directory(), options.max_idle, tuple(options.preload))
+    return daemon.serve(cli_main, protocol.directory(), options.max_idle)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ every `reel` command of the same installation while it runs; with none
 running, the command runs in this process exactly as before, and the check
 costs one failed connect (tens of microseconds).
 
+Nothing is sent to a socket this user does not own: the folder must be this
+user's alone (protocol.private_folder) and the process listening must run as
+this user (SO_PEERCRED), or the command runs here.
+
 Standard library only, imported before anything else: see protocol.
 """
 
@@ -20,7 +24,9 @@ from typing import Any
 
 from . import protocol
 
-RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# Relayed to the command's process group on the server, as a terminal would
+# send them to a local command's. Ctrl-Z is relayed, then this process stops.
+RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCONT)
 
 
 def main() -> None:
@@ -36,63 +42,109 @@ def main() -> None:
 
 def _served(argv: list[str]) -> int | None:
     """The command's exit code from the server, or None: run it here."""
-    try:
-        for fd in (0, 1, 2):
-            os.fstat(fd)
-    except OSError:
-        return None  # a closed standard stream cannot be handed over
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(protocol.socket_path())
-    except OSError:
-        sock.close()
+    sock = _connect()
+    if sock is None:
         return None
     channel = protocol.Channel(sock)
-    request: dict[str, Any] = {
-        "op": "run",
-        "version": protocol.VERSION,
-        "argv": argv,
-        "cwd": os.getcwd(),
-        "env": dict(os.environ),
-        "umask": _umask(),
-        **protocol.interpreter_facts(),
-    }
+    relay = _Relay(channel)
+    previous = {sig: signal.signal(sig, relay.forward) for sig in RELAYED}
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, relay.suspend)
     try:
-        channel.send(request, [0, 1, 2])
-        answer, _ = channel.receive()
-    except (OSError, ValueError):
-        return None
-    if not answer or "refused" in answer:
-        return None  # the server said why in its log; this process does the work
-    previous = {sig: signal.signal(sig, _relay(channel)) for sig in RELAYED}
-    try:
-        while True:
-            try:
-                answer, _ = channel.receive()
-            except InterruptedError:
-                continue
-            if answer is None:
-                print("reel: the build server stopped during the command", file=sys.stderr)
-                return 70
-            if "exit" in answer:
-                return int(answer["exit"])
+        return _exchange(channel, argv, relay)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
 
 
-def _relay(channel: protocol.Channel) -> Any:
-    """Ctrl-C and the like reach the command's process group on the server,
-    as they would reach a local command's through the terminal."""
+def _connect() -> socket.socket | None:
+    """A connection to this user's own server, or None."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)  # a closed standard stream cannot be handed over
+        folder = protocol.directory()
+        if not protocol.private_folder(folder):
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    try:
+        sock.connect(protocol.socket_path(folder))
+        if protocol.peer_uid(sock) != os.getuid():
+            raise ConnectionRefusedError("another user's process")
+    except OSError:
+        sock.close()
+        return None
+    return sock
 
-    def handler(signum: int, _frame: Any) -> None:
+
+def _exchange(channel: protocol.Channel, argv: list[str], relay: _Relay) -> int | None:
+    """Send the command; wait for its exit code. None: it was refused."""
+    try:
+        cwd = os.getcwd()
+        where = os.open(".", os.O_PATH | os.O_DIRECTORY)
+    except OSError:
+        return None  # the folder is gone: running here says so properly
+    request: dict[str, Any] = {
+        "op": "run",
+        "version": protocol.VERSION,
+        "argv": argv,
+        "cwd": cwd,
+        "env": dict(os.environ),
+        "umask": _umask(),
+        "path0": sys.path[0] if sys.path else "",
+        **protocol.interpreter_facts(),
+    }
+    try:
+        channel.send(request, [0, 1, 2, where])
+        answer, _ = channel.receive()
+    except (OSError, ValueError):
+        answer = None
+    finally:
+        os.close(where)
+    if not answer or "refused" in answer:
+        if relay.interrupted:
+            raise KeyboardInterrupt  # Ctrl-C before the server took it: stop here
+        if answer and answer.get("refused") == "stale":
+            print(
+                "reel: the build server ran older code and has stopped; this command runs "
+                "without it (`reel server start` starts a new one)",
+                file=sys.stderr,
+            )
+        return None  # the server's log says why; this process does the work
+    while True:
+        answer, _ = channel.receive()
+        if answer is None:
+            print("reel: the build server stopped during the command", file=sys.stderr)
+            return 70
+        if "exit" in answer:
+            return int(answer["exit"])
+
+
+class _Relay:
+    """Signals this process receives, sent on to the command."""
+
+    def __init__(self, channel: protocol.Channel) -> None:
+        self.channel = channel
+        self.interrupted = False
+
+    def forward(self, signum: int, _frame: Any) -> None:
+        self.interrupted |= signum == signal.SIGINT
+        self._send(signum)
+
+    def suspend(self, _signum: int, _frame: Any) -> None:
+        """Ctrl-Z: stop the command, then this process; `fg` resumes both (the
+        shell's SIGCONT reaches this process, which forwards it)."""
+        self._send(signal.SIGTSTP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)
+        signal.signal(signal.SIGTSTP, self.suspend)
+
+    def _send(self, signum: int) -> None:
         try:
-            channel.send({"signal": signum})
+            self.channel.send({"signal": signum})
         except OSError:
             pass
-
-    return handler
 
 
 def _umask() -> int:

@@ -37,7 +37,6 @@ def ask(message: dict[str, Any], folder: Path | str | None = None) -> dict[str, 
 def start(
     folder: Path | str | None = None,
     max_idle: float = DEFAULT_MAX_IDLE,
-    preload: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Start a server in the background (a new session, its output to a log
     beside the socket) and wait until it answers; its ping answer, with
@@ -46,10 +45,14 @@ def start(
     running = ask({"op": "ping"}, folder)
     if running:
         return {**running, "already": True}
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not make_private_folder(folder):
+        raise RuntimeError(
+            f"{folder} is not a folder only you may enter: the server's socket takes your "
+            f"environment and terminal, so it lives only in a folder of mode 700 that you own "
+            f"(set {protocol.DIR_ENV} to a new path, or `chmod 700` it)"
+        )
     log_path = folder / f"server-{protocol.installation()}.log"
     command = [sys.executable, "-m", "reel.server", "--max-idle", str(max_idle)]
-    command += [f"--preload={name}" for name in preload]
     with open(log_path, "ab") as log:
         subprocess.Popen(
             command,
@@ -71,17 +74,25 @@ def start(
     )
 
 
+def make_private_folder(folder: Path) -> bool:
+    """Make ``folder`` (mode 700) unless it exists; whether it is private.
+    An existing folder is never changed: it may be the user's home."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    return protocol.private_folder(str(folder))
+
+
 def stop(folder: Path | str | None = None) -> dict[str, Any] | None:
     """Ask the server to stop; its answer, or None if none runs."""
     return ask({"op": "stop"}, folder)
 
 
 @contextlib.contextmanager
-def running(
-    folder: Path | str, max_idle: float = 600, preload: tuple[str, ...] = ()
-) -> Iterator[dict[str, Any]]:
+def running(folder: Path | str, max_idle: float = 600) -> Iterator[dict[str, Any]]:
     """A server for the length of a block (the benches and tests use it)."""
-    answer = start(folder, max_idle, preload)
+    answer = start(folder, max_idle)
     try:
         yield answer
     finally:

@@ -30,14 +30,13 @@ import os
 import pkgutil
 import signal
 import socket
-import struct
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import child, protocol
+from . import child, control, protocol
 from .control import DEFAULT_MAX_IDLE
 
 # What a build imports, imported once by the server. A module missing here is
@@ -59,15 +58,14 @@ def serve(
     run: Callable[..., Any],
     folder: Path | str,
     max_idle: float = DEFAULT_MAX_IDLE,
-    preload: tuple[str, ...] = (),
 ) -> int:
     """Answer commands on the installation's socket in ``folder`` until stopped,
     idle for ``max_idle`` seconds, or out of date. ``run`` is the CLI's entry
-    (a click group), called in each command's child; ``preload`` names more
-    modules to import first (a plugin that registers kinds)."""
+    (a click group), called in each command's child."""
     folder = Path(folder)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    if not control.make_private_folder(folder):
+        _log(f"{folder} is not a folder only this user may enter (mode 700): not serving there")
+        return 1
     lock = open(folder / f"server-{protocol.installation()}.lock", "w")  # held for life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -75,7 +73,7 @@ def serve(
         _log("another server is running for this installation")
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the socket file goes too
-    server = Server(run, Path(protocol.socket_path(str(folder))), lock, preload)
+    server = Server(run, Path(protocol.socket_path(str(folder))), lock)
     try:
         server.loop(max_idle)
     finally:
@@ -86,17 +84,16 @@ def serve(
 class Server:
     """The resident process's state: what it imported, and its children."""
 
-    def __init__(
-        self, run: Callable[..., Any], path: Path, lock: Any, preload: tuple[str, ...]
-    ) -> None:
+    def __init__(self, run: Callable[..., Any], path: Path, lock: Any) -> None:
         self.run, self.path, self.lock = run, path, lock
         self.started = time.monotonic()
-        _preload(preload)
+        _preload()
         self.files = _watched(_warm())
         gc.freeze()  # the preloaded heap is never collected: children need not scan (copy) it
         self.facts = protocol.interpreter_facts()
         self.children: set[int] = set()
         self.served = 0
+        self.last_used = time.monotonic()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -110,19 +107,19 @@ class Server:
         )
 
     def loop(self, max_idle: float) -> None:
-        last = time.monotonic()
+        """Serve until stopped; idle means no command running or asked for
+        (a status question is not use)."""
         while True:
             self.children -= _reaped(self.children)
             if self.children:
-                last = time.monotonic()
-            elif time.monotonic() - last > max_idle:
+                self.last_used = time.monotonic()
+            elif time.monotonic() - self.last_used > max_idle:
                 _log(f"idle for {max_idle:.0f}s: stopping")
                 return
             try:
                 conn, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            last = time.monotonic()
             if not self.answer(conn):
                 return
 
@@ -134,13 +131,15 @@ class Server:
 
     def answer(self, conn: socket.socket) -> bool:
         """Handle one connection; False when the server should stop."""
-        conn.settimeout(10.0)
+        # A client sends its request as it connects; one that does not is not
+        # waited for long, since the server answers one connection at a time.
+        conn.settimeout(2.0)
         channel = protocol.Channel(conn)
         fds: list[int] = []
         try:
-            if _peer_uid(conn) != os.getuid():
+            if protocol.peer_uid(conn) != os.getuid():
                 return True
-            request, fds = channel.receive(maxfds=3)
+            request, fds = channel.receive(maxfds=4)
             op = (request or {}).get("op")
             if op == "ping":
                 channel.send(self.status())
@@ -170,6 +169,7 @@ class Server:
     def take(self, channel: protocol.Channel, request: dict[str, Any], fds: list[int]) -> bool:
         """Run a command in a child, or refuse it (the client then runs it);
         False when the server is out of date and must stop."""
+        self.last_used = time.monotonic()
         changed = _changed(self.files)
         if changed:
             channel.send({"refused": "stale", "changed": changed})
@@ -180,14 +180,20 @@ class Server:
             channel.send({"refused": refusal})
             _log(f"refused a command: {refusal}")
             return True
-        channel.send({"accepted": True})
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-        pid = os.fork()
-        if pid == 0:
-            self.listener.close()
-            self.lock.close()  # a long build must not keep a new server from starting
-            child.supervise(channel, request, list(fds), self.run)  # never returns
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            channel.send({"refused": f"cannot fork: {exc}"})
+            return True
+        if pid == 0:  # the child: whatever happens, it never returns to this loop
+            try:
+                self.listener.close()
+                self.lock.close()  # a long build must not keep a new server from starting
+                child.supervise(channel, request, list(fds), self.run)
+            finally:
+                os._exit(70)
         self.children.add(pid)
         self.served += 1
         return True
@@ -197,8 +203,16 @@ def _refusal(request: dict[str, Any], facts: dict[str, Any], fds: list[int]) -> 
     """Why a fork of this server could not be the client's process, if so."""
     if request.get("version") != protocol.VERSION:
         return f"protocol {request.get('version')}, the server speaks {protocol.VERSION}"
-    if len(fds) != 3:
-        return "the standard streams did not arrive"
+    if len(fds) != 4:
+        return "the standard streams and the folder did not arrive"
+    try:
+        here, theirs = os.stat(request["cwd"]), os.fstat(fds[3])
+    except (OSError, KeyError, TypeError):
+        return "the client's folder cannot be seen from the server"
+    if (here.st_dev, here.st_ino) != (theirs.st_dev, theirs.st_ino):
+        return "the client's folder is not the one of that name here (another mount namespace?)"
+    if request.get("flags") != facts["flags"]:
+        return "Python's flags differ (-O, -u, -X, -W)"
     if request.get("path") != facts["path"]:
         return "another module search path (sys.path)"
     if request.get("startup_env") != facts["startup_env"]:
@@ -208,8 +222,8 @@ def _refusal(request: dict[str, Any], facts: dict[str, Any], fds: list[int]) -> 
     return None
 
 
-def _preload(extra: tuple[str, ...]) -> None:
-    for name in (*PRELOAD, *extra):
+def _preload() -> None:
+    for name in PRELOAD:
         importlib.import_module(name)
     for package_name in PRELOAD_PACKAGES:
         package = importlib.import_module(package_name)
@@ -265,11 +279,6 @@ def _reaped(children: set[int]) -> set[int]:
             if os.waitpid(pid, os.WNOHANG)[0]:
                 done.add(pid)
     return done
-
-
-def _peer_uid(conn: socket.socket) -> int:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[1]
 
 
 def _log(text: str) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 import struct
 import sys
 from typing import Any
@@ -59,17 +60,42 @@ def socket_path(folder: str | None = None) -> str:
     return os.path.join(folder or directory(), f"server-{installation()}.sock")
 
 
+def private_folder(folder: str) -> bool:
+    """Whether ``folder`` is a real folder (no symlink) that this user owns and
+    no one else may enter: the only kind a socket is trusted in, or made in."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO)
+    )
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user the process at the socket's other end runs as (Linux)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
+
+
 def interpreter_facts() -> dict[str, Any]:
     """What a request must share with the server for a forked child to be the
     process the client would have been: the module search path (without its
-    first entry, the script's folder or the current one) and every variable
-    Python or the C library reads once, at start-up."""
+    first entry, the script's folder or the current one), every variable
+    Python or the C library reads once, at start-up, and Python's flags."""
     fixed = {
         name: value
         for name, value in os.environ.items()
         if name.startswith(("PYTHON", "LC_")) or name in ("LANG", "LANGUAGE")
     }
-    return {"path": sys.path[1:], "startup_env": dict(sorted(fixed.items()))}
+    return {
+        "path": sys.path[1:],
+        "startup_env": dict(sorted(fixed.items())),
+        # -O, -u, -X dev, -W and the like: set when Python starts, never after.
+        "flags": [repr(sys.flags), sorted(sys.warnoptions), sorted(map(str, sys._xoptions))],
+    }
 
 
 class Channel:

@@ -242,6 +242,28 @@ def test_a_reader_kinds_inputs_are_links_to_checked_blobs_a_commands_are_copies(
     assert seen["copied"] != blob.stat().st_ino
     assert blob.stat().st_nlink == 1  # the sandbox's link went with the sandbox
 
+    def scribble(sandbox: Path, params: dict) -> None:
+        with (sandbox / "x.bin").open("ab") as linked:  # a bug: writing a linked input
+            linked.write(b"and more")
+        (sandbox / "y.bin").write_bytes(b"y")
+
+    registry.register(
+        Kind("test_scribbler", Who, ("x.bin",), ("y.bin",), run=scribble, links_inputs=True)
+    )
+    wrote = Action("wrote", "test_scribbler", {"who": "w"}, {"x.bin": made}, ("y.bin",))
+    graph = build_graph([*actions, wrote])
+    scribbled = Executor(store, graph, jobs=1, keep_going=False, toolchain_digest="t").run(
+        {"wrote"}
+    )
+    (failure,) = scribbled.failures
+    assert failure.action.id == "wrote" and "wrote to an input" in failure.message
+    assert not blob.exists()  # evicted: nothing reads the written bytes as the blob
+    report = Executor(
+        store, build_graph(actions), jobs=1, keep_going=False, toolchain_digest="t"
+    ).run({"linked"})
+    assert not report.failures  # the maker ran again
+    assert blob.exists()
+
     digest = report.results["make"].outputs["x.bin"]
     blob.chmod(0o644)
     blob.write_bytes(b"damaged")

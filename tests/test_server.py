@@ -6,12 +6,13 @@ user sees: the bytes built, the exit codes, the messages, Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -115,37 +116,40 @@ def test_another_locale_is_refused_and_runs_here(tmp_path: Path, server: Path) -
     client's process, so the client runs the command itself."""
     project = write_tree(tmp_path / "p", {"main.episode": EPISODE})
     before = served(server)
-    done = client("check", ".", cwd=project, folder=server, env={"LC_ALL": "C.UTF-8"})
+    other = "C" if os.environ.get("LC_ALL") == "C.UTF-8" else "C.UTF-8"
+    done = client("check", ".", cwd=project, folder=server, env={"LC_ALL": other})
     assert done.returncode == 0, done.stderr
     assert served(server) == before  # refused, and still running
 
 
 def test_a_changed_module_stops_the_server_and_the_command_runs_here(tmp_path: Path) -> None:
     """Bazel restarts its server when its binary changes; Reel's stops when a
-    module it imported changes on disk (here a plugin module it preloaded)."""
-    plugin = write_tree(tmp_path / "plugins", {"reel_test_plugin.py": "VALUE = 1\n"})
+    module it imported changes on disk. Here the module is a sitecustomize on
+    the search path, which both the server and the client import at start-up."""
+    site = write_tree(tmp_path / "site", {"sitecustomize.py": "VALUE = 1\n"})
     folder = tmp_path / "srv"
-    paths = [str(plugin), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    paths = [str(site), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {"PYTHONPATH": os.pathsep.join(paths)}
     project = write_tree(tmp_path / "p", {"main.episode": EPISODE})
     old = dict(os.environ)
     os.environ.update(env)  # the server is started with the client's search path
     try:
-        with control.running(folder, preload=("reel_test_plugin",)):
+        with control.running(folder):
             assert client("check", ".", cwd=project, folder=folder, env=env).returncode == 0
             assert served(folder) == 1
-            module = plugin / "reel_test_plugin.py"
-            module.write_text("VALUE = 22\n")
+            (site / "sitecustomize.py").write_text("VALUE = 22\n")
             done = client("check", ".", cwd=project, folder=folder, env=env)
             assert done.returncode == 0, done.stderr
+            assert "ran older code and has stopped" in done.stderr
             assert control.ask({"op": "ping"}, folder) is None  # it stopped
     finally:
         os.environ.clear()
         os.environ.update(old)
 
 
-def test_ctrl_c_reaches_the_build_and_its_ffmpeg(tmp_path: Path, server: Path) -> None:
-    """SIGINT to the client ends the build on the server as Ctrl-C would end a
+def test_ctrl_z_and_ctrl_c_reach_the_build_and_its_ffmpeg(tmp_path: Path, server: Path) -> None:
+    """SIGTSTP to the client stops the build's processes with it, SIGCONT
+    resumes them; SIGINT ends the build on the server as Ctrl-C would end a
     local one: 'interrupted', exit 130, and no ffmpeg left running."""
     shots = "\n".join(
         f'  shot wide 4s {{ plate gradient "#10{n:02d}30" "#fff" move push_in 1.2 title "S{n}" }}'
@@ -164,6 +168,12 @@ def test_ctrl_c_reaches_the_build_and_its_ffmpeg(tmp_path: Path, server: Path) -
     server_pid = control.ask({"op": "ping"}, server)["pid"]
     encoders = _wait_for_ffmpeg(server_pid)
     assert encoders, "no ffmpeg started on the server"
+    # Ctrl-Z stops the client and the build's processes; `fg` (SIGCONT) resumes them.
+    proc.send_signal(signal.SIGTSTP)
+    assert _settles(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_STOPPED)
+    assert _settles(lambda: _all_stopped(encoders))
+    proc.send_signal(signal.SIGCONT)
+    assert _settles(lambda: not _all_stopped(encoders))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -173,12 +183,42 @@ def test_ctrl_c_reaches_the_build_and_its_ffmpeg(tmp_path: Path, server: Path) -
     assert not (project / "out" / "big" / "master.mp4").exists()
 
 
+def _descendants(pid: int, name: str) -> list[psutil.Process]:
+    """The server's descendants whose name holds ``name`` (gone ones skipped)."""
+    found = []
+    for proc in psutil.Process(pid).children(recursive=True):
+        try:
+            if name in proc.name():
+                found.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def _settles(check: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _all_stopped(procs: list[psutil.Process]) -> bool:
+    """Every process that is still there is stopped (Ctrl-Z)."""
+    states = []
+    for proc in procs:
+        try:
+            states.append(proc.status())
+        except psutil.NoSuchProcess:
+            continue
+    return bool(states) and all(state == psutil.STATUS_STOPPED for state in states)
+
+
 def _wait_for_ffmpeg(server_pid: int) -> list[psutil.Process]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = [
-            p for p in psutil.Process(server_pid).children(recursive=True) if "ffmpeg" in p.name()
-        ]
+        found = _descendants(server_pid, "ffmpeg")
         if found:
             return found
         time.sleep(0.05)
@@ -203,9 +243,7 @@ def test_a_client_killed_outright_cancels_its_build(tmp_path: Path, server: Path
     server_pid = control.ask({"op": "ping"}, server)["pid"]
     encoders = _wait_for_ffmpeg(server_pid)
     assert encoders
-    builds = [
-        p for p in psutil.Process(server_pid).children(recursive=True) if "python" in p.name()
-    ]
+    builds = _descendants(server_pid, "python")
     proc.kill()
     proc.wait()
     _, alive = psutil.wait_procs([*encoders, *builds], timeout=60)
@@ -220,18 +258,127 @@ def test_status_stop_and_idle(tmp_path: Path) -> None:
         command = [*reel_command(), "server", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
-    assert run("status").returncode == 1
-    started = run("start", "--max-idle", "2")
-    assert started.returncode == 0 and "started, pid" in started.stdout, started.stderr
-    again = run("start")
-    assert "already running" in again.stdout
-    assert run("status").returncode == 0
-    time.sleep(4)  # idle for longer than --max-idle: it stopped by itself
-    assert run("status").returncode == 1
-    assert not list(folder.glob("*.sock"))
-    run("start")
-    assert "stopped pid" in run("stop").stdout
-    assert run("status").returncode == 1
+    try:
+        assert run("status").returncode == 1
+        started = run("start", "--max-idle", "1")
+        assert started.returncode == 0 and "started, pid" in started.stdout, started.stderr
+        assert "already running" in run("start").stdout
+        deadline = time.monotonic() + 30  # idle for longer than --max-idle: it stops itself
+        while run("status").returncode == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert run("status").returncode == 1
+        assert not list(folder.glob("*.sock"))
+        run("start")
+        assert "stopped pid" in run("stop").stdout
+        assert run("status").returncode == 1
+    finally:
+        run("stop")
+
+
+def test_a_folder_others_may_enter_is_never_used(tmp_path: Path, server: Path) -> None:
+    """The socket takes the user's environment and terminal: a server folder
+    others may enter is not trusted by the client (it runs the command itself)
+    and not made or changed by `reel server start`."""
+    project = write_tree(tmp_path / "p", {"main.episode": EPISODE})
+    before = served(server)
+    server.chmod(0o755)
+    try:
+        done = client("check", ".", cwd=project, folder=server)
+        assert done.returncode == 0, done.stderr
+        assert served(server) == before  # not asked
+    finally:
+        server.chmod(0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    env = {**os.environ, "REEL_SERVER_DIR": str(shared)}
+    refused = subprocess.run(
+        [*reel_command(), "server", "start"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+    assert "only you may enter" in refused.stderr and "Traceback" not in refused.stderr
+    assert shared.stat().st_mode & 0o777 == 0o755 and not list(shared.iterdir())
+
+
+def test_a_command_that_fails_in_its_fork_leaves_the_server_serving(
+    tmp_path: Path, server: Path
+) -> None:
+    """A request the command's fork cannot take on (here a umask that is not a
+    number) ends that fork with exit 70; the server still answers, and its
+    socket is where it was."""
+    import socket as sockets
+
+    from reel.server import protocol
+
+    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    sock.connect(protocol.socket_path(str(server)))
+    channel = protocol.Channel(sock)
+    where = os.open(str(tmp_path), os.O_PATH | os.O_DIRECTORY)
+    null = os.open(os.devnull, os.O_RDWR)
+    request = {
+        "op": "run",
+        "version": protocol.VERSION,
+        "argv": ["reel", "check", "."],
+        "cwd": str(tmp_path),
+        "env": dict(os.environ),
+        "umask": "not a number",
+        **_plain_interpreter_facts(),
+    }
+    try:
+        channel.send(request, [null, null, null, where])
+        assert channel.receive()[0] == {"accepted": True}
+        assert channel.receive()[0] == {"exit": 70}
+    finally:
+        for fd in (where, null):
+            os.close(fd)
+        sock.close()
+    assert control.ask({"op": "ping"}, server) is not None
+    assert list(server.glob("*.sock"))
+
+
+def _plain_interpreter_facts() -> dict:
+    """What a `reel` client says of its interpreter (this test process's own
+    search path is pytest's)."""
+    code = "import json; from reel.server import protocol; "
+    code += "print(json.dumps(protocol.interpreter_facts()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_fork_takes_on_the_clients_folder_umask_and_environment(tmp_path: Path) -> None:
+    """What child.adopt does, in a real fork: the folder by descriptor, the
+    umask, the environment, and what Python derived from the server's own
+    (the temporary folder) read again from the client's."""
+    from reel.server import child
+
+    client_tmp = tmp_path / "client-tmp"
+    client_tmp.mkdir()
+    here = tmp_path / "here"
+    here.mkdir()
+    import tempfile
+
+    tempfile.gettempdir()  # cached, as the server's preloading caches it
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            fds = [os.dup(null), os.dup(null), os.dup(null)]
+            fds.append(os.open(str(here), os.O_PATH | os.O_DIRECTORY))
+            env = {"TMPDIR": str(client_tmp), "REEL_PROBE": "yes", "PATH": os.environ["PATH"]}
+            request = {"argv": ["reel"], "umask": 0o027, "env": env, "path0": "/nowhere"}
+            child.adopt(request, fds)
+            mask = os.umask(0)
+            facts = [os.getcwd(), oct(mask), tempfile.gettempdir(), os.environ.get("REEL_PROBE")]
+            facts += [str("HOME" in os.environ), sys.path[0]]
+            os.write(write, "\n".join(facts).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        facts = answer.read().split("\n")
+    os.waitpid(pid, 0)
+    assert facts == [str(here), "0o27", str(client_tmp), "yes", "False", "/nowhere"]
 
 
 def test_the_client_imports_nothing_of_reel_before_it_asks() -> None:
@@ -246,3 +393,44 @@ def test_the_client_imports_nothing_of_reel_before_it_asks() -> None:
         done.stdout.strip()
         == "['reel', 'reel.server', 'reel.server.client', 'reel.server.protocol']"
     )
+
+
+def _on_a_terminal(args: list[str], cwd: Path, folder: Path) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as its standard streams, as a user's
+    shell would; its exit code and everything it drew."""
+    import pty
+
+    main, side = pty.openpty()
+    env = {**os.environ, "REEL_SERVER_DIR": str(folder), "TERM": "xterm-256color"}
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=side, stdout=side, stderr=side)
+    os.close(side)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal's other side closed: the command is done
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main)
+    return proc.wait(timeout=300), drawn.decode(errors="replace")
+
+
+def test_on_a_terminal_the_served_build_draws_live_progress(tmp_path: Path, server: Path) -> None:
+    """The child writes to the client's terminal itself, so it sees a terminal:
+    live progress redrawn in place, as a local build draws it; not the plain
+    one-line-per-action log a pipe gets."""
+    project = write_tree(tmp_path / "p", {"main.episode": EPISODE})
+    args = [*reel_command(), "build", ".", "--cache-dir", "cache", "-j", "2"]
+    before = served(server)
+    code, drawn = _on_a_terminal([*args, "--out", "out"], project, server)
+    assert code == 0, drawn
+    assert served(server) == before + 1
+    local_code, local = _on_a_terminal([*args, "--out", "out2"], project, tmp_path / "none")
+    assert local_code == 0, local
+    for screen in (drawn, local):
+        assert "\x1b[" in screen  # drawn in place (cursor moves, colour)
+        assert "built srv" in screen
+    pipe = client("build", ".", "--cache-dir", "c3", "--out", "out3", cwd=project, folder=server)
+    assert "\x1b[" not in pipe.stderr and "[1/" in pipe.stderr  # a pipe gets plain lines
