@@ -49,6 +49,15 @@ PRELOAD = (
     "reel.compiler.qc",
     "reel.compiler.report",
     "reel.lang.parser",
+    "reel.compiler.noop",
+    # What the backends import lazily (each module's import-time cost is kept
+    # off builds that never need it), and a build through the server would
+    # otherwise pay on its critical path: PyAV alone is 0.1 s.
+    "av",
+    "PIL.Image",
+    "PIL.ImageFont",
+    "espeakng_loader",
+    "packaging.version",
 )
 PRELOAD_PACKAGES = ("reel.backends", "reel.compiler.rules")
 SKIPPED = (".__main__", ".run_action")
