@@ -167,6 +167,7 @@ class Server:
         return True
 
     def status(self) -> dict[str, Any]:
+        self.children -= _reaped(self.children)  # a command that just ended is not running
         return {
             "pid": os.getpid(),
             "up_s": round(time.monotonic() - self.started, 1),
@@ -197,12 +198,14 @@ class Server:
             channel.send({"refused": f"cannot fork: {exc}"})
             return True
         if pid == 0:  # the child: whatever happens, it never returns to this loop
+            code = 70
             try:
                 self.listener.close()
                 self.lock.close()  # a long build must not keep a new server from starting
                 child.supervise(channel, request, list(fds), self.run)
+                code = 0
             finally:
-                os._exit(70)
+                os._exit(code)
         self.children.add(pid)
         self.served += 1
         return True
