@@ -147,16 +147,22 @@ def test_a_changed_module_stops_the_server_and_the_command_runs_here(tmp_path: P
         os.environ.update(old)
 
 
+def long_episode(folder: Path, tint: str) -> Path:
+    """Twelve 4 s 720p shots: a build long enough to interrupt (``tint``
+    makes its plates its own, so no other test's cache holds them)."""
+    shots = "\n".join(
+        f'  shot wide 4s {{ plate gradient "#{tint}{n:02d}30" "#fff" move push_in 1.2 }}'
+        for n in range(12)
+    )
+    text = 'episode big {\n  title "Big"\n  format 1280x720 @ 24fps\n}\nscene one {\n'
+    return write_tree(folder, {"main.episode": text + shots + "\n}\n"})
+
+
 def test_ctrl_z_and_ctrl_c_reach_the_build_and_its_ffmpeg(tmp_path: Path, server: Path) -> None:
     """SIGTSTP to the client stops the build's processes with it, SIGCONT
     resumes them; SIGINT ends the build on the server as Ctrl-C would end a
     local one: 'interrupted', exit 130, and no ffmpeg left running."""
-    shots = "\n".join(
-        f'  shot wide 4s {{ plate gradient "#10{n:02d}30" "#fff" move push_in 1.2 title "S{n}" }}'
-        for n in range(12)
-    )
-    text = 'episode big {\n  title "Big"\n  format 1280x720 @ 24fps\n}\nscene one {\n'
-    project = write_tree(tmp_path / "p", {"main.episode": text + shots + "\n}\n"})
+    project = long_episode(tmp_path / "p", "10")
     proc = subprocess.Popen(
         [*reel_command(), "build", ".", "--out", "out", "--cache-dir", "cache", "-j", "2"],
         cwd=project,
@@ -227,12 +233,7 @@ def _wait_for_ffmpeg(server_pid: int) -> list[psutil.Process]:
 
 def test_a_client_killed_outright_cancels_its_build(tmp_path: Path, server: Path) -> None:
     """No client to report to: the build is ended, not left running."""
-    shots = "\n".join(
-        f'  shot wide 4s {{ plate gradient "#20{n:02d}30" "#ffffff" move push_in 1.2 }}'
-        for n in range(12)
-    )
-    text = 'episode big {\n  title "Big"\n  format 1280x720 @ 24fps\n}\nscene one {\n'
-    project = write_tree(tmp_path / "p", {"main.episode": text + shots + "\n}\n"})
+    project = long_episode(tmp_path / "p", "20")
     proc = subprocess.Popen(
         [*reel_command(), "build", ".", "--out", "out", "--cache-dir", "cache"],
         cwd=project,
