@@ -136,9 +136,10 @@ class _Relay:
         """Ctrl-Z: stop the command, then this process; `fg` resumes both (the
         shell's SIGCONT reaches this process, which forwards it)."""
         self._send(signal.SIGTSTP)
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)
-        signal.signal(signal.SIGTSTP, self.suspend)
+        # SIGSTOP, as the command's group gets: a SIGTSTP left to its default
+        # is dropped in an orphaned process group (a client started by a
+        # script or a test), and the command would stop without its client.
+        os.kill(os.getpid(), signal.SIGSTOP)
 
     def _send(self, signum: int) -> None:
         try:
