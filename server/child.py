@@ -76,6 +76,9 @@ def _watch(channel: protocol.Channel, pid: int) -> int:
         if message is None:  # the client is gone: end the command as Ctrl-C would
             client_here = False
             _signal_group(pid, signal.SIGINT)
+            # ... and wake it if Ctrl-Z had stopped it, as a shell's `kill` of a
+            # stopped job does: a stopped group would keep the signal pending.
+            _signal_group(pid, signal.SIGCONT)
         elif "signal" in message:
             signum = int(message["signal"])
             # Ctrl-Z: SIGSTOP, which a process group outside the terminal's

@@ -171,17 +171,20 @@ def test_ctrl_z_and_ctrl_c_reach_the_build_and_its_ffmpeg(tmp_path: Path, server
         stderr=subprocess.PIPE,
         text=True,
     )
-    server_pid = control.ask({"op": "ping"}, server)["pid"]
-    encoders = _wait_for_ffmpeg(server_pid)
-    assert encoders, "no ffmpeg started on the server"
-    # Ctrl-Z stops the client and the build's processes; `fg` (SIGCONT) resumes them.
-    proc.send_signal(signal.SIGTSTP)
-    assert _settles(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_STOPPED)
-    assert _settles(lambda: _all_stopped(encoders))
-    proc.send_signal(signal.SIGCONT)
-    assert _settles(lambda: not _all_stopped(encoders))
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        server_pid = control.ask({"op": "ping"}, server)["pid"]
+        encoders = _wait_for_ffmpeg(server_pid)
+        assert encoders, "no ffmpeg started on the server"
+        # Ctrl-Z stops the client and the build's processes; `fg` (SIGCONT) resumes them.
+        proc.send_signal(signal.SIGTSTP)
+        assert _settles(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_STOPPED)
+        assert _settles(lambda: _all_stopped(encoders))
+        proc.send_signal(signal.SIGCONT)
+        assert _settles(lambda: not _all_stopped(encoders))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # on a failure: the server then ends the build (and wakes it)
     assert proc.returncode == 130, err
     assert "reel: interrupted" in err
     _, alive = psutil.wait_procs(encoders, timeout=30)
@@ -232,7 +235,8 @@ def _wait_for_ffmpeg(server_pid: int) -> list[psutil.Process]:
 
 
 def test_a_client_killed_outright_cancels_its_build(tmp_path: Path, server: Path) -> None:
-    """No client to report to: the build is ended, not left running."""
+    """No client to report to: the build is ended, not left running, even
+    when Ctrl-Z had stopped it first."""
     project = long_episode(tmp_path / "p", "20")
     proc = subprocess.Popen(
         [*reel_command(), "build", ".", "--out", "out", "--cache-dir", "cache"],
@@ -245,6 +249,8 @@ def test_a_client_killed_outright_cancels_its_build(tmp_path: Path, server: Path
     encoders = _wait_for_ffmpeg(server_pid)
     assert encoders
     builds = _descendants(server_pid, "python")
+    proc.send_signal(signal.SIGTSTP)
+    assert _settles(lambda: _all_stopped(encoders))
     proc.kill()
     proc.wait()
     _, alive = psutil.wait_procs([*encoders, *builds], timeout=60)
