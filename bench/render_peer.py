@@ -15,12 +15,16 @@ push-in and a centred title each, and a music bed (numpy chords, looped).
 
 Every renderer gets the same frames (count, size, rate), the same x264 preset and
 crf (read from Reel's RenderPlan.json) and AAC 192k. Figures: wall time, and peak
-memory of the whole process tree (the RSS of the process and all its descendants,
-summed, polled at 20 Hz: shared pages count once per process, the same rule for
-each). Each output is probed (PyAV) for its frames, durations and size, so the
-rows compare like with like. (At one crf the files still differ: Reel encodes
-its segments without B-frames, a keyframe every 2 s and no scene-cut detection,
-so they join by stream copy; the hand-written command keeps x264's defaults.)
+memory of the whole process tree, polled at 20 Hz, two ways and the same rule for
+each renderer: the RSS of the process and all its descendants summed (a page
+that two processes map counts twice: the pinned ffmpeg binary's 35 MB of code,
+for one, in each of Reel's two concurrent renders), and their PSS summed (each
+shared page divided among the processes that map it, so it counts once: the
+memory the tree holds, as `smem` reports it). Each output is probed (PyAV) for
+its frames, durations and size, so the rows compare like with like. (At one crf
+the files still differ: Reel encodes its segments without B-frames, a keyframe
+every 2 s and no scene-cut detection, so they join by stream copy; the
+hand-written command keeps x264's defaults.)
 Then one shot's title is edited and Reel rebuilds: the edit loop's figure;
 then edited again with a build server running (`reel server start`), which
 saves Python's start-up and Reel's imports, as Bazel's server does.
@@ -88,7 +92,8 @@ class Row:
 
     renderer: str
     wall_s: float
-    peak_mb: float
+    peak_mb: float  # RSS summed over the tree
+    peak_pss_mb: float = 0.0  # PSS summed over the tree: a shared page counts once
     frames: int = 0
     video_s: float = 0.0
     audio_s: float = 0.0
@@ -200,11 +205,12 @@ def project(folder: Path, pool: Path, case: Case) -> tuple[Path, list[str], int]
 
 
 class TreePeak(threading.Thread):
-    """Polls a process and all its descendants, summing their RSS; keeps the max."""
+    """Polls a process and all its descendants, summing their RSS and their PSS;
+    keeps the max of each."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.pid, self.peak, self.peak_pss, self.done = pid, 0, 0, threading.Event()
 
     def run(self) -> None:
         import psutil
@@ -218,13 +224,15 @@ class TreePeak(threading.Thread):
                 tree = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            total = 0
+            total = total_pss = 0
             for proc in tree:
                 try:
                     total += proc.memory_info().rss
+                    total_pss += proc.memory_full_info().pss  # /proc/PID/smaps_rollup
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, total_pss)
             self.done.wait(POLL_S)
 
 
@@ -245,12 +253,22 @@ def measure(
         wall = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
-    row = Row(name, round(wall, 2), round(sampler.peak / 2**20, 1), failed=code != 0)
+    row = Row(
+        name,
+        round(wall, 2),
+        round(sampler.peak / 2**20, 1),
+        round(sampler.peak_pss / 2**20, 1),
+        failed=code != 0,
+    )
     if code != 0:
         tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-20:])
         print(f"  {name}: FAILED (exit {code}); last lines of {log}:\n    {tail}", flush=True)
     else:
-        print(f"  {name}: {row.wall_s:.1f} s, peak {row.peak_mb:.0f} MB", flush=True)
+        print(
+            f"  {name}: {row.wall_s:.1f} s, peak {row.peak_mb:.0f} MB "
+            f"(PSS {row.peak_pss_mb:.0f} MB)",
+            flush=True,
+        )
     return row
 
 
@@ -272,6 +290,7 @@ def checked_row(rendered: Row, output: Path, root: Path) -> Row:
         "ffmpeg + check",
         round(rendered.wall_s + decoded.wall_s, 2),
         max(rendered.peak_mb, decoded.peak_mb),
+        max(rendered.peak_pss_mb, decoded.peak_pss_mb),
         failed=decoded.failed,
     )
 
@@ -580,13 +599,15 @@ def memory_run(
         row = measure(f"reel {length:g} min", build, folder, folder / "reel.log")
         results.append({"minutes": length, "shots": case.shots} | asdict(row))
     print(f"\nReel's peak memory (tree), {size[0]}x{size[1]}, -j {jobs} (goal: <= 500 MB, flat)")
-    print(f"  {'length':>8} {'shots':>6} {'wall':>9} {'peak':>9}")
+    print(f"  {'length':>8} {'shots':>6} {'wall':>9} {'RSS sum':>9} {'PSS sum':>9}")
     for r in results:
-        state = "FAILED" if r["failed"] else f"{r['peak_mb']:6.0f} MB"
-        print(f"  {r['minutes']:>6g} m {r['shots']:>6} {r['wall_s']:>7.1f} s {state:>9}")
-    peaks = [r["peak_mb"] for r in results if not r["failed"]]
-    if len(peaks) > 1 and peaks[0]:
-        print(f"  peak of the longest / of the shortest: {peaks[-1] / peaks[0]:.2f}")
+        rss = "FAILED" if r["failed"] else f"{r['peak_mb']:6.0f} MB"
+        pss = "" if r["failed"] else f"{r['peak_pss_mb']:6.0f} MB"
+        print(f"  {r['minutes']:>6g} m {r['shots']:>6} {r['wall_s']:>7.1f} s {rss:>9} {pss:>9}")
+    for key, what in (("peak_mb", "RSS"), ("peak_pss_mb", "PSS")):
+        peaks = [r[key] for r in results if not r["failed"]]
+        if len(peaks) > 1 and peaks[0]:
+            print(f"  {what}: peak of the longest / of the shortest: {peaks[-1] / peaks[0]:.2f}")
     return results
 
 
@@ -599,12 +620,13 @@ def report(case: Case, result: dict[str, Any], load: tuple[float, ...]) -> dict[
         f"\ncase: {case.shots} shots x {case.frames / FPS:g} s, {case.width}x{case.height} "
         f"@ {FPS} fps, crf {enc['crf']} {enc['preset']}, {os.cpu_count()} cores, load {load}"
     )
-    print(f"{'renderer':<16}{'wall':>9}   {'peak memory (tree)':<20} {'x ffmpeg':<10} file")
+    print(f"{'renderer':<16}{'wall':>9}   {'peak RSS / PSS (tree)':<22} {'x ffmpeg':<10} file")
     for r in rows:
         ratio = "-" if r.failed or not base else f"{r.wall_s / base:.2f}"
         wall = "FAILED" if r.failed else f"{r.wall_s:.1f} s"
+        memory = f"{r.peak_mb:.0f} / {r.peak_pss_mb:.0f} MB"
         print(
-            f"{r.renderer:<16}{wall:>9}   {r.peak_mb:>6.0f} MB{'':<11} {ratio:<10} "
+            f"{r.renderer:<16}{wall:>9}   {memory:<22} {ratio:<10} "
             + (f"{r.size_mb} MB" if r.size_mb else "-")
         )
     if result["edit_s"] is not None:
