@@ -205,27 +205,32 @@ def project(folder: Path, pool: Path, case: Case) -> tuple[Path, list[str], int]
 
 
 class TreePeak(threading.Thread):
-    """Polls a process and all its descendants, summing their RSS and their PSS;
-    keeps the max of each."""
+    """Polls processes and all their descendants, summing their RSS and their
+    PSS; keeps the max of each. More than one root: a served build runs in the
+    server's fork, not under the client that asked for it."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pids: list[int]) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.peak_pss, self.done = pid, 0, 0, threading.Event()
+        self.pids, self.peak, self.peak_pss, self.done = pids, 0, 0, threading.Event()
 
     def run(self) -> None:
         import psutil
 
         try:
-            root = psutil.Process(self.pid)
+            roots = [psutil.Process(pid) for pid in self.pids]
         except psutil.NoSuchProcess:
             return
         while not self.done.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
+            tree: dict[int, psutil.Process] = {}
+            for root in roots:
+                try:
+                    tree |= {p.pid: p for p in [root, *root.children(recursive=True)]}
+                except psutil.NoSuchProcess:
+                    continue
+            if not tree:
                 return
             total = total_pss = 0
-            for proc in tree:
+            for proc in tree.values():
                 try:
                     total += proc.memory_info().rss
                     total_pss += proc.memory_full_info().pss  # /proc/PID/smaps_rollup
@@ -237,17 +242,23 @@ class TreePeak(threading.Thread):
 
 
 def measure(
-    name: str, args: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None
+    name: str,
+    args: list[str],
+    cwd: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    also: tuple[int, ...] = (),
 ) -> Row:
-    """Run one renderer to the end: wall time, peak tree memory; on a failure,
-    print the tail of what it wrote."""
+    """Run one renderer to the end: wall time, peak memory of its tree (and of
+    the trees of ``also``, processes that do its work); on a failure, print the
+    tail of what it wrote."""
     print(f"  {name}: running ...", flush=True)
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
             args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env or reel_environment()
         )
-        sampler = TreePeak(proc.pid)
+        sampler = TreePeak([proc.pid, *also])
         sampler.start()
         code = proc.wait()
         wall = time.perf_counter() - started
@@ -570,10 +581,14 @@ def served_edit(root: Path, episode: Path, title: str, build: list[str]) -> Row:
     subprocess.run(
         [*server, "start", "--max-idle", "600"], env=env, check=True, capture_output=True
     )
+    status = subprocess.run([*server, "status"], env=env, capture_output=True, text=True)
+    found = re.search(r"pid (\d+)", status.stdout)
+    daemon = (int(found.group(1)),) if found else ()
     original = episode.read_text()
     episode.write_text(original.replace(f'"{title}"', f'"{title} (take 3)"', 1))
     try:
-        row = measure("reel: the same, server running", build, root, root / "served.log", env)
+        name = "reel: the same, server running"
+        row = measure(name, build, root, root / "served.log", env, also=daemon)
         status = subprocess.run([*server, "status"], env=env, capture_output=True, text=True)
         print(f"    {status.stdout.strip()}", flush=True)
         if "1 command(s) served" not in status.stdout:
