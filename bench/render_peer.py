@@ -232,10 +232,11 @@ class TreePeak(threading.Thread):
             total = total_pss = 0
             for proc in tree.values():
                 try:
-                    total += proc.memory_info().rss
-                    total_pss += proc.memory_full_info().pss  # /proc/PID/smaps_rollup
+                    memory = proc.memory_full_info()  # rss, and pss from smaps_rollup
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
+                total += memory.rss
+                total_pss += memory.pss
             self.peak = max(self.peak, total)
             self.peak_pss = max(self.peak_pss, total_pss)
             self.done.wait(POLL_S)
@@ -578,11 +579,14 @@ def served_edit(root: Path, episode: Path, title: str, build: list[str]) -> Row:
     real CLI in the environment the builds run in."""
     env = {**reel_environment(), "REEL_SERVER_DIR": str(root / "server")}
     server = [*reel_cmd(), "server"]
-    subprocess.run(
-        [*server, "start", "--max-idle", "600"], env=env, check=True, capture_output=True
+    started = subprocess.run(
+        [*server, "start", "--max-idle", "600"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    status = subprocess.run([*server, "status"], env=env, capture_output=True, text=True)
-    found = re.search(r"pid (\d+)", status.stdout)
+    found = re.search(r"pid (\d+)", started.stdout)  # "reel server: started, pid N (...)"
     daemon = (int(found.group(1)),) if found else ()
     original = episode.read_text()
     episode.write_text(original.replace(f'"{title}"', f'"{title} (take 3)"', 1))
