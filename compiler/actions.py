@@ -110,6 +110,11 @@ class Action:
         return registry.get(self.kind).links_inputs
 
     @property
+    def in_process(self) -> bool:
+        """It runs Python in the build's own process (numpy, PyAV), not a command."""
+        return registry.get(self.kind).run is not None
+
+    @property
     def version(self) -> str:
         return registry.version(self.kind)
 

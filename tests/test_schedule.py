@@ -80,3 +80,47 @@ def test_recorded_seconds_outweigh_the_guess(tmp_path: Path) -> None:
     assert order[1:4] == ["z1", "z2", "z3"], order
     # Each run records what it took, for the next schedule.
     assert isinstance(store.last_run("a2")["seconds"], float)  # type: ignore[index]
+
+
+class TwoInputs(TypedDict):
+    label: str
+
+
+def _join(sandbox: Path, params: dict) -> None:
+    (sandbox / "out.bin").write_text((sandbox / "a.bin").read_text() + params["label"])
+
+
+JOIN = registry.register(
+    Kind("test_sched_join", TwoInputs, ("a.bin", "b.bin"), ("out.bin",), run=_join)
+)
+
+
+def test_a_never_run_sound_chain_is_guessed_by_its_length(tmp_path: Path) -> None:
+    """A first build: three pictures of 72 frames, and a sound chain (a
+    10-minute mix, then its loudness pass, which has no length of its own).
+    Guessed by its length, the sound starts first instead of running alone
+    after every picture; the mux, which reads pictures too, is not guessed
+    by the sound it carries."""
+    minutes = 10 * 60 * 48000
+    actions = [
+        Action(f"a{i}", MAKE.name, {"label": f"a{i}", "frames": 72}, {}, ("out.bin",))
+        for i in (1, 2, 3)
+    ]
+    actions.append(Action("z1", MAKE.name, {"label": "mix", "samples": minutes}, {}, ("out.bin",)))
+    loudness_in = {"in.bin": ActionInput("z1", "out.bin")}
+    actions.append(Action("z2", COPY.name, {"label": "loudness"}, loudness_in, ("out.bin",)))
+    mux_in = {"a.bin": ActionInput("a1", "out.bin"), "b.bin": ActionInput("z2", "out.bin")}
+    actions.append(Action("z3", JOIN.name, {"label": "mux"}, mux_in, ("out.bin",)))
+    order: list[str] = []
+    executor = Executor(
+        Store(tmp_path / "cache"),
+        build_graph(actions),
+        jobs=1,
+        keep_going=False,
+        toolchain_digest=None,
+        on_event=lambda kind, action, _r: order.append(action.id) if kind == "start" else None,
+    )
+    assert executor.expected_seconds("z2") == executor.expected_seconds("z1") > 10
+    assert executor.expected_seconds("z3") < 1 < executor.expected_seconds("a1") < 3
+    assert not executor.run({"a2", "a3", "z3"}).failures
+    assert order[:2] == ["z1", "z2"], order
