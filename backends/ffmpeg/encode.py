@@ -88,6 +88,15 @@ def encoder_params(codec: str, *, preset: str, crf: int, threads: int, gop: int)
     return {"codec": codec, "preset": preset, "crf": crf, "threads": threads, "gop": gop}
 
 
+# x264 splits each frame into one slice per thread and encodes the slices at
+# once, instead of encoding `threads` frames at once (frame threading): fewer
+# frames in flight, so each 1080p encoder holds 20-30 MB less, which keeps two
+# concurrent renders of a 10-minute episode under 500 MB. Measured on a 3 s
+# 1080p shot at crf 20: the same PSNR and SSIM, 0.2% more bytes. The bytes
+# still depend only on the thread count, which is fixed.
+X264_PARAMS = "sliced-threads=1"
+
+
 def video_args(enc: dict[str, Any]) -> list[str]:
     """Encoder options for one output, from the RenderPlan's encoder settings."""
     gop = str(enc["gop"])
@@ -110,6 +119,8 @@ def video_args(enc: dict[str, Any]) -> list[str]:
             "0",
             "-bf",
             "0",
+            "-x264-params",
+            X264_PARAMS,
             "-pix_fmt",
             "yuv420p",
             *COLOUR_TAGS,
