@@ -12,8 +12,8 @@ work still to do starts first (critical-path list scheduling, as Bazel and
 ninja do): its cost is the seconds its last run took, recorded beside the
 key, or, when it never ran, a guess from its frame count or its length of
 sound. So a long chain (the sound: mix, loudness, the joins after it) is not
-started last behind a row of short picture actions, on the first build too. The order changes when actions finish, never
-what they make.
+started last behind a row of short picture actions, on the first build too.
+The order changes when actions finish, never what they make.
 
 Inputs are copied into the sandbox with their digests checked on the way: a
 source edited while the build runs fails its action (never a result keyed on
@@ -255,6 +255,7 @@ class Executor:
         self._last: dict[str, dict[str, Any] | None] = {}
         self._missed: dict[str, str] = {}  # action -> a key this run found no entry for
         self._sound: dict[str, float] = {}  # action -> seconds of sound it handles
+        self._pictures: dict[str, bool] = {}  # action -> pictures lie upstream of it
 
     def action(self, action_id: str) -> Action:
         return self.graph.actions[action_id]
@@ -305,12 +306,14 @@ class Executor:
                     linked[digests[name]] = _stamp(self.store.blob_path(digests[name]))
                 else:
                     self.store.copy_blob(digests[name], dest)
-            action.execute(sandbox)
-            if action.in_process:
-                # Its arrays were freed into this pool thread's malloc arena, which
-                # glibc keeps: given back, the build's process stays near 90 MB
-                # beside the renders instead of growing with each such action.
-                give_back_freed_memory()
+            try:
+                action.execute(sandbox)
+            finally:
+                if action.in_process:
+                    # Its arrays were freed into this pool thread's malloc arena,
+                    # which glibc keeps: given back, the build's process stays near
+                    # 90 MB beside the renders instead of growing with each such action.
+                    give_back_freed_memory()
             self._untouched(action, linked)
             outputs = collect_outputs(self.store, sandbox, action.id, action.outputs)
             self.store.put_action(key, outputs, action.hermetic)
@@ -378,10 +381,20 @@ class Executor:
             seconds = params["samples"] / SOUND_RATE
         elif isinstance(params.get("seconds"), int | float):
             seconds = float(params["seconds"])
-        elif preds and not any("frames" in self.action(p).params for p in preds):
+        elif preds and not any(self._reads_pictures(p) for p in preds):
             seconds = max(self._sound_seconds(p) for p in preds)
         self._sound[action_id] = seconds
         return seconds
+
+    def _reads_pictures(self, action_id: str) -> bool:
+        """Whether pictures (an action with ``frames``) lie anywhere upstream of
+        ``action_id`` or in it: a join of finished pieces reads pictures
+        through actions that have no frames of their own."""
+        if action_id not in self._pictures:
+            self._pictures[action_id] = "frames" in self.action(action_id).params or any(
+                self._reads_pictures(p) for p in self.graph.predecessors(action_id)
+            )
+        return self._pictures[action_id]
 
     def expected_seconds(self, action_id: str) -> float:
         """What the schedule expects ``action_id`` to take (for a progress ETA)."""

@@ -103,8 +103,9 @@ def _probe_all(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict[
 
 
 def give_back_freed_memory() -> None:
-    """Return what planning freed to the system (glibc's malloc_trim), before
-    the renders start.
+    """Return what was freed to the system (glibc's malloc_trim): after
+    planning, before the renders start, and after each action run in the
+    build's own process.
 
     Probing decodes each new still on a thread, in a malloc arena of its own,
     and glibc keeps what is freed there (and in the main heap, after the plan

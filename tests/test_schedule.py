@@ -99,8 +99,8 @@ def test_a_never_run_sound_chain_is_guessed_by_its_length(tmp_path: Path) -> Non
     """A first build: three pictures of 72 frames, and a sound chain (a
     10-minute mix, then its loudness pass, which has no length of its own).
     Guessed by its length, the sound starts first instead of running alone
-    after every picture; the mux, which reads pictures too, is not guessed
-    by the sound it carries."""
+    after every picture; the mux, which reads pictures too (through a piece
+    made from one), is not guessed by the sound it carries."""
     minutes = 10 * 60 * 48000
     actions = [
         Action(f"a{i}", MAKE.name, {"label": f"a{i}", "frames": 72}, {}, ("out.bin",))
@@ -109,7 +109,11 @@ def test_a_never_run_sound_chain_is_guessed_by_its_length(tmp_path: Path) -> Non
     actions.append(Action("z1", MAKE.name, {"label": "mix", "samples": minutes}, {}, ("out.bin",)))
     loudness_in = {"in.bin": ActionInput("z1", "out.bin")}
     actions.append(Action("z2", COPY.name, {"label": "loudness"}, loudness_in, ("out.bin",)))
-    mux_in = {"a.bin": ActionInput("a1", "out.bin"), "b.bin": ActionInput("z2", "out.bin")}
+    # A piece made from a1 has no frames of its own (as a finished shot, ready
+    # to join): the join reads pictures through it all the same.
+    piece_in = {"in.bin": ActionInput("a1", "out.bin")}
+    actions.append(Action("p1", COPY.name, {"label": "piece"}, piece_in, ("out.bin",)))
+    mux_in = {"a.bin": ActionInput("p1", "out.bin"), "b.bin": ActionInput("z2", "out.bin")}
     actions.append(Action("z3", JOIN.name, {"label": "mux"}, mux_in, ("out.bin",)))
     order: list[str] = []
     executor = Executor(
