@@ -84,6 +84,8 @@ def duck_envelope(
 
     for start, end in intervals:
         a0 = max(0, start - attack)
+        if a0 >= hi or min(total, end + release) <= lo:
+            continue  # a line that does not reach this block: its ramps are not made
         if start > a0:
             ramp(a0, start, np.linspace(0, 1, start - a0, endpoint=False))
         x0, x1 = max(start, lo), min(end, hi)
