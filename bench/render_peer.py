@@ -29,7 +29,8 @@ Then one shot's title is edited and Reel rebuilds: the edit loop's figure;
 then edited again with a build server running (`reel server start`), which
 saves Python's start-up and Reel's imports, as Bazel's server does. Beside
 them, the floor: the hand-written command for that one shot alone, after its
-edit (no renderer re-renders the shot in less, on this machine).
+edit (x264's defaults, its sound too): what re-encoding the shot costs on the
+machine at hand, whatever renders it.
 Reel's QC measures every frame it delivers (as each shot's render encodes it;
 a `publish true` deliverable's pieces are decoded); the row "ffmpeg + check"
 adds a decode of the hand-written command's file with the same detectors, to
@@ -587,8 +588,9 @@ def shot_alone(
 ) -> list[str]:
     """The edited shot, after its edit, rendered by the hand-written command
     alone: one still, its push-in and title, 3 s of bed, at the same preset and
-    crf. No renderer can re-render the shot in less on this machine, so Reel's
-    edit time is read against it: what is above it is Reel's own."""
+    crf. It is what re-encoding the shot costs on the machine at hand, so a
+    goal for Reel's edit in seconds is read against it (not the same job to
+    the frame: x264's defaults here, Reel's fixed GOP and threads there)."""
     from reel.backends.ffmpeg.toolchain import ffmpeg_exe
     from reel.backends.fonts import font_file
 
@@ -682,7 +684,7 @@ def report(case: Case, result: dict[str, Any], load: tuple[float, ...]) -> dict[
     if result["floor_s"] is not None:
         print(
             f"ffmpeg: that shot alone, hand-written  {result['floor_s']:.2f} s  "
-            "(the floor: any renderer re-encodes the shot's frames)"
+            "(the floor: what re-encoding the shot costs here)"
         )
     if result["caveat"]:
         print(f"note: {result['caveat']}")
