@@ -29,7 +29,8 @@ from .executor import ExecutionReport
 from .failures import BuildFailed, failure_diagnostics
 from .hashing import PREFIX, hash_value
 from .jsonio import write_json
-from .media import cached_probe, give_back_freed_memory
+from .media import cached_probe
+from .memory import give_back_freed_memory
 from .outputs import OutputSet, check_output_folder
 from .pipeline import PlanResult, PlanStopped
 from .plan import BACKENDS, DEFAULT_BACKEND

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from .actions import Action, ActionGraph, ActionInput, BlobInput, Label, SourceInput
 from .files import DigestMismatch, place_verified
-from .media import give_back_freed_memory
+from .memory import give_back_freed_memory
 from .store import BlobDamaged, Store
 
 # A never-run action's cost, for the schedule only: a fixed start-up, and

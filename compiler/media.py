@@ -14,9 +14,7 @@ probes nothing.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -100,24 +98,6 @@ def _probe_all(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict[
     with ThreadPoolExecutor(PROBE_THREADS) as pool:
         infos = pool.map(lambda path: cached_probe(store, root / path), paths)
         return dict(zip(paths, infos, strict=True))
-
-
-def give_back_freed_memory() -> None:
-    """Return what was freed to the system (glibc's malloc_trim): after
-    planning, before the renders start, and after each action run in the
-    build's own process.
-
-    Probing decodes each new still on a thread, in a malloc arena of its own,
-    and glibc keeps what is freed there (and in the main heap, after the plan
-    and lowering): Reel's process stayed at 147 MB through a 1080p build, next
-    to two 200 MB encoders, instead of 89 MB. Elsewhere (no glibc) nothing is
-    done."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # another C library: its own allocator
-        pass
 
 
 def check_media(episode: ir.Episode, root: Path, store: Store) -> dict[str, dict[str, Any]]:
