@@ -527,14 +527,22 @@ def peer_run(root: Path, case: Case, jobs: int, use_moviepy: bool) -> dict[str, 
         print(f"    {where_reel_spends(out / 'peer' / 'run_summary.json')}", flush=True)
         at = len(titles) // 2
         middle = titles[at]
-        still, retitled = stills[at % len(stills)], f"{middle} (take 2)"
-        floor = shot_alone(case, still, retitled, bed, encoder, root / "shot.mp4")
+        retitled = f"{middle} (take 2)"
+        # The floor: the edited shot, after its edit, by the hand-written command
+        # alone (one still, its push-in and title, its 3 s of bed, the same preset
+        # and crf): what re-encoding the shot costs on the machine at hand, which
+        # a goal for Reel's edit in seconds is read against (not the same job to
+        # the frame: x264's defaults here, Reel's fixed GOP and threads there).
+        one = Case(1, case.width, case.height, case.frames)
+        still = [stills[at % len(stills)]]
+        out_shot = root / "shot.mp4"
+        floor = ffmpeg_command(command[0], one, still, [retitled], bed, encoder, font, out_shot)
         shot = measure("ffmpeg: that shot alone", floor, src, root / "shot.log")
         floor_s = None if shot.failed else shot.wall_s
         if shot.failed:
             rows.append(shot)
         original = episode.read_text()
-        episode.write_text(original.replace(f'"{middle}"', f'"{middle} (take 2)"', 1))
+        episode.write_text(original.replace(f'"{middle}"', f'"{retitled}"', 1))
         try:
             edit = measure("reel: one title edited", build, root, root / "reel-edit.log")
         finally:
@@ -581,22 +589,6 @@ def peer_run(root: Path, case: Case, jobs: int, use_moviepy: bool) -> dict[str, 
         "floor_s": floor_s,
         "caveat": caveat,
     }
-
-
-def shot_alone(
-    case: Case, still: str, title: str, bed: int, encoder: dict[str, Any], out: Path
-) -> list[str]:
-    """The edited shot, after its edit, rendered by the hand-written command
-    alone: one still, its push-in and title, 3 s of bed, at the same preset and
-    crf. It is what re-encoding the shot costs on the machine at hand, so a
-    goal for Reel's edit in seconds is read against it (not the same job to
-    the frame: x264's defaults here, Reel's fixed GOP and threads there)."""
-    from reel.backends.ffmpeg.toolchain import ffmpeg_exe
-    from reel.backends.fonts import font_file
-
-    one = Case(1, case.width, case.height, case.frames)
-    exe, font = str(ffmpeg_exe()), str(font_file(None, True))
-    return ffmpeg_command(exe, one, [still], [title], bed, encoder, font, out)
 
 
 def served_edit(root: Path, episode: Path, title: str, build: list[str]) -> Row:
